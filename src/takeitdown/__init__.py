@@ -1,0 +1,3 @@
+"""takeitdown: an open Take It Down hash-sharing network."""
+
+__version__ = "0.1.0"

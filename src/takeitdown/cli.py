@@ -1,0 +1,25 @@
+"""The `takeitdown` command: wires each role's commands into one Typer app."""
+
+from __future__ import annotations
+
+import typer
+
+from takeitdown.hashing.cli import hash_command
+from takeitdown.node.cli import app as node_app
+from takeitdown.registry.cli import app as registry_app
+from takeitdown.registry.cli import serve
+
+app = typer.Typer(
+    name="takeitdown",
+    help="Take It Down: hash photos and videos on this device, run the registry, run a platform node.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("hash")(hash_command)
+app.command("serve")(serve)
+app.add_typer(registry_app, name="registry")
+app.add_typer(node_app, name="node")
+
+if __name__ == "__main__":
+    app()

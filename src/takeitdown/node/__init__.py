@@ -1,0 +1,1 @@
+"""The platform node: feed sync, index, matching, scanning, review and reports."""

@@ -1,0 +1,1 @@
+"""The registry (the NCMEC role): anonymous cases, platform accounts, the hash feed, reports."""
