@@ -1,0 +1,81 @@
+"""vPDQ frame hashes of a video through PyAV: one frame a second by default.
+
+Meta's vPDQ hashes frames at a fixed interval with PDQ; we do the same, applying the stream's
+rotation metadata (phones record portrait video as rotated landscape) and shrinking each frame
+to PDQ's working size first, as for photos.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from takeitdown.hashing.errors import HashingError
+from takeitdown.hashing.pdq import pdq_of_pixels
+from takeitdown.hashing.types import MAX_VPDQ_FRAMES, VpdqFrame, VpdqHash
+
+DEFAULT_SECONDS_PER_HASH = 1.0
+# Unlike photos, frames are hashed at up to full HD: shrinking SD frames to 512 px moved the
+# hashes of Meta's fine-pattern sample videos by up to 32 bits, while 4K gains nothing.
+VIDEO_WORK_SIZE = 1920
+
+
+def _scaled_size(width: int, height: int, work_size: int) -> tuple[int, int]:
+    scale = min(1.0, work_size / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _rotate(pixels: np.ndarray, rotation: int) -> np.ndarray:
+    # PyAV reports the display matrix angle counter-clockwise, in degrees.
+    turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
+
+
+def vpdq_of_video(
+    path: str | Path,
+    seconds_per_hash: float = DEFAULT_SECONDS_PER_HASH,
+    work_size: int | None = VIDEO_WORK_SIZE,
+    max_frames: int = MAX_VPDQ_FRAMES,
+) -> VpdqHash:
+    """Hash the frame shown at each multiple of `seconds_per_hash` (0 s, 1 s, 2 s, ...)."""
+    if seconds_per_hash <= 0:
+        raise ValueError("seconds_per_hash must be positive")
+    frames: list[VpdqFrame] = []
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.video:
+                raise HashingError("The file has no video track.")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            next_time = 0.0
+            for index, frame in enumerate(container.decode(stream)):
+                if frame.pts is None or frame.time_base is None:
+                    continue
+                t = float(frame.pts * frame.time_base) - start
+                # Take the first frame at or after each sampling point (with a little slack
+                # for timestamps rounded by the container).
+                if t + 1e-3 < next_time:
+                    continue
+                if len(frames) >= max_frames:
+                    raise HashingError(f"The video is too long to hash (limit {max_frames} frames).")
+                width, height = frame.width, frame.height
+                if work_size and max(width, height) > work_size:
+                    width, height = _scaled_size(width, height, work_size)
+                pixels = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+                pixels = _rotate(pixels, getattr(frame, "rotation", 0) or 0)
+                pdq = pdq_of_pixels(pixels)
+                frames.append(VpdqFrame(i=index, t=max(t, 0.0), q=pdq.quality or 0, pdq=pdq.value))
+                while next_time <= t + 1e-3:
+                    next_time += seconds_per_hash
+    except HashingError:
+        raise
+    except FileNotFoundError as e:
+        raise HashingError("The file does not exist.") from e
+    except (av.FFmpegError, OSError, ValueError, MemoryError) as e:
+        raise HashingError("The video is damaged or in a format we cannot read.") from e
+    if not frames:
+        raise HashingError("The video has no frames that could be decoded.")
+    return VpdqHash(tuple(frames))
