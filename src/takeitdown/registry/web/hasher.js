@@ -1,0 +1,199 @@
+// Main-thread side of the hasher: hands files to the worker, and for videos seeks a <video>
+// element one frame a second and passes each frame (an ImageBitmap) to the worker for PDQ.
+// Nothing here touches the network.
+
+export const MAX_VIDEO_SECONDS = 600; // 10 minutes: longer videos take too long on a phone
+
+export class HashError extends Error {
+  constructor(code) {
+    super(code);
+    this.code = code;
+  }
+}
+
+let worker = null;
+let nextId = 1;
+const pending = new Map();
+
+function getWorker() {
+  if (!worker) {
+    worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = (event) => {
+      const job = pending.get(event.data.id);
+      if (job) job(event.data);
+    };
+  }
+  return worker;
+}
+
+function ask(message, transfer, onProgress) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, (msg) => {
+      if (msg.type === "progress") {
+        if (onProgress) onProgress(msg.done / msg.total);
+        return;
+      }
+      pending.delete(id);
+      if (msg.type === "error") reject(new HashError(msg.code));
+      else resolve(msg);
+    });
+    getWorker().postMessage({ id, ...message }, transfer || []);
+  });
+}
+
+function once(target, ok, fail) {
+  return new Promise((resolve, reject) => {
+    const done = (fn) => (ev) => {
+      target.removeEventListener(ok, onOk);
+      target.removeEventListener(fail, onFail);
+      fn(ev);
+    };
+    const onOk = done(resolve);
+    const onFail = done(reject);
+    target.addEventListener(ok, onOk);
+    target.addEventListener(fail, onFail);
+  });
+}
+
+/** Frames a second of an MP4/MOV's first video track (sample count / duration), or null. */
+export async function mp4FrameRate(file) {
+  try {
+    // Find the top-level "moov" box by reading only box headers (it may sit at the end).
+    let moov = null;
+    for (let at = 0; at + 8 <= file.size; ) {
+      const h = new DataView(await file.slice(at, at + 16).arrayBuffer());
+      let size = h.getUint32(0);
+      if (size === 1 && h.byteLength >= 16) size = Number(h.getBigUint64(8));
+      else if (size === 0) size = file.size - at;
+      if (size < 8) return null;
+      const name = String.fromCharCode(h.getUint8(4), h.getUint8(5), h.getUint8(6), h.getUint8(7));
+      if (name === "moov") {
+        if (size > 64 * 1024 * 1024) return null;
+        moov = new DataView(await file.slice(at, at + size).arrayBuffer());
+        break;
+      }
+      at += size;
+    }
+    if (!moov) return null;
+    const type = (at) => String.fromCharCode(moov.getUint8(at + 4), moov.getUint8(at + 5), moov.getUint8(at + 6), moov.getUint8(at + 7));
+    const children = (start, end) => {
+      const out = [];
+      for (let at = start; at + 8 <= end; ) {
+        const size = moov.getUint32(at);
+        if (size < 8 || at + size > end) break;
+        out.push({ name: type(at), body: at + 8, end: at + size });
+        at += size;
+      }
+      return out;
+    };
+    const find = (box, path) => {
+      let cur = box;
+      for (const name of path) {
+        cur = children(cur.body, cur.end).find((c) => c.name === name);
+        if (!cur) return null;
+      }
+      return cur;
+    };
+    for (const trak of children(8, moov.byteLength).filter((c) => c.name === "trak")) {
+      const hdlr = find(trak, ["mdia", "hdlr"]);
+      if (!hdlr || type(hdlr.body + 4) !== "vide") continue;
+      const mdhd = find(trak, ["mdia", "mdhd"]);
+      const stts = find(trak, ["mdia", "minf", "stbl", "stts"]);
+      if (!mdhd || !stts) return null;
+      const timescale = moov.getUint32(mdhd.body + (moov.getUint8(mdhd.body) === 1 ? 20 : 12));
+      const entries = moov.getUint32(stts.body + 4);
+      let samples = 0;
+      let ticks = 0;
+      for (let e = 0; e < entries; e++) {
+        const count = moov.getUint32(stts.body + 8 + e * 8);
+        samples += count;
+        ticks += count * moov.getUint32(stts.body + 12 + e * 8);
+      }
+      return samples && ticks && timescale ? (samples * timescale) / ticks : null;
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/** vPDQ frames {i, t, q, pdq} of a video, one frame a second, by seeking a <video>. */
+async function videoFrames(file, onProgress) {
+  const url = URL.createObjectURL(file);
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.preload = "auto";
+  try {
+    video.src = url;
+    try {
+      await once(video, "loadedmetadata", "error");
+    } catch {
+      throw new HashError("video-undecodable");
+    }
+    const duration = video.duration;
+    if (!Number.isFinite(duration) || duration <= 0 || !video.videoWidth) {
+      throw new HashError("video-undecodable");
+    }
+    if (duration > MAX_VIDEO_SECONDS) throw new HashError("video-too-long");
+    const fps = (await mp4FrameRate(file)) || 30;
+    const step = Math.max(1, Math.round(fps)); // every step-th frame, i.e. one a second
+    const frames = [];
+    const count = Math.ceil(duration * fps / step);
+    for (let n = 0; n < count; n++) {
+      const index = n * step;
+      const t = index / fps;
+      if (t >= duration) break;
+      // Aim at the middle of the frame's display interval so rounding cannot pick its neighbour.
+      video.currentTime = Math.min(t + 0.5 / fps, duration);
+      try {
+        await once(video, "seeked", "error");
+      } catch {
+        throw new HashError("video-undecodable");
+      }
+      const bitmap = await createImageBitmap(video);
+      const frame = await ask({ op: "frame", bitmap, t }, [bitmap]);
+      frames.push({ i: index, t: Math.round(t * 1000) / 1000, q: frame.quality, pdq: frame.pdq });
+      if (onProgress) onProgress((n + 1) / count);
+    }
+    if (!frames.length) throw new HashError("video-undecodable");
+    return frames;
+  } finally {
+    video.removeAttribute("src");
+    video.load();
+    URL.revokeObjectURL(url);
+  }
+}
+
+/**
+ * Hash one picked file. Resolves to
+ *   {kind: "image", md5, pdq, quality} or {kind: "video", md5, frames}.
+ * `onProgress(stage, fraction)` reports "reading" (MD5) then "frames" (videos).
+ */
+export async function hashFile(file, onProgress) {
+  const base = await ask({ op: "file", file }, [], (f) => onProgress && onProgress("reading", f));
+  if (base.kind !== "video") return { kind: "image", md5: base.md5, pdq: base.pdq, quality: base.quality };
+  const frames = await videoFrames(file, (f) => onProgress && onProgress("frames", f));
+  return { kind: "video", md5: base.md5, frames };
+}
+
+/** The wire items of DESIGN.md for one hashed file (no name, no size, nothing else). */
+export function wireItem(result) {
+  if (result.kind === "image") {
+    return {
+      kind: "image",
+      hashes: [
+        { type: "pdq", value: result.pdq, quality: result.quality },
+        { type: "md5", value: result.md5 },
+      ],
+    };
+  }
+  return {
+    kind: "video",
+    hashes: [
+      { type: "vpdq", frames: result.frames },
+      { type: "md5", value: result.md5 },
+    ],
+  };
+}
