@@ -1,12 +1,130 @@
-"""Registry commands (placeholder until the registry lands)."""
+"""Registry commands: `takeitdown serve` and `takeitdown registry platform add|list|rotate|revoke`."""
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import typer
+from sqlalchemy.engine import make_url
+
+from takeitdown.registry.db import Database, DatabaseUrlError
 
 app = typer.Typer(help="Run and administer the registry.", no_args_is_help=True)
+platform_app = typer.Typer(
+    help="Platform accounts: the API keys that may read the feed.", no_args_is_help=True
+)
+app.add_typer(platform_app, name="platform")
+
+DB_HELP = "Database URL (sqlite:///path.db or postgresql://...); default ./takeitdown-data/registry.db"
+DatabaseOption = typer.Option(None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP)
 
 
-def serve() -> None:
-    """Start the registry (not built yet)."""
-    typer.echo("The registry is not built yet; see `takeitdown --help`.")
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Start the registry (migrations are applied first)."""
+    import uvicorn
+
+    from takeitdown.registry.api import create_app
+    from takeitdown.registry.config import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = Settings() if database_url is None else Settings(database_url=database_url)
+        application = create_app(settings)
+    except (DatabaseUrlError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - e.g. the database server is down
+        _fail(
+            f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        )
+        return
+    url = application.state.store.db.url
+    typer.echo(f"Registry listening on http://{host}:{port}  (database: {_shown(url)})", err=False)
+    sys.stdout.flush()
+    # No access log: it would record client addresses and case numbers.
+    uvicorn.run(application, host=host, port=port, access_log=False, server_header=False, log_level="info")
+
+
+def _store(database_url: str | None):  # type: ignore[no-untyped-def]
+    from takeitdown.registry.store import Store
+
+    try:
+        db = Database(database_url)
+        db.migrate()
+    except DatabaseUrlError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"cannot open the database: {type(exc).__name__}")
+    return Store(db)
+
+
+@platform_app.command("add")
+def platform_add(name: str, database_url: str | None = DatabaseOption) -> None:
+    """Add a platform and print its new API key (alone on stdout; shown only this once)."""
+    from takeitdown.registry.store import PlatformError
+
+    store = _store(database_url)
+    try:
+        key = store.platform_add(name)
+    except PlatformError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"Platform {name!r} added. Its API key (shown only now) is on stdout.", err=True)
+    typer.echo(key)
+
+
+@platform_app.command("list")
+def platform_list(database_url: str | None = DatabaseOption) -> None:
+    """List platforms: name, state, highest feed seq delivered, created."""
+    store = _store(database_url)
+    rows = store.platform_list()
+    if not rows:
+        typer.echo("No platforms yet: add one with `takeitdown registry platform add NAME`.", err=True)
+        return
+    for r in rows:
+        state = "active" if r["active"] else "revoked"
+        typer.echo(f"{r['name']}\t{state}\tcursor={r['cursor']}\tcreated={r['created_on']}")
+
+
+@platform_app.command("rotate")
+def platform_rotate(name: str, database_url: str | None = DatabaseOption) -> None:
+    """Give a platform a new API key (printed alone on stdout); the old key stops working."""
+    from takeitdown.registry.store import PlatformError
+
+    store = _store(database_url)
+    try:
+        key = store.platform_rotate(name)
+    except PlatformError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"New key for {name!r}; the old one no longer works.", err=True)
+    typer.echo(key)
+
+
+@platform_app.command("revoke")
+def platform_revoke(name: str, database_url: str | None = DatabaseOption) -> None:
+    """Revoke a platform's key: it can no longer read the feed or report."""
+    from takeitdown.registry.store import PlatformError
+
+    store = _store(database_url)
+    try:
+        store.platform_revoke(name)
+    except PlatformError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"Platform {name!r} revoked.", err=True)

@@ -1,0 +1,385 @@
+"""The registry's HTTP API (FastAPI). `create_app(settings)` builds one app on one database."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from takeitdown.registry import keys
+from takeitdown.registry.config import Settings
+from takeitdown.registry.db import Database
+from takeitdown.registry.idempotency import IdempotencyCache, IdempotencyConflict
+from takeitdown.registry.metrics import Metrics
+from takeitdown.registry.middleware import BodyLimitMiddleware, GuardMiddleware
+from takeitdown.registry.pages import mount_pages
+from takeitdown.registry.ratelimit import RateLimiter
+from takeitdown.registry.store import Platform, Store
+from takeitdown.registry.validation import parse_items
+from takeitdown.registry.writer import CaseWriter
+
+log = logging.getLogger("takeitdown.registry")
+
+NO_CASE = "No case with that number and secret."
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(description='"image" or "video"')
+    hashes: list[Any] = Field(description="wire-format hash objects (pdq, md5, sha256, vpdq)")
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[ItemIn]
+
+
+class Rejected(BaseModel):
+    index: int
+    reason: str
+
+
+class CaseCreated(BaseModel):
+    case_id: str
+    case_secret: str
+    items_accepted: int
+    rejected: list[Rejected]
+
+
+class Outcomes(BaseModel):
+    match_found: int
+    removed: int
+    upload_blocked: int
+    false_positive: int
+
+
+class CaseStatus(BaseModel):
+    case_id: str
+    status: Literal["active", "withdrawn"]
+    items: int
+    platforms_received: int
+    outcomes: Outcomes
+
+
+class FeedEntry(BaseModel):
+    seq: int
+    op: Literal["add", "remove"]
+    type: Literal["pdq", "md5", "vpdq"]
+    value: str
+    quality: int | None
+    entry_id: int
+    frames: list[dict[str, Any]] | None
+
+
+class FeedPage(BaseModel):
+    entries: list[FeedEntry]
+    next: int
+    more: bool
+
+
+class ReportsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reports: list[Any] = Field(description='objects {"report_id", "entry_id", "outcome"}')
+
+
+class ReportsOut(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[Rejected]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+def _error(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+
+
+def _readable(exc: RequestValidationError) -> tuple[int, str]:
+    """One plain sentence per problem instead of pydantic's list of dicts."""
+    parts = []
+    status = 422
+    for err in exc.errors()[:5]:
+        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body",)) or "body"
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            status = 400
+            parts.append(
+                f"The request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})."
+            )
+        elif kind == "extra_forbidden":
+            parts.append(f"Unknown field {where!r}.")
+        elif kind == "missing":
+            parts.append(f"Missing {where!r}.")
+        elif where.startswith("query."):
+            parts.append(f"Query parameter {where[6:]!r}: {err.get('msg', 'invalid')}.")
+        else:
+            parts.append(f"{where}: {err.get('msg', 'invalid')}.")
+    if len(exc.errors()) > 5:
+        parts.append(f"({len(exc.errors()) - 5} more problems.)")
+    return status, " ".join(parts) or "The request is not valid."
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    db = Database(settings.database_url)
+    db.migrate()
+    store = Store(db)
+    writer = CaseWriter(store, threads=1 if db.is_sqlite else 4)
+    metrics = Metrics()
+    limiter = RateLimiter(settings.case_rate_per_minute, settings.case_burst)
+    idem = IdempotencyCache(ttl_seconds=settings.idempotency_ttl_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        writer.close()
+        db.dispose()
+
+    app = FastAPI(
+        title="Take It Down registry",
+        version="1",
+        description="Anonymous cases of hashes, an authenticated gap-free hash feed for platforms, "
+        "outcome reports. See docs/api.md.",
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.settings = settings
+    app.state.metrics = metrics
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, detail = _readable(exc)
+        return _error(status, detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    def platform_or_401(authorization: str | None) -> Platform | JSONResponse:
+        token = keys.bearer_token(authorization)
+        if token is None:
+            metrics.auth_failures.inc()
+            return _error(
+                401,
+                "Send your platform API key as 'Authorization: Bearer <key>'.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        platform = store.authenticate(token)
+        if platform is None:
+            metrics.auth_failures.inc()
+            return _error(
+                401,
+                "That API key is not valid (unknown, rotated or revoked).",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return platform
+
+    # -- cases ----------------------------------------------------------------------------
+
+    @app.post(
+        "/v1/cases",
+        status_code=201,
+        response_model=CaseCreated,
+        responses={
+            400: {"model": Problem},
+            413: {"model": Problem},
+            422: {"model": Problem},
+            429: {"model": Problem},
+        },
+        summary="Submit a case: the hashes of one or more images or videos",
+    )
+    async def create_case(
+        body: CaseIn,
+        request: Request,
+        idempotency_key: str | None = Header(
+            None, description="a retry with the same key returns the same case"
+        ),
+    ) -> Any:
+        if not body.items:
+            return _error(422, "A case needs at least one item in 'items'.")
+        if len(body.items) > settings.max_items:
+            return _error(
+                422,
+                f"A case may hold at most {settings.max_items} items; got {len(body.items)}. Split it into "
+                "several cases.",
+            )
+        if idempotency_key is None:
+            return await _create(body, request)
+        if not 1 <= len(idempotency_key) <= 200:
+            return _error(400, "Idempotency-Key must be 1 to 200 characters.")
+        key = idem.key(idempotency_key)
+        body_hash = hashlib.sha256(await request.body()).digest()
+        async with idem.lock_for(key):
+            try:
+                hit = idem.get(key, body_hash)
+            except IdempotencyConflict:
+                return _error(422, "This Idempotency-Key was already used for a different submission.")
+            if hit is not None:
+                return JSONResponse(hit, status_code=201, headers=NO_STORE)
+            response = await _create(body, request)
+            if response.status_code == 201:
+                idem.put(key, body_hash, response.body_json)  # type: ignore[attr-defined]
+            return response
+
+    async def _create(body: CaseIn, request: Request) -> JSONResponse:
+        # The address is used for this check only: hashed with a per-process salt, kept in memory.
+        if not limiter.allow(request.client.host if request.client else None):
+            metrics.rate_limited.inc()
+            return _error(
+                429,
+                "Too many cases from this connection. Please wait a minute and try again.",
+                {"Retry-After": "60"},
+            )
+        pairs = [(item.kind, item.hashes) for item in body.items]
+        if sum(len(h) for _, h in pairs) > 50:
+            parsed = await run_in_threadpool(parse_items, pairs)
+        else:
+            parsed = parse_items(pairs)
+        metrics.items_rejected.inc(len(parsed.rejected))
+        if parsed.items == 0:
+            reasons = "; ".join(f"item {r['index']}: {r['reason']}" for r in parsed.rejected[:5])
+            return _error(422, f"None of the items could be accepted ({reasons}).", rejected=parsed.rejected)
+        case_id, secret = await writer.submit(parsed)
+        metrics.cases_created.inc()
+        out = {
+            "case_id": case_id,
+            "case_secret": secret,
+            "items_accepted": parsed.items,
+            "rejected": parsed.rejected,
+        }
+        response = JSONResponse(out, status_code=201, headers=NO_STORE)
+        response.body_json = out  # type: ignore[attr-defined]
+        return response
+
+    def _case_secret(authorization: str | None) -> str | JSONResponse:
+        token = keys.bearer_token(authorization)
+        if token is None:
+            return _error(
+                401,
+                "Send the case secret as 'Authorization: Bearer <case_secret>'.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return token
+
+    @app.get(
+        "/v1/cases/{case_id}",
+        response_model=CaseStatus,
+        responses={401: {"model": Problem}, 404: {"model": Problem}},
+        summary="Status of a case (needs its secret)",
+    )
+    def case_status(case_id: str, authorization: str | None = Header(None)) -> Any:
+        secret = _case_secret(authorization)
+        if isinstance(secret, JSONResponse):
+            return secret
+        status = store.case_status(case_id, secret)
+        if status is None:
+            return _error(404, NO_CASE, NO_STORE)
+        return JSONResponse(status, headers=NO_STORE)
+
+    @app.delete(
+        "/v1/cases/{case_id}",
+        response_model=CaseStatus,
+        responses={401: {"model": Problem}, 404: {"model": Problem}},
+        summary="Withdraw a case (needs its secret): its hashes leave the feed unless another case has them",
+    )
+    def withdraw_case(case_id: str, authorization: str | None = Header(None)) -> Any:
+        secret = _case_secret(authorization)
+        if isinstance(secret, JSONResponse):
+            return secret
+        before = store.case_status(case_id, secret)
+        status = store.withdraw(case_id, secret)
+        if status is None:
+            return _error(404, NO_CASE, NO_STORE)
+        if before is not None and before["status"] == "active":
+            metrics.cases_withdrawn.inc()
+        return JSONResponse(status, headers=NO_STORE)
+
+    # -- feed -----------------------------------------------------------------------------
+
+    @app.get(
+        "/v1/feed",
+        response_model=FeedPage,
+        responses={400: {"model": Problem}, 401: {"model": Problem}, 422: {"model": Problem}},
+        summary="The hash feed for platforms, in seq order; pass `next` back as `after`",
+    )
+    def read_feed(
+        after: int = Query(0, ge=0, description="the cursor: the last seq you have"),
+        limit: int = Query(1000, ge=1, le=settings.feed_max_limit),
+        authorization: str | None = Header(None),
+    ) -> Any:
+        platform = platform_or_401(authorization)
+        if isinstance(platform, JSONResponse):
+            return platform
+        entries, next_cursor, more = store.read_feed(after, limit)
+        if not entries and after > 0:
+            last = store.last_seq()
+            if after > last:
+                return _error(
+                    400,
+                    f"The cursor {after} is past the end of the feed (last seq {last}). If the registry was "
+                    "reset, start again from after=0.",
+                )
+        if next_cursor > platform.cursor:
+            store.mark_received(platform.id, next_cursor)
+        metrics.feed_reads.labels(platform.name).inc()
+        metrics.feed_entries.labels(platform.name).inc(len(entries))
+        body = (
+            '{"entries":['
+            + ",".join(entries)
+            + f'],"next":{next_cursor},"more":{"true" if more else "false"}}}'
+        )
+        return Response(body.encode(), media_type="application/json", headers=NO_STORE)
+
+    # -- reports --------------------------------------------------------------------------
+
+    @app.post(
+        "/v1/reports",
+        response_model=ReportsOut,
+        responses={401: {"model": Problem}, 422: {"model": Problem}},
+        summary="Report outcomes for feed entries (idempotent per report_id)",
+    )
+    def post_reports(body: ReportsIn, authorization: str | None = Header(None)) -> Any:
+        platform = platform_or_401(authorization)
+        if isinstance(platform, JSONResponse):
+            return platform
+        if len(body.reports) > settings.max_reports:
+            return _error(422, f"At most {settings.max_reports} reports a batch; got {len(body.reports)}.")
+        result, by_outcome = store.add_reports(platform.id, body.reports)
+        for outcome, n in by_outcome.items():
+            metrics.reports.labels(outcome).inc(n)
+        metrics.report_duplicates.inc(result["duplicates"])
+        return result
+
+    # -- operations -----------------------------------------------------------------------
+
+    @app.get("/healthz", summary="Liveness and database check")
+    def healthz() -> Any:
+        try:
+            with db.read() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001
+            return _error(503, "The database is not reachable.")
+        return {"status": "ok"}
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    mount_pages(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(GuardMiddleware, metrics=metrics)
+    return app

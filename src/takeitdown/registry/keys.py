@@ -1,0 +1,75 @@
+"""Case numbers, case secrets and platform API keys: making them, storing them, checking them.
+
+Secrets and keys are >= 128-bit random values, so a salted SHA-256 is enough to store them (a
+slow KDF protects guessable passwords, which these are not, and would cap submissions/s).
+Checks use `hmac.compare_digest`; an unknown id is checked against a dummy so it takes the
+same path and time as a wrong secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+# Easy to read aloud: no 0/O and no 1/I.
+CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CASE_ID_RE = re.compile(rf"TD-[{CASE_ALPHABET}]{{4}}-[{CASE_ALPHABET}]{{4}}")
+
+KEY_PREFIX = "tdk_"
+KEY_ID_LEN = 12
+PLATFORM_KEY_RE = re.compile(rf"{KEY_PREFIX}([0-9a-f]{{{KEY_ID_LEN}}})_([A-Za-z0-9_-]{{32,100}})")
+
+_DUMMY_SALT = secrets.token_bytes(16)
+_DUMMY_HASH = hashlib.sha256(_DUMMY_SALT + b"never-a-secret").digest()
+
+
+def new_case_id() -> str:
+    chars = "".join(secrets.choice(CASE_ALPHABET) for _ in range(8))
+    return f"TD-{chars[:4]}-{chars[4:]}"
+
+
+def normalize_case_id(text: str) -> str | None:
+    """The canonical case number, or None if it cannot be one (spaces and case forgiven)."""
+    text = text.strip().upper().replace(" ", "")
+    return text if CASE_ID_RE.fullmatch(text) else None
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits
+
+
+def hash_secret(secret: str) -> tuple[bytes, bytes]:
+    salt = secrets.token_bytes(16)
+    return salt, hashlib.sha256(salt + secret.encode()).digest()
+
+
+def check_secret(secret: str, salt: bytes | None, stored: bytes | None) -> bool:
+    """Constant-time check; pass None for an unknown id to spend the same time and fail."""
+    if salt is None or stored is None:
+        hmac.compare_digest(hashlib.sha256(_DUMMY_SALT + secret.encode()).digest(), _DUMMY_HASH)
+        return False
+    return hmac.compare_digest(hashlib.sha256(salt + secret.encode()).digest(), stored)
+
+
+def new_platform_key() -> tuple[str, str, str]:
+    """(full key, key id, secret part); the key id lets us find the row, the secret is hashed."""
+    key_id = secrets.token_hex(KEY_ID_LEN // 2)
+    secret = secrets.token_urlsafe(32)
+    return f"{KEY_PREFIX}{key_id}_{secret}", key_id, secret
+
+
+def split_platform_key(key: str) -> tuple[str, str] | None:
+    match = PLATFORM_KEY_RE.fullmatch(key.strip())
+    return (match.group(1), match.group(2)) if match else None
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

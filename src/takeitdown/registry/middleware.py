@@ -1,0 +1,136 @@
+"""ASGI middleware: request metrics, a plain 500 for any unexpected error, and the body limit.
+
+Nothing here logs request data: no client address, user agent, headers, path values or body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from typing import Any
+
+from takeitdown.registry.metrics import Metrics
+
+Scope = dict[str, Any]
+log = logging.getLogger("takeitdown.registry")
+
+INTERNAL_ERROR = json.dumps(
+    {"detail": "Internal error: the registry could not handle this request. Please try again later."}
+).encode()
+
+
+async def send_json(
+    send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            + (headers or []),
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMiddleware:
+    """Counts requests by route template and status; turns a crash into a plain 500."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = False
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started = True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"referrer-policy", b"no-referrer"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            status = 500
+            route = _route(scope)
+            # The type and the code location only: an exception message may carry request data.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("unexpected %s on %s %s\n%s", type(exc).__name__, scope.get("method"), route, frames)
+            if not started:
+                await send_json(send, 500, INTERNAL_ERROR)
+        finally:
+            self.metrics.requests.labels(_route(scope), scope.get("method", ""), str(status)).inc()
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path:
+        return str(path)
+    return "static" if scope.get("method") == "GET" else "unmatched"
+
+
+class BodyLimitMiddleware:
+    """413 for a body over the limit, by Content-Length or by the bytes actually streamed."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> bytes:
+        mb = self.max_bytes / (1024 * 1024)
+        return json.dumps(
+            {"detail": f"Request body too large: the limit is {mb:g} MB ({self.max_bytes} bytes)."}
+        ).encode()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await send_json(send, 400, b'{"detail": "Content-Length is not a number."}')
+                    return
+                if declared > self.max_bytes:
+                    await send_json(send, 413, self._too_large(), [(b"connection", b"close")])
+                    return
+        # Read the whole body (bounded) before the app sees it, then hand it over in one piece.
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await send_json(send, 413, self._too_large(), [(b"connection", b"close")])
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,54 @@
+"""Serves the submission page (the files in `web/`) at `/`, with strict security headers.
+
+Same origin as the API, so `connect-src 'self'` is all the page needs. The page engineer may
+edit the CSP line if the page truly needs more.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+WEB_DIR = Path(__file__).parent / "web"
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' blob: data:; media-src 'self' blob: data:; worker-src 'self' blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class _WithHeaders:
+    """Adds the security headers to every response of the wrapped ASGI app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in SECURITY_HEADERS}
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in names]
+                message["headers"] = headers + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def mount_pages(app: FastAPI) -> None:
+    """Mount `web/` at `/` (after the API routes, which therefore take precedence)."""
+    static = StaticFiles(directory=WEB_DIR, html=True, check_dir=False)
+    app.mount("/", _WithHeaders(static), name="pages")

@@ -1,0 +1,98 @@
+"""Turn the items of a case submission into the distinct hashes to store.
+
+An item with any bad hash is rejected as a whole (with the reason); the others still go in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from takeitdown.hashing.types import (
+    InvalidHash,
+    Md5Hash,
+    PdqHash,
+    Sha256Hash,
+    VpdqHash,
+    parse_hash,
+)
+
+MAX_HASHES_PER_ITEM = 20
+ALLOWED = {"image": {"pdq", "md5", "sha256"}, "video": {"vpdq", "md5", "sha256", "pdq"}}
+FEED_TYPES = {"pdq", "md5", "vpdq"}  # sha256 is kept with the case but not distributed
+
+
+@dataclass
+class HashRow:
+    """One distinct hash of a case: the feed key (type, value) and whether it is distributed."""
+
+    type: str
+    value: str
+    quality: int | None
+    frames: str | None  # vpdq: canonical JSON of the frame list
+    listed: bool
+
+
+@dataclass
+class ParsedCase:
+    items: int = 0
+    hashes: dict[tuple[str, str], HashRow] = field(default_factory=dict)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def canonical_frames(vpdq: VpdqHash) -> str:
+    return json.dumps([f.to_json() for f in vpdq.frames], separators=(",", ":"), sort_keys=True)
+
+
+def _row(parsed: Any) -> HashRow:
+    if isinstance(parsed, PdqHash):
+        return HashRow("pdq", parsed.value, parsed.quality, None, parsed.is_distributable())
+    if isinstance(parsed, Md5Hash):
+        return HashRow("md5", parsed.value, None, None, True)
+    if isinstance(parsed, Sha256Hash):
+        return HashRow("sha256", parsed.value, None, None, False)
+    frames = canonical_frames(parsed)
+    return HashRow("vpdq", hashlib.sha256(frames.encode()).hexdigest(), None, frames, True)
+
+
+def _item_rows(kind: object, hashes: list[Any]) -> list[HashRow]:
+    if kind not in ALLOWED:
+        raise InvalidHash(f'kind must be "image" or "video", got {kind!r}')
+    if not hashes:
+        raise InvalidHash("an item needs at least one hash")
+    if len(hashes) > MAX_HASHES_PER_ITEM:
+        raise InvalidHash(f"an item may carry at most {MAX_HASHES_PER_ITEM} hashes")
+    rows = []
+    for n, data in enumerate(hashes):
+        try:
+            parsed = parse_hash(data)
+        except InvalidHash as exc:
+            raise InvalidHash(f"hash {n}: {exc}") from None
+        if parsed.type not in ALLOWED[str(kind)]:
+            raise InvalidHash(f"hash {n}: a {kind} item cannot carry a {parsed.type} hash")
+        rows.append(_row(parsed))
+    return rows
+
+
+def parse_items(items: list[tuple[object, list[Any]]]) -> ParsedCase:
+    """Validate (kind, hashes) pairs; duplicates within the case merge into one row."""
+    out = ParsedCase()
+    for index, (kind, hashes) in enumerate(items):
+        try:
+            rows = _item_rows(kind, hashes)
+        except InvalidHash as exc:
+            out.rejected.append({"index": index, "reason": str(exc)})
+            continue
+        out.items += 1
+        for row in rows:
+            key = (row.type, row.value)
+            have = out.hashes.get(key)
+            if have is None:
+                out.hashes[key] = row
+                continue
+            have.listed = have.listed or row.listed
+            if row.quality is not None and (have.quality is None or row.quality > have.quality):
+                have.quality = row.quality
+    return out
