@@ -56,8 +56,8 @@ function once(target, ok, fail) {
   });
 }
 
-/** Frames a second of an MP4/MOV's first video track (sample count / duration), or null. */
-export async function mp4FrameRate(file) {
+/** {fps, frames} of an MP4/MOV's first video track (from its sample table), or null. */
+export async function mp4VideoInfo(file) {
   try {
     // Find the top-level "moov" box by reading only box headers (it may sit at the end).
     let moov = null;
@@ -110,7 +110,7 @@ export async function mp4FrameRate(file) {
         samples += count;
         ticks += count * moov.getUint32(stts.body + 12 + e * 8);
       }
-      return samples && ticks && timescale ? (samples * timescale) / ticks : null;
+      return samples && ticks && timescale ? { fps: (samples * timescale) / ticks, frames: samples } : null;
     }
   } catch {
     return null;
@@ -137,14 +137,21 @@ async function videoFrames(file, onProgress) {
       throw new HashError("video-undecodable");
     }
     if (duration > MAX_VIDEO_SECONDS) throw new HashError("video-too-long");
-    const fps = (await mp4FrameRate(file)) || 30;
-    const step = Math.max(1, Math.round(fps)); // every step-th frame, i.e. one a second
+    // Frame rate and count from the container, so frame indexes match other vPDQ tools;
+    // other containers (WebM) fall back to 30 fps and the element's duration.
+    const info = await mp4VideoInfo(file);
+    const fps = info ? info.fps : 30;
+    const total = info ? info.frames : Math.floor(duration * fps);
     const frames = [];
-    const count = Math.ceil(duration * fps / step);
-    for (let n = 0; n < count; n++) {
-      const index = n * step;
+    const count = Math.ceil(total / fps);
+    let last = -1;
+    for (let second = 0; second < count; second++) {
+      // The first frame shown at or after each whole second, as the Python hasher picks.
+      const index = Math.max(0, Math.ceil((second - 1e-3) * fps));
+      if (index >= total) break;
+      if (index <= last) continue;
+      last = index;
       const t = index / fps;
-      if (t >= duration) break;
       // Aim at the middle of the frame's display interval so rounding cannot pick its neighbour.
       video.currentTime = Math.min(t + 0.5 / fps, duration);
       try {
@@ -155,7 +162,7 @@ async function videoFrames(file, onProgress) {
       const bitmap = await createImageBitmap(video);
       const frame = await ask({ op: "frame", bitmap, t }, [bitmap]);
       frames.push({ i: index, t: Math.round(t * 1000) / 1000, q: frame.quality, pdq: frame.pdq });
-      if (onProgress) onProgress((n + 1) / count);
+      if (onProgress) onProgress((second + 1) / count);
     }
     if (!frames.length) throw new HashError("video-undecodable");
     return frames;
