@@ -115,7 +115,12 @@ def _readable(exc: RequestValidationError) -> tuple[int, str]:
     for err in exc.errors()[:5]:
         where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body",)) or "body"
         kind = err.get("type", "")
-        if kind == "json_invalid":
+        if where == "body" and kind in ("model_attributes_type", "dict_type", "model_type"):
+            parts.append(
+                'The request body must be a JSON object such as {"items": [...]}, sent with '
+                "Content-Type: application/json."
+            )
+        elif kind == "json_invalid":
             status = 400
             parts.append(
                 f"The request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})."

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
+
+disable_created_metrics()  # the *_created series only add noise here
 
 
 class Metrics:
@@ -41,4 +43,3 @@ class Metrics:
         self.report_duplicates = Counter(
             "takeitdown_registry_report_duplicates", "Outcome reports already received", registry=r
         )
-        self.feed_last_seq = Gauge("takeitdown_registry_feed_last_seq", "Highest feed seq served", registry=r)

@@ -194,7 +194,7 @@ class Store:
                     cases.c.secret_salt,
                     cases.c.secret_hash,
                     cases.c.status,
-                    cases.c.items,
+                    cases.c["items"],
                 ).where(cases.c.case_id == norm)
             ).first()
         ok = keys.check_secret(secret, row.secret_salt if row else None, row.secret_hash if row else None)
