@@ -1,0 +1,141 @@
+"""PDQ index benchmark: our multi-index hashing index against faiss IndexBinaryFlat (brute force).
+
+    .venv/bin/python bench/index.py                      # 1M and 10M, 10,000 queries, photos scan
+    .venv/bin/python bench/index.py --sizes 100000 --queries 2000 --no-scan   # a quick run
+
+Stored hashes are random 256-bit codes; half the queries are planted copies of a stored hash with
+1 to 31 bits flipped, half are random. Both indexes answer "every stored hash within distance 31"
+(faiss: `range_search` with radius 32, since its radius is exclusive). Throughput is measured
+with the whole batch (both use every core); latency p50/p99 with one query at a time. Brute force
+at 10M takes ~10 ms a query, so faiss is timed on a subset of queries (printed). Recall is our
+result set against the brute-force result set, query by query, on that subset, and the share of
+planted copies found on all queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from takeitdown.node.index import PdqIndex  # noqa: E402
+
+THRESHOLD = 31
+
+
+def make_data(n: int, queries: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
+    q = rng.integers(0, 256, size=(queries, 32), dtype=np.uint8)
+    planted = rng.choice(n, size=queries // 2, replace=False)
+    for i, src in enumerate(planted):
+        row = codes[src].copy()
+        flips = rng.choice(256, size=int(rng.integers(1, THRESHOLD + 1)), replace=False)
+        for b in flips:
+            row[b // 8] ^= np.uint8(1 << (b % 8))
+        q[i] = row
+    return codes, q, planted
+
+
+def percentiles(lat: list[float]) -> tuple[float, float]:
+    a = np.array(lat) * 1000
+    return float(np.percentile(a, 50)), float(np.percentile(a, 99))
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_size(n: int, nq: int, faiss_queries: int, latency_queries: int) -> dict[str, float]:
+    import faiss
+
+    print(f"\n== {n:,} stored PDQ hashes, {nq:,} queries (half planted 1-31 bits away) ==", flush=True)
+    t = time.perf_counter()
+    codes, queries, planted = make_data(n, nq)
+    print(f"data generated in {time.perf_counter() - t:.1f}s", flush=True)
+
+    ours = PdqIndex(threshold=THRESHOLD)
+    t = time.perf_counter()
+    ours.build(codes, np.arange(n))
+    build_s = time.perf_counter() - t
+    bytes_per = ours.nbytes / n
+    print(f"ours: built in {build_s:.1f}s, {ours.nbytes / 2**20:.0f} MiB, {bytes_per:.1f} bytes a stored hash",
+          flush=True)
+    ours.search(queries[:4])  # compile / warm up
+    t = time.perf_counter()
+    ours_res = ours.search(queries)
+    ours_qps = nq / (time.perf_counter() - t)
+    lat = []
+    for i in range(min(latency_queries, nq)):
+        t0 = time.perf_counter()
+        ours.search(queries[i : i + 1])
+        lat.append(time.perf_counter() - t0)
+    o50, o99 = percentiles(lat)
+    found_planted = sum(1 for i, src in enumerate(planted) if any(lab == src for lab, _ in ours_res[i]))
+
+    flat = faiss.IndexBinaryFlat(256)
+    flat.add(codes)
+    del codes
+    fq = min(faiss_queries, nq)
+    # half planted, half random in the subset too
+    sub = np.r_[np.arange(fq // 2), np.arange(nq // 2, nq // 2 + fq - fq // 2)]
+    t = time.perf_counter()
+    lims, dist, labels = flat.range_search(queries[sub], THRESHOLD + 1)
+    faiss_qps = fq / (time.perf_counter() - t)
+    flat_lat = []
+    for i in sub[: min(latency_queries, fq)]:
+        t0 = time.perf_counter()
+        flat.range_search(queries[i : i + 1], THRESHOLD + 1)
+        flat_lat.append(time.perf_counter() - t0)
+    f50, f99 = percentiles(flat_lat)
+    exact_q = 0
+    want_total = got_total = 0
+    for k, qi in enumerate(sub):
+        want = {(int(lb), int(d)) for lb, d in zip(labels[lims[k] : lims[k + 1]], dist[lims[k] : lims[k + 1]],
+                                                    strict=True)}
+        got = set(ours_res[qi])
+        exact_q += want == got
+        want_total += len(want)
+        got_total += len(want & got)
+    recall = got_total / want_total if want_total else 1.0
+    print(f"{'':10} {'qps':>10} {'p50 ms':>9} {'p99 ms':>9}")
+    print(f"{'ours':10} {ours_qps:10.0f} {o50:9.3f} {o99:9.3f}   ({nq:,} queries)")
+    print(f"{'faiss flat':10} {faiss_qps:10.1f} {f50:9.3f} {f99:9.3f}   ({fq:,} queries: brute force is slow)")
+    print(f"speed-up (qps ours / qps IndexBinaryFlat): {ours_qps / faiss_qps:.1f}x")
+    print(f"recall against brute force on {fq} queries: {recall:.4f} ({got_total}/{want_total} pairs; "
+          f"identical result sets on {exact_q}/{fq} queries)")
+    print(f"planted copies found: {found_planted}/{len(planted)}")
+    print(f"bytes a stored hash (ours, all arrays): {bytes_per:.1f}; faiss flat: 32.0; peak RSS {rss_mb():.0f} MiB")
+    del flat
+    return {"n": n, "qps": ours_qps, "faiss_qps": faiss_qps, "recall": recall, "bytes": bytes_per}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000000,10000000", help="comma-separated stored-hash counts")
+    ap.add_argument("--queries", type=int, default=10_000)
+    ap.add_argument("--faiss-queries", type=int, default=0,
+                    help="queries timed on faiss (default: all up to 1M stored, 200 above)")
+    ap.add_argument("--latency-queries", type=int, default=1000)
+    ap.add_argument("--no-scan", action="store_true", help="skip the 200-photo scan throughput")
+    ap.add_argument("--photos", type=int, default=200)
+    args = ap.parse_args()
+    print(f"cores: {os.cpu_count()}; threshold {THRESHOLD}")
+    for n in (int(s) for s in args.sizes.split(",") if s):
+        fq = args.faiss_queries or (args.queries if n <= 1_000_000 else 200)
+        bench_size(n, args.queries, fq, args.latency_queries)
+    if not args.no_scan:
+        from bench_scan import scan_throughput  # type: ignore[import-not-found]
+
+        scan_throughput(args.photos)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Compiled inner loops of the PDQ index (numba): bucket lookup, probing, verification.
+
+Kept apart from `index.py` so the data-structure code reads as plain Python. Everything here
+works on flat numpy arrays; bit i of a 256-bit code is bit (i % 64) of uint64 word i // 64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange
+from numba.extending import intrinsic
+
+
+@intrinsic
+def _popcnt(typingctx, x):  # type: ignore[no-untyped-def]
+    sig = x(x)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@intrinsic
+def _cttz(typingctx, x):  # type: ignore[no-untyped-def]
+    sig = x(x)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return sig, codegen
+
+
+_ONE = np.uint64(1)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@njit(inline="always", cache=True)
+def chunk_key(c0, c1, c2, c3, off, w):  # type: ignore[no-untyped-def]
+    """Bits [off, off + w) of the code as an unsigned integer (w <= 32)."""
+    word = off >> 6
+    sh = off & 63
+    if word == 0:
+        lo, hi = c0, c1
+    elif word == 1:
+        lo, hi = c1, c2
+    elif word == 2:
+        lo, hi = c2, c3
+    else:
+        lo, hi = c3, np.uint64(0)
+    v = lo >> np.uint64(sh)
+    if sh + w > 64:
+        v |= hi << np.uint64(64 - sh)
+    return v & ((_ONE << np.uint64(w)) - _ONE)
+
+
+@njit(inline="always", cache=True)
+def _select_in_word(word, j):  # type: ignore[no-untyped-def]
+    """Bit position of the j-th (1-based) set bit of word: a binary search on popcounts."""
+    pos = np.int64(0)
+    size = np.int64(32)
+    while size > 0:
+        low = word & ((_ONE << np.uint64(size)) - _ONE)
+        c = np.int64(_popcnt(low))
+        if c < j:
+            j -= c
+            word >>= np.uint64(size)
+            pos += size
+        size >>= 1
+    return pos
+
+
+@njit(inline="always", cache=True)
+def bucket_range(bm, bm_base, samples, s_base, shift, x):  # type: ignore[no-untyped-def]
+    """(start, count) of bucket x in a unary-coded bucket bitmap.
+
+    The bitmap holds, for every bucket in key order, one 1 per entry followed by a 0. samples[k]
+    is the bit position where bucket k << shift starts, so a lookup skips at most 2**shift - 1
+    zeros from a sample: a word or two of popcounts.
+    """
+    x = np.int64(x)
+    k = x >> shift
+    j = x - (k << shift)
+    pos = np.int64(samples[s_base + k])
+    while j > 0:
+        b = pos & 63
+        word = (~bm[bm_base + (pos >> 6)]) >> np.uint64(b)
+        z = np.int64(_popcnt(word))
+        if z < j:
+            j -= z
+            pos += 64 - b
+        else:
+            pos += _select_in_word(word, j) + 1
+            j = 0
+    start = pos - np.int64(x)
+    cnt = np.int64(0)
+    while True:
+        b = pos & 63
+        word = bm[bm_base + (pos >> 6)] >> np.uint64(b)
+        inv = ~word
+        run = np.int64(_cttz(inv)) if inv != 0 else np.int64(64)
+        avail = 64 - b
+        if run >= avail:
+            cnt += avail
+            pos += avail
+        else:
+            cnt += run
+            break
+    return start, cnt
+
+
+@njit(inline="always", cache=True)
+def _row_id(ids, base, e, idb):  # type: ignore[no-untyped-def]
+    r = np.int64(0)
+    for k in range(idb):
+        r |= np.int64(ids[base + e, k]) << (8 * k)
+    return r
+
+
+@njit(inline="always", cache=True)
+def _bucket_from(bm, bm_base, pos, j):  # type: ignore[no-untyped-def]
+    """Like bucket_range, from a sample position `pos` and j zeros to skip; returns (bitpos, cnt)."""
+    while j > 0:
+        b = pos & 63
+        word = (~bm[bm_base + (pos >> 6)]) >> np.uint64(b)
+        z = np.int64(_popcnt(word))
+        if z < j:
+            j -= z
+            pos += 64 - b
+        else:
+            pos += _select_in_word(word, j) + 1
+            j = 0
+    first = pos
+    cnt = np.int64(0)
+    while True:
+        b = pos & 63
+        inv = ~(bm[bm_base + (pos >> 6)] >> np.uint64(b))
+        run = np.int64(_cttz(inv))
+        avail = 64 - b
+        if run >= avail:
+            cnt += avail
+            pos += avail
+        else:
+            cnt += run
+            break
+    return first, cnt
+
+
+@njit(parallel=True, cache=True)
+def search_segment(  # type: ignore[no-untyped-def]
+    queries, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
+    bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
+):
+    """Multi-index hashing search of one frozen segment, one query per parallel iteration.
+
+    Table 0's rows are the codes themselves (codes are stored in table-0 key order); tables
+    1.. hold row ids. A row met in table t is reported only if no earlier table would have
+    found it, so each match is reported once without a set. The work is done in passes
+    (sample loads, bitmap scans, id reads, code checks) so that the memory loads of one pass
+    are independent and the CPU overlaps their cache misses.
+    """
+    m = offs.shape[0]
+    nprobe = mask_off[m]
+    nq = queries.shape[0]
+    # Blocks of queries, each with scratch arrays allocated once: a fresh allocation per query
+    # costs more in page faults than the search itself.
+    nblocks = min(nq, 64)
+    for blk in prange(nblocks):
+        xs = np.empty(nprobe, dtype=np.int64)
+        pos = np.empty(nprobe, dtype=np.int64)
+        cnts = np.empty(nprobe, dtype=np.int64)
+        tab = np.empty(nprobe, dtype=np.int64)
+        qkeys = np.empty(m, dtype=np.uint64)
+        cand = np.empty(4096, dtype=np.int64)
+        ctab = np.empty(4096, dtype=np.int64)
+        for qi in range(blk * nq // nblocks, (blk + 1) * nq // nblocks):
+            cand, ctab = _search_one(queries, qi, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
+                                     bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
+                                     xs, pos, cnts, tab, qkeys, cand, ctab)
+
+
+@njit(cache=True)
+def search_segment_serial(  # type: ignore[no-untyped-def]
+    queries, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
+    bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
+):
+    """search_segment on the calling thread: for a query or two, waking a thread pool costs more."""
+    m = offs.shape[0]
+    nprobe = mask_off[m]
+    xs = np.empty(nprobe, dtype=np.int64)
+    pos = np.empty(nprobe, dtype=np.int64)
+    cnts = np.empty(nprobe, dtype=np.int64)
+    tab = np.empty(nprobe, dtype=np.int64)
+    qkeys = np.empty(m, dtype=np.uint64)
+    cand = np.empty(4096, dtype=np.int64)
+    ctab = np.empty(4096, dtype=np.int64)
+    for qi in range(queries.shape[0]):
+        cand, ctab = _search_one(queries, qi, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
+                                 bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
+                                 xs, pos, cnts, tab, qkeys, cand, ctab)
+
+
+@njit(cache=True)
+def _search_one(  # type: ignore[no-untyped-def]
+    queries, qi, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
+    bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
+    xs, pos, cnts, tab, qkeys, cand, ctab,
+):
+    m = offs.shape[0]
+    cap = out_rows.shape[1]
+    idb = ids.shape[1]
+    nprobe = mask_off[m]
+    lowmask = (np.int64(1) << shift) - 1
+    if True:
+        q0, q1, q2, q3 = queries[qi, 0], queries[qi, 1], queries[qi, 2], queries[qi, 3]
+        for t in range(m):
+            qkeys[t] = chunk_key(q0, q1, q2, q3, offs[t], widths[t])
+        for t in range(m):
+            key = qkeys[t]
+            for mi in range(mask_off[t], mask_off[t + 1]):
+                x = np.int64(key ^ masks[mi])
+                xs[mi] = x
+                tab[mi] = t
+                pos[mi] = np.int64(samples[s_off[t] + (x >> shift)])
+        total = 0
+        for mi in range(nprobe):
+            t = tab[mi]
+            x = xs[mi]
+            p, c = _bucket_from(bm, bm_off[t], pos[mi], x & lowmask)
+            pos[mi] = p - x  # first entry of the bucket in table order
+            cnts[mi] = c
+            total += c
+        if total > len(cand):
+            cand = np.empty(total * 2, dtype=np.int64)
+            ctab = np.empty(total * 2, dtype=np.int64)
+        k = 0
+        for mi in range(nprobe):
+            t = tab[mi]
+            s0 = pos[mi]
+            for e in range(s0, s0 + cnts[mi]):
+                cand[k] = e if t == 0 else _row_id(ids, (t - 1) * n, e, idb)
+                ctab[k] = t
+                k += 1
+        found = 0
+        for k in range(total):
+            row = cand[k]
+            d = (_popcnt(codes[row, 0] ^ q0) + _popcnt(codes[row, 1] ^ q1)
+                 + _popcnt(codes[row, 2] ^ q2) + _popcnt(codes[row, 3] ^ q3))
+            if d > thr:
+                continue
+            if (tomb[row >> 6] >> np.uint64(row & 63)) & _ONE:
+                continue
+            t = ctab[k]
+            dup = False
+            for t2 in range(t):
+                k2 = chunk_key(codes[row, 0], codes[row, 1], codes[row, 2], codes[row, 3],
+                               offs[t2], widths[t2])
+                if _popcnt(k2 ^ qkeys[t2]) <= radii[t2]:
+                    dup = True
+                    break
+            if dup:
+                continue
+            if found < cap:
+                out_rows[qi, found] = row
+                out_d[qi, found] = d
+            found += 1
+        out_n[qi] = found
+    return cand, ctab
+
+
+@njit(parallel=True, cache=True)
+def search_brute(queries, thr, codes, n, out_rows, out_d, out_n):  # type: ignore[no-untyped-def]
+    """Exact scan of the first n codes (the small buffer of recent adds)."""
+    cap = out_rows.shape[1]
+    for qi in prange(queries.shape[0]):
+        q0, q1, q2, q3 = queries[qi, 0], queries[qi, 1], queries[qi, 2], queries[qi, 3]
+        found = 0
+        for row in range(n):
+            d = (_popcnt(codes[row, 0] ^ q0) + _popcnt(codes[row, 1] ^ q1)
+                 + _popcnt(codes[row, 2] ^ q2) + _popcnt(codes[row, 3] ^ q3))
+            if d <= thr:
+                if found < cap:
+                    out_rows[qi, found] = row
+                    out_d[qi, found] = d
+                found += 1
+        out_n[qi] = found
+
+
+@njit(cache=True)
+def find_exact(code, codes, bm, samples, shift, off0, w0):  # type: ignore[no-untyped-def]
+    """Rows holding exactly `code`, found through table 0 (rows are in table-0 key order)."""
+    key = chunk_key(code[0], code[1], code[2], code[3], off0, w0)
+    start, cnt = bucket_range(bm, 0, samples, 0, shift, key)
+    out = np.empty(cnt, dtype=np.int64)
+    k = 0
+    for row in range(start, start + cnt):
+        if (codes[row, 0] == code[0] and codes[row, 1] == code[1]
+                and codes[row, 2] == code[2] and codes[row, 3] == code[3]):
+            out[k] = row
+            k += 1
+    return out[:k]
+
+
+@njit(cache=True)
+def chunk_keys(codes, off, w):  # type: ignore[no-untyped-def]
+    out = np.empty(codes.shape[0], dtype=np.uint32)
+    for i in range(codes.shape[0]):
+        out[i] = np.uint32(chunk_key(codes[i, 0], codes[i, 1], codes[i, 2], codes[i, 3], off, w))
+    return out

@@ -1,0 +1,348 @@
+"""Exact PDQ radius search at millions of hashes: multi-index hashing (Norouzi et al.).
+
+The 256 bits are cut into m chunks (table t covers bits [offs[t], offs[t] + w)). If a stored
+hash is within distance r of the query and the chunk radii satisfy sum(radii[t] + 1) > r, then by
+pigeonhole at least one chunk differs by at most radii[t] bits, so probing every key within
+radii[t] of the query's chunk in every table finds every match. Candidates are verified by the
+exact Hamming distance, so the result equals brute force.
+
+Memory (the goal is under 64 bytes a stored hash):
+- codes, 32 B, stored in the key order of table 0, so table 0 needs no row ids;
+- labels (entry ids), 4 B;
+- tables 1..m-1: row ids of 3 bytes (4 above 2**24 rows);
+- every table: a unary bucket bitmap (one bit per entry and per bucket) and a sample of
+  bucket starts, instead of an offsets array: about 0.4 B a hash at 10M;
+- a tombstone bitmap (1/8 B) for removals.
+Recent adds go to a small buffer that is brute-forced; `compact()` folds buffer and tombstones
+into a new segment (run it in the background; adds and removes keep working meanwhile).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from takeitdown.node import _kernels as K
+
+DEFAULT_THRESHOLD = 31
+SAMPLE_SHIFT = 6  # a bucket-start sample every 64 buckets
+
+
+def hex_to_codes(values: Sequence[str]) -> np.ndarray:
+    """PDQ hex strings -> (n, 4) uint64 (the byte order does not matter to Hamming distance)."""
+    if not values:
+        return np.zeros((0, 4), dtype=np.uint64)
+    raw = bytes.fromhex("".join(values))
+    return np.frombuffer(raw, dtype=np.uint64).reshape(-1, 4).copy()
+
+
+def _as_codes(codes: np.ndarray | Sequence[str]) -> np.ndarray:
+    if isinstance(codes, np.ndarray):
+        arr = np.ascontiguousarray(codes)
+        if arr.dtype == np.uint8:
+            arr = arr.reshape(-1, 32).view(np.uint64)
+        if arr.dtype != np.uint64 or arr.ndim != 2 or arr.shape[1] != 4:
+            raise ValueError("codes must be (n, 32) uint8 or (n, 4) uint64")
+        return np.ascontiguousarray(arr)
+    return hex_to_codes(list(codes))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which bits each table covers and how far it probes."""
+
+    offs: np.ndarray  # int64 bit offsets
+    widths: np.ndarray  # int64 chunk widths
+    radii: np.ndarray  # int64 probe radius per table
+    masks: np.ndarray  # uint32 xor masks, per table, by increasing weight
+    mask_off: np.ndarray  # int64 start of each table's masks in `masks`
+
+    @classmethod
+    def plan(cls, n: int, threshold: int, tables: int = 9, width: int | None = None) -> Layout:
+        # Chunks about log2(n) bits wide keep buckets near one entry; the bitmap costs
+        # 2**width bits, so the width is capped at 23 to keep the whole under 64 bytes a hash.
+        if width is None:
+            width = min(23, max(12, math.ceil(math.log2(max(n, 2)))))
+        tables = min(tables, 256 // width)
+        need = threshold + 1  # sum(radii + 1) must exceed the threshold
+        base, extra = divmod(need, tables)
+        radii = [base if t < extra else base - 1 for t in range(tables)]
+        if min(radii) < 0:
+            radii = [max(0, r) for r in radii]
+        step = 256 // tables
+        offs = [t * step for t in range(tables)]
+        masks: list[np.ndarray] = []
+        mask_off = [0]
+        for r in radii:
+            m = _masks(width, r)
+            masks.append(m)
+            mask_off.append(mask_off[-1] + len(m))
+        return cls(
+            offs=np.array(offs, dtype=np.int64),
+            widths=np.full(tables, width, dtype=np.int64),
+            radii=np.array(radii, dtype=np.int64),
+            masks=np.concatenate(masks).astype(np.uint32),
+            mask_off=np.array(mask_off, dtype=np.int64),
+        )
+
+
+def _masks(width: int, radius: int) -> np.ndarray:
+    out = [0]
+    for k in range(1, radius + 1):
+        for bits in itertools.combinations(range(width), k):
+            out.append(sum(1 << b for b in bits))
+    return np.array(out, dtype=np.uint32)
+
+
+class Segment:
+    """An immutable multi-index over n codes (plus a mutable tombstone bitmap)."""
+
+    def __init__(self, codes: np.ndarray, labels: np.ndarray, layout: Layout) -> None:
+        n = len(codes)
+        self.n = n
+        self.layout = layout
+        w0, off0 = int(layout.widths[0]), int(layout.offs[0])
+        keys0 = K.chunk_keys(codes, off0, w0)
+        order = np.argsort(keys0, kind="stable")
+        self.codes = np.ascontiguousarray(codes[order])
+        self.labels = labels[order].astype(np.uint32 if labels.max(initial=0) < 2**32 else np.int64)
+        del keys0, order
+        idb = 3 if n <= 2**24 else 4
+        m = len(layout.offs)
+        self.ids = np.zeros(((m - 1) * n, idb), dtype=np.uint8)
+        bms: list[np.ndarray] = []
+        samples: list[np.ndarray] = []
+        for t in range(m):
+            keys = K.chunk_keys(self.codes, int(layout.offs[t]), int(layout.widths[t]))
+            if t == 0:
+                skeys = keys
+            else:
+                order = np.argsort(keys, kind="stable").astype(np.uint32)
+                skeys = keys[order]
+                self.ids[(t - 1) * n : t * n] = order.view(np.uint8).reshape(n, 4)[:, :idb]
+                del order
+            bm, smp = _bucket_bitmap(skeys, int(layout.widths[t]))
+            bms.append(bm)
+            samples.append(smp)
+            del keys, skeys
+        self.bm = np.concatenate(bms)
+        self.bm_off = np.cumsum([0] + [len(b) for b in bms[:-1]]).astype(np.int64)
+        self.samples = np.concatenate(samples)
+        self.s_off = np.cumsum([0] + [len(s) for s in samples[:-1]]).astype(np.int64)
+        self.tomb = np.zeros((n + 63) // 64 + 1, dtype=np.uint64)
+        self.dead = 0
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.codes, self.labels, self.ids, self.bm, self.samples, self.tomb))
+
+    def search(self, queries: np.ndarray, threshold: int, cap: int = 32) -> list[list[tuple[int, int]]]:
+        lay = self.layout
+        q = len(queries)
+        rows = np.empty((q, cap), dtype=np.int64)
+        dist = np.empty((q, cap), dtype=np.int32)
+        cnt = np.zeros(q, dtype=np.int64)
+        fn = K.search_segment if q >= 8 else K.search_segment_serial
+        fn(queries, threshold, self.codes, self.tomb, self.n, lay.offs, lay.widths,
+                         lay.radii, lay.masks, lay.mask_off, self.bm, self.bm_off, self.samples,
+                         self.s_off, SAMPLE_SHIFT, self.ids, rows, dist, cnt)
+        over = np.nonzero(cnt > cap)[0]
+        out = [
+            [(int(self.labels[r]), int(d)) for r, d in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)]
+            for i in range(q)
+        ]
+        for i in over:  # rare: more matches than the slab holds; redo that query with room
+            out[i] = self.search(queries[i : i + 1], threshold, cap=int(cnt[i]))[0]
+        return out
+
+    def kill(self, code: np.ndarray, label: int) -> bool:
+        lay = self.layout
+        rows = K.find_exact(code, self.codes, self.bm, self.samples, SAMPLE_SHIFT,
+                            int(lay.offs[0]), int(lay.widths[0]))
+        for r in rows:
+            r = int(r)
+            if int(self.labels[r]) == label and not (int(self.tomb[r >> 6]) >> (r & 63)) & 1:
+                self.tomb[r >> 6] |= np.uint64(1 << (r & 63))
+                self.dead += 1
+                return True
+        return False
+
+    def live(self) -> tuple[np.ndarray, np.ndarray]:
+        bits = np.unpackbits(self.tomb.view(np.uint8), bitorder="little")[: self.n].astype(bool)
+        keep = ~bits
+        return self.codes[keep], self.labels[keep].astype(np.int64)
+
+
+def _bucket_bitmap(sorted_keys: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unary bucket bitmap (see `_kernels.bucket_range`) and its start samples."""
+    n = len(sorted_keys)
+    nb = 1 << width
+    total = n + nb
+    words = (total + 63) // 64 + 2
+    bits = np.zeros(words * 64, dtype=np.uint8)
+    bits[np.arange(n, dtype=np.int64) + sorted_keys.astype(np.int64)] = 1  # entry i at i + key
+    bm = np.packbits(bits, bitorder="little").view(np.uint64)
+    del bits
+    # start of bucket x = (entries with key < x) + x
+    step = 1 << SAMPLE_SHIFT
+    xs = np.arange(0, nb + step, step, dtype=np.int64)
+    starts = np.searchsorted(sorted_keys, xs, side="left").astype(np.int64) + xs
+    dtype = np.uint32 if total < 2**32 else np.int64
+    return bm, starts.astype(dtype)
+
+
+class PdqIndex:
+    """Exact PDQ Hamming-radius index with adds and removes that need no rebuild.
+
+    Thread-safe: one lock guards the structure; searches hold it for the length of a query.
+    """
+
+    def __init__(self, threshold: int = DEFAULT_THRESHOLD, *, tables: int = 9, width: int | None = None,
+                 buffer_limit: int = 50_000) -> None:
+        self.threshold = threshold
+        self._tables = tables
+        self._width = width
+        self.buffer_limit = buffer_limit
+        self._lock = threading.RLock()
+        self._segment: Segment | None = None
+        self._buf_codes = np.zeros((1024, 4), dtype=np.uint64)
+        self._buf_labels = np.zeros(1024, dtype=np.int64)
+        self._buf_n = 0
+        self._compacting = False
+        self._removed_during_compaction: list[tuple[np.ndarray, int]] = []
+
+    # -- size -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        seg = self._segment
+        return (seg.n - seg.dead if seg else 0) + self._buf_n
+
+    @property
+    def nbytes(self) -> int:
+        seg = self._segment
+        return (seg.nbytes if seg else 0) + self._buf_n * 40
+
+    # -- bulk build ---------------------------------------------------------------------------
+    def build(self, codes: np.ndarray | Sequence[str], labels: Iterable[int] | np.ndarray) -> None:
+        """Replace the content with these codes (the fast way to load millions)."""
+        arr = _as_codes(codes)
+        lab = np.asarray(labels if isinstance(labels, np.ndarray) else list(labels), dtype=np.int64)
+        if len(arr) != len(lab):
+            raise ValueError("codes and labels differ in length")
+        seg = self._make_segment(arr, lab) if len(arr) else None
+        with self._lock:
+            self._segment = seg
+            self._buf_n = 0
+
+    def _make_segment(self, codes: np.ndarray, labels: np.ndarray) -> Segment:
+        layout = Layout.plan(len(codes), self.threshold, self._tables, self._width)
+        return Segment(codes, labels, layout)
+
+    # -- updates ------------------------------------------------------------------------------
+    def add(self, label: int, code: str | np.ndarray) -> None:
+        c = _as_codes([code]) if isinstance(code, str) else _as_codes(code).reshape(1, 4)
+        with self._lock:
+            if self._buf_n == len(self._buf_codes):
+                self._buf_codes = np.concatenate([self._buf_codes, np.zeros_like(self._buf_codes)])
+                self._buf_labels = np.concatenate([self._buf_labels, np.zeros_like(self._buf_labels)])
+            self._buf_codes[self._buf_n] = c[0]
+            self._buf_labels[self._buf_n] = label
+            self._buf_n += 1
+            grow = self._buf_n >= self.buffer_limit and not self._compacting
+        if grow:
+            self.compact()
+
+    def remove(self, label: int, code: str | np.ndarray) -> bool:
+        c = (_as_codes([code]) if isinstance(code, str) else _as_codes(code).reshape(1, 4))[0]
+        with self._lock:
+            n = self._buf_n
+            hit = np.nonzero((self._buf_labels[:n] == label) & (self._buf_codes[:n] == c).all(axis=1))[0]
+            if len(hit) and self._compacting:
+                # The buffer is being split by a running compaction: mark, do not move rows.
+                self._buf_labels[int(hit[0])] = -1
+                self._removed_during_compaction.append((c.copy(), label))
+                return True
+            if len(hit):
+                i = int(hit[0])
+                last = n - 1
+                self._buf_codes[i] = self._buf_codes[last]
+                self._buf_labels[i] = self._buf_labels[last]
+                self._buf_n = last
+                return True
+            if self._compacting:
+                self._removed_during_compaction.append((c.copy(), label))
+            return self._segment.kill(c, label) if self._segment else False
+
+    def compact(self) -> None:
+        """Fold the buffer and the tombstones into a new segment; safe alongside updates."""
+        with self._lock:
+            if self._compacting:
+                return
+            self._compacting = True
+            seg = self._segment
+            taken = self._buf_n
+            buf_codes = self._buf_codes[:taken].copy()
+            buf_labels = self._buf_labels[:taken].copy()
+            self._removed_during_compaction = []
+        try:
+            if seg is not None:
+                codes, labels = seg.live()
+                codes = np.concatenate([codes, buf_codes])
+                labels = np.concatenate([labels, buf_labels])
+            else:
+                codes, labels = buf_codes, buf_labels
+            new = self._make_segment(codes, labels) if len(codes) else None
+            with self._lock:
+                # Buffer rows taken into the new segment leave the buffer; later ones stay.
+                alive = self._buf_labels[taken : self._buf_n] != -1
+                kept_codes = self._buf_codes[taken : self._buf_n][alive].copy()
+                kept_labels = self._buf_labels[taken : self._buf_n][alive].copy()
+                rest = len(kept_labels)
+                self._segment = new
+                self._buf_codes[:rest] = kept_codes
+                self._buf_labels[:rest] = kept_labels
+                self._buf_n = rest
+                for c, label in self._removed_during_compaction:
+                    if new is not None:
+                        new.kill(c, label)
+        finally:
+            with self._lock:
+                self._compacting = False
+                self._removed_during_compaction = []
+
+    # -- search -------------------------------------------------------------------------------
+    def search(self, queries: np.ndarray | Sequence[str], threshold: int | None = None) -> list[list[tuple[int, int]]]:
+        """For each query, every stored (label, distance) with distance <= threshold."""
+        thr = self.threshold if threshold is None else threshold
+        if thr > self.threshold:
+            raise ValueError(f"threshold {thr} is above the index's build threshold {self.threshold}")
+        q = _as_codes(queries)
+        with self._lock:
+            seg = self._segment
+            out = seg.search(q, thr) if seg is not None else [[] for _ in range(len(q))]
+            n = self._buf_n
+            if n:
+                cap = 32
+                rows = np.empty((len(q), cap), dtype=np.int64)
+                dist = np.empty((len(q), cap), dtype=np.int32)
+                cnt = np.zeros(len(q), dtype=np.int64)
+                K.search_brute(q, thr, self._buf_codes, n, rows, dist, cnt)
+                for i in range(len(q)):
+                    if cnt[i] > cap:
+                        c = q[i : i + 1]
+                        d = np.bitwise_count(self._buf_codes[:n] ^ c).sum(axis=1)
+                        hits = np.nonzero(d <= thr)[0]
+                        out[i] += [(int(self._buf_labels[r]), int(d[r])) for r in hits
+                                   if self._buf_labels[r] != -1]
+                    else:
+                        out[i] += [(int(self._buf_labels[r]), int(dd))
+                                   for r, dd in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)
+                                   if self._buf_labels[r] != -1]
+        return out
+
+    def search_one(self, code: str, threshold: int | None = None) -> list[tuple[int, int]]:
+        return self.search([code], threshold)[0]
