@@ -27,9 +27,6 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real registry (`takeitdown serve`) on a loopback port with its own SQLite file."""
-    if os.environ.get("DEV_WEB_URL"):  # DEV ONLY, remove
-        yield os.environ["DEV_WEB_URL"]
-        return
     port = free_port()
     db = tmp_path_factory.mktemp("registry") / "registry.db"
     log = tmp_path_factory.mktemp("registry-log") / "serve.log"

@@ -109,6 +109,7 @@ function init() {
   $("confirm-no").addEventListener("click", () => $("confirm").close());
   $("confirm-yes").addEventListener("click", withdraw);
   onLangChange(render);
+  $("check").disabled = false; // only now can a submit be handled here
 }
 
 init();
