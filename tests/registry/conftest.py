@@ -58,5 +58,3 @@ def platform_key(server: Server) -> str:
 def client(server: Server) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
-
-

@@ -197,3 +197,11 @@ def read_all(
 
 def feed_end(client: httpx.Client, key: str) -> int:
     return read_all(client, key, limit=10000)[1]
+
+
+def store_for(database_url: str):  # type: ignore[no-untyped-def]
+    """An in-process Store on the same database as the server (faster than the CLI for setup)."""
+    from takeitdown.registry.db import Database
+    from takeitdown.registry.store import Store
+
+    return Store(Database(database_url))

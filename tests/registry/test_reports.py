@@ -1,0 +1,84 @@
+"""Outcome reports: accepted, idempotent per report id, validated, shown on the case status."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from registry.helpers import bearer, feed_end, rand_hex, read_all
+
+
+def test_reports_show_on_the_case_status(client: httpx.Client, platform_key: str) -> None:
+    start = feed_end(client, platform_key)
+    md5 = {"type": "md5", "value": rand_hex(32)}
+    pdq = {"type": "pdq", "value": rand_hex(64), "quality": 77}
+    case = client.post("/v1/cases", json={"items": [{"kind": "image", "hashes": [md5, pdq]}]}).json()
+    entries, _ = read_all(client, platform_key, after=start)
+    ids = {e["value"]: e["entry_id"] for e in entries}
+    reports = [
+        {"report_id": str(uuid.uuid4()), "entry_id": ids[md5["value"]], "outcome": "match_found"},
+        {"report_id": str(uuid.uuid4()), "entry_id": ids[md5["value"]], "outcome": "removed"},
+        {"report_id": str(uuid.uuid4()), "entry_id": ids[pdq["value"]], "outcome": "upload_blocked"},
+        {"report_id": str(uuid.uuid4()), "entry_id": ids[pdq["value"]], "outcome": "removed"},
+        {"report_id": str(uuid.uuid4()), "entry_id": ids[pdq["value"]], "outcome": "false_positive"},
+    ]
+    r = client.post("/v1/reports", json={"reports": reports}, headers=bearer(platform_key))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"accepted": 5, "duplicates": 0, "rejected": []}
+    # Sent again (a retry): counted as duplicates, not twice.
+    r = client.post("/v1/reports", json={"reports": reports[:3]}, headers=bearer(platform_key))
+    assert r.json() == {"accepted": 0, "duplicates": 3, "rejected": []}
+    status = client.get(f"/v1/cases/{case['case_id']}", headers=bearer(case["case_secret"])).json()
+    assert status["outcomes"] == {"match_found": 1, "removed": 2, "upload_blocked": 1, "false_positive": 1}
+    assert status["platforms_received"] >= 1
+
+
+def test_bad_reports_are_rejected_one_by_one(client: httpx.Client, platform_key: str) -> None:
+    client.post(
+        "/v1/cases", json={"items": [{"kind": "image", "hashes": [{"type": "md5", "value": rand_hex(32)}]}]}
+    )
+    entries, _ = read_all(client, platform_key, after=max(0, feed_end(client, platform_key) - 1))
+    good_id = entries[-1]["entry_id"]
+    rid = str(uuid.uuid4())
+    reports = [
+        {"report_id": rid, "entry_id": good_id, "outcome": "removed"},
+        {"report_id": str(uuid.uuid4()), "entry_id": good_id, "outcome": "deleted"},
+        {"report_id": str(uuid.uuid4()), "entry_id": 10**12, "outcome": "removed"},
+        {"report_id": "", "entry_id": good_id, "outcome": "removed"},
+        {"report_id": str(uuid.uuid4()), "entry_id": "7", "outcome": "removed"},
+        {"report_id": str(uuid.uuid4()), "entry_id": good_id},
+        {"report_id": str(uuid.uuid4()), "entry_id": good_id, "outcome": "removed", "note": "x"},
+        "not an object",
+        {"report_id": rid, "entry_id": good_id, "outcome": "removed"},  # same id twice in a batch
+    ]
+    r = client.post("/v1/reports", json={"reports": reports}, headers=bearer(platform_key))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["accepted"] == 1 and body["duplicates"] == 1
+    reasons = {x["index"]: x["reason"] for x in body["rejected"]}
+    assert sorted(reasons) == [1, 2, 3, 4, 5, 6, 7]
+    assert "outcome must be one of" in reasons[1]
+    assert "no feed entry" in reasons[2]
+    assert "report_id" in reasons[3]
+    assert "entry_id" in reasons[4]
+    assert "missing: outcome" in reasons[5]
+    assert "unknown report fields: note" in reasons[6]
+    assert "object" in reasons[7]
+
+
+def test_report_batch_errors(client: httpx.Client, platform_key: str) -> None:
+    h = bearer(platform_key)
+    too_many = [{"report_id": str(i), "entry_id": 1, "outcome": "removed"} for i in range(1001)]
+    r = client.post("/v1/reports", json={"reports": too_many}, headers=h)
+    assert r.status_code == 422 and "At most 1000" in r.json()["detail"]
+    r = client.post("/v1/reports", json={"reports": [], "extra": 1}, headers=h)
+    assert r.status_code == 422 and "Unknown field 'extra'" in r.json()["detail"]
+    r = client.post("/v1/reports", content=b"{oops", headers={**h, "Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert client.post("/v1/reports", json={"reports": []}).status_code == 401
+    assert client.post("/v1/reports", json={"reports": []}, headers=h).json() == {
+        "accepted": 0,
+        "duplicates": 0,
+        "rejected": [],
+    }
