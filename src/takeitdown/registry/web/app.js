@@ -47,12 +47,11 @@ function el(tag, attrs = {}, ...children) {
 
 function renderEntry(entry) {
   const { file } = entry;
+  // Photos show themselves; videos get a still of their first frame once it is decoded.
   const isVideo = file.type.startsWith("video/");
-  const thumb = isVideo
-    ? el("video", { class: "thumb", src: entry.url, muted: "", preload: "metadata", "aria-hidden": "true" })
-    : el("img", { class: "thumb", src: entry.url, alt: "" });
-  if (isVideo) thumb.muted = true;
-  else thumb.addEventListener("error", () => thumb.classList.add("broken"), { once: true });
+  const thumb = el("img", { class: "thumb", alt: "" });
+  if (!isVideo) thumb.src = entry.url;
+  thumb.addEventListener("error", () => thumb.classList.add("broken"));
 
   const name = el("span", { class: "file-name", text: file.name });
   const status = el("span", { class: "file-status" });
@@ -62,7 +61,7 @@ function renderEntry(entry) {
   const hashes = el("code", { class: "file-hashes" });
   const body = el("div", { class: "file-body" }, name, status, progress, hashes);
   const li = el("li", { class: "file", "data-state": entry.state }, thumb, body, remove);
-  entry.el = { li, status, progress, remove, name, hashes };
+  entry.el = { li, status, progress, remove, name, hashes, thumb };
   updateEntry(entry);
   return li;
 }
@@ -113,13 +112,18 @@ function addFiles(fileList) {
   work();
 }
 
+function revoke(entry) {
+  URL.revokeObjectURL(entry.url);
+  if (entry.thumbUrl) URL.revokeObjectURL(entry.thumbUrl);
+}
+
 function removeEntry(entry) {
   const i = entries.indexOf(entry);
   if (i < 0) return;
   entries.splice(i, 1);
   entry.removed = true;
   entry.el.li.remove();
-  URL.revokeObjectURL(entry.url);
+  revoke(entry);
   announce(t("files.announceRemoved", { name: entry.file.name }));
   refresh();
   $("files").focus();
@@ -141,6 +145,10 @@ async function work() {
           const value = isVideo ? (stage === "frames" ? 50 + 50 * fraction : 50 * fraction) : 100 * fraction;
           entry.el.progress.value = Math.round(value);
           updateEntry(entry);
+        }, (still) => {
+          if (entry.removed) return;
+          entry.thumbUrl = URL.createObjectURL(still);
+          entry.el.thumb.src = entry.thumbUrl;
         });
         entry.state = "done";
         announce(t("files.announceDone", { name: entry.file.name }));
@@ -198,7 +206,7 @@ async function send() {
 function showReceipt(data) {
   receipt = { caseId: data.case_id, secret: data.case_secret, at: new Date(), data };
   // The files are no longer needed: drop previews and references.
-  for (const e of entries) URL.revokeObjectURL(e.url);
+  for (const e of entries) revoke(e);
   entries.length = 0;
   $("file-list").replaceChildren();
   $("step-pick").hidden = true;

@@ -119,7 +119,7 @@ export async function mp4VideoInfo(file) {
 }
 
 /** vPDQ frames {i, t, q, pdq} of a video, one frame a second, by seeking a <video>. */
-async function videoFrames(file, onProgress) {
+async function videoFrames(file, onProgress, onThumb) {
   const url = URL.createObjectURL(file);
   const video = document.createElement("video");
   video.muted = true;
@@ -159,6 +159,7 @@ async function videoFrames(file, onProgress) {
       } catch {
         throw new HashError("video-undecodable");
       }
+      if (onThumb && !frames.length) thumbnail(video, onThumb);
       const bitmap = await createImageBitmap(video);
       const frame = await ask({ op: "frame", bitmap, t }, [bitmap]);
       frames.push({ i: index, t: Math.round(t * 1000) / 1000, q: frame.quality, pdq: frame.pdq });
@@ -173,15 +174,26 @@ async function videoFrames(file, onProgress) {
   }
 }
 
+/** A small still of the current frame, for the list (the page shows it, nothing else). */
+function thumbnail(video, onThumb) {
+  const scale = 160 / Math.max(video.videoWidth, video.videoHeight);
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(video.videoWidth * scale));
+  canvas.height = Math.max(1, Math.round(video.videoHeight * scale));
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  canvas.toBlob((blob) => blob && onThumb(blob), "image/jpeg", 0.8);
+}
+
 /**
  * Hash one picked file. Resolves to
  *   {kind: "image", md5, pdq, quality} or {kind: "video", md5, frames}.
- * `onProgress(stage, fraction)` reports "reading" (MD5) then "frames" (videos).
+ * `onProgress(stage, fraction)` reports "reading" (MD5) then "frames" (videos);
+ * `onThumb(blob)` gets a still of a video's first frame.
  */
-export async function hashFile(file, onProgress) {
+export async function hashFile(file, onProgress, onThumb) {
   const base = await ask({ op: "file", file }, [], (f) => onProgress && onProgress("reading", f));
   if (base.kind !== "video") return { kind: "image", md5: base.md5, pdq: base.pdq, quality: base.quality };
-  const frames = await videoFrames(file, (f) => onProgress && onProgress("frames", f));
+  const frames = await videoFrames(file, (f) => onProgress && onProgress("frames", f), onThumb);
   return { kind: "video", md5: base.md5, frames };
 }
 
