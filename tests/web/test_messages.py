@@ -1,0 +1,110 @@
+"""Files the page cannot hash get a clear, kind message; the strings tables are complete;
+every control has a name a screen reader can say."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from .helpers import CONFORMANCE, PHONE, ROOT, answer_questions, file_results, shot, wait_hashed
+
+WEB = ROOT / "src" / "takeitdown" / "registry" / "web"
+PHOTO = CONFORMANCE / "pdq" / "bridge-mods" / "aaa-orig.jpg"
+
+
+def keys(path: Path) -> set[str]:
+    return set(re.findall(r'^\s*"([\w.-]+)":', path.read_text(), flags=re.M))
+
+
+def test_spanish_and_english_tables_have_the_same_keys() -> None:
+    en, es = keys(WEB / "i18n" / "en.js"), keys(WEB / "i18n" / "es.js")
+    assert len(en) > 50
+    assert en == es, f"only in en: {sorted(en - es)}; only in es: {sorted(es - en)}"
+    used = set()
+    for page in ("index.html", "status.html", "app.js", "status.js"):
+        text = (WEB / page).read_text()
+        used |= set(re.findall(r'data-i18n="([\w.-]+)"', text))
+        used |= set(re.findall(r'[:]([\w-]+\.[\w.-]+)"', text))  # data-i18n-attr="attr:key"
+        used |= set(re.findall(r'\bt\("([\w.-]+)"', text))
+    assert used - en == set(), f"strings used but missing from the tables: {sorted(used - en)}"
+
+
+def long_video(path: Path, seconds: int) -> None:
+    """A tiny H.264 video, one frame a second, `seconds` long."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for i in range(seconds):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i % 255, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+@pytest.mark.browser
+def test_clear_messages_for_files_the_page_cannot_hash(new_page, registry_url, tmp_path: Path) -> None:
+    if not PHOTO.exists():
+        pytest.skip(f"{PHOTO} not found")
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    heic = tmp_path / "IMG_0001.HEIC"
+    Image.open(PHOTO).save(heic)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0" + b"not really a jpeg" * 50)
+    too_long = tmp_path / "eleven-minutes.mp4"
+    long_video(too_long, 11 * 60)
+
+    page = new_page(PHONE)
+    page.goto(registry_url + "/")
+    answer_questions(page)
+    page.locator("#files").set_input_files([str(heic), str(broken), str(too_long), str(PHOTO)])
+    wait_hashed(page)
+    heic_r, broken_r, long_r, ok_r = file_results(page)
+    assert heic_r["state"] == "error" and "HEIC" in heic_r["status"] and "JPEG" in heic_r["status"]
+    assert "Most Compatible" in heic_r["status"]
+    assert broken_r["state"] == "error" and "could not be opened" in broken_r["status"]
+    assert long_r["state"] == "error" and "longer than 10 minutes" in long_r["status"]
+    assert ok_r["state"] == "done"
+    # Files that failed are not sent; the good one can be.
+    assert page.get_by_role("button", name="Send the hashes").is_enabled()
+    assert '"kind": "image"' in page.locator("#payload").text_content()
+    assert page.locator("#payload").text_content().count('"kind"') == 1
+    shot(page, "errors")
+
+
+@pytest.mark.browser
+def test_controls_have_accessible_names_and_keyboard_reaches_the_picker(new_page, registry_url) -> None:
+    page = new_page(PHONE)
+    for path in ("/", "/status.html"):
+        page.goto(registry_url + path)
+        if path == "/":
+            answer_questions(page)
+            page.locator("#files").set_input_files(str(PHOTO))
+            wait_hashed(page)
+        unnamed = page.evaluate(
+            """() => [...document.querySelectorAll('input, button, progress, a[href]')]
+                .filter(el => el.offsetParent !== null || el.id === 'files')
+                .filter(el => {
+                    const labelled = el.labels && [...el.labels].some(l => l.textContent.trim());
+                    return !(labelled || el.getAttribute('aria-label') || el.textContent.trim());
+                })
+                .map(el => el.outerHTML.slice(0, 80))"""
+        )
+        assert unnamed == [], path
+        assert page.locator("[aria-live]").count() >= 1
+    # Keyboard only: Tab reaches the (visually hidden) file input behind the big button.
+    page.goto(registry_url + "/")
+    answer_questions(page)
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "files":
+            break
+    else:
+        pytest.fail("the file picker cannot be reached with the Tab key")
