@@ -20,6 +20,10 @@ INTERNAL_ERROR = json.dumps(
 ).encode()
 
 
+# On every response; the page gets the full set (CSP and more) from pages.py.
+BASE_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
 async def send_json(
     send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
@@ -54,8 +58,10 @@ class GuardMiddleware:
                 status = message["status"]
                 started = True
                 headers = list(message.get("headers", []))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                headers.append((b"referrer-policy", b"no-referrer"))
+                present = {name.lower() for name, _ in headers}
+                for name, value in BASE_HEADERS:
+                    if name not in present:
+                        headers.append((name, value))
                 message["headers"] = headers
             await send(message)
 
