@@ -1,0 +1,170 @@
+"""The node's HTTP API: match, review, health and metrics.
+
+Every endpoint but /healthz and /metrics needs `Authorization: Bearer <TAKEITDOWN_NODE_ADMIN_TOKEN>`.
+Errors are `{"detail": "..."}` with a 4xx; nothing a client sends can produce a traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from takeitdown.hashing import HashingError, InvalidHash, parse_hash
+from takeitdown.node.service import Node
+from takeitdown.node.store import ReviewError
+
+log = logging.getLogger("takeitdown.node.api")
+
+OPEN_PATHS = {"/healthz", "/metrics"}
+
+
+class TooLarge(Exception):
+    pass
+
+
+def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit + 64 * 1024:  # room for the multipart envelope
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(node: Node, admin_token: str, start_threads: bool = True) -> FastAPI:
+    token = admin_token.encode()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if start_threads:
+            node.start()
+        try:
+            yield
+        finally:
+            node.stop()
+
+    app = FastAPI(title="takeitdown platform node", lifespan=lifespan)
+    limit = node.settings.max_upload_bytes
+
+    @app.middleware("http")
+    async def auth(request: Request, call_next: Any) -> Any:
+        if request.url.path not in OPEN_PATHS:
+            header = request.headers.get("authorization", "")
+            scheme, _, given = header.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
+                return _error(401, "Send the node's admin token as `Authorization: Bearer <token>`.",
+                              {"WWW-Authenticate": "Bearer"})
+        try:
+            return await call_next(request)
+        except Exception:  # noqa: BLE001 - a client never sees a traceback
+            log.exception("unexpected error on %s", request.url.path)
+            return _error(500, "Internal error; the node logged it.")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+        return _error(422, f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return node.health()
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        node.health()  # refresh gauges
+        return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/match")
+    async def match(request: Request) -> Any:
+        ctype = request.headers.get("content-type", "")
+        try:
+            body = await _read_limited(request, limit)
+        except TooLarge:
+            return _error(413, f"The upload is larger than the node's limit of {limit // 2**20} MB.")
+        ref: str | None = None
+        if ctype.startswith("multipart/form-data"):
+            request._body = body  # let Starlette parse what we already read under the limit
+            try:
+                form = await request.form()
+            except Exception:  # noqa: BLE001 - malformed multipart
+                return _error(400, "Could not read the multipart form.")
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                return _error(400, 'Send the file in a multipart field named "file".')
+            data = await upload.read()
+            raw_ref = form.get("ref")
+            ref = raw_ref if isinstance(raw_ref, str) and raw_ref else None
+            source: Any = data
+        elif ctype.startswith("application/json"):
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return _error(400, "The body is not valid JSON.")
+            hashes = payload.get("hashes") if isinstance(payload, dict) else None
+            if not isinstance(hashes, list) or not hashes:
+                return _error(400, 'Send {"hashes": [{"type": ..., "value": ...}, ...]}.')
+            if len(hashes) > 100:
+                return _error(400, "At most 100 hashes a request.")
+            try:
+                source = [parse_hash(h) for h in hashes]
+            except InvalidHash as e:
+                return _error(400, f"Invalid hash: {e}")
+            raw_ref = payload.get("ref")
+            ref = str(raw_ref)[:1024] if raw_ref is not None else None
+        else:
+            return _error(415, "Send multipart/form-data with a `file`, or application/json with `hashes`.")
+        try:
+            verdict, review_id = await run_in_threadpool(node.check_upload, source, ref)
+        except HashingError as e:
+            return _error(422, f"Could not hash the file: {e}")
+        out = verdict.to_json()
+        if review_id is not None:
+            out["review_id"] = review_id
+        return out
+
+    @app.get("/v1/review")
+    def review_list(status: str = "pending", limit: int = 100, after: int = 0) -> Any:
+        if status not in ("pending", "removed", "not_a_match", "all"):
+            return _error(400, "status must be pending, removed, not_a_match or all")
+        if not 1 <= limit <= 1000:
+            return _error(400, "limit must be from 1 to 1000")
+        return {"items": node.store.list_review(status, limit, after)}
+
+    @app.post("/v1/review/{review_id}")
+    async def review_decide(review_id: int, request: Request) -> Any:
+        try:
+            payload = json.loads(await _read_limited(request, 64 * 1024))
+        except (ValueError, TooLarge):
+            return _error(400, 'Send JSON {"decision": "remove" | "not_a_match"}.')
+        decision = payload.get("decision") if isinstance(payload, dict) else None
+        try:
+            return await run_in_threadpool(node.decide, review_id, str(decision))
+        except ReviewError as e:
+            return _error(e.status, e.detail)
+
+    return app

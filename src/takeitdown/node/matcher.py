@@ -1,0 +1,265 @@
+"""Matching: hashes (or a file) against the synced hash list and the local block list.
+
+`Matcher.check_hashes` is a pure lookup; `Matcher.check_file` hashes first, with the PDQ of the 8
+rotations and flips of an image so a rotated or mirrored repost is caught. The verdict follows a
+`Policy`: MD5 equal or PDQ distance <= 10 blocks, <= 31 goes to review (both configurable).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from takeitdown.hashing import (
+    PDQ_MIN_QUALITY,
+    AnyHash,
+    HashingError,
+    Md5Hash,
+    PdqHash,
+    VpdqHash,
+    digest_bytes,
+    hash_file,
+    load_image,
+    pdq_dihedral,
+    vpdq_match,
+)
+from takeitdown.hashing.types import VpdqFrame
+from takeitdown.node.index import PdqIndex
+from takeitdown.node.store import Change, NodeStore
+
+
+@dataclass(frozen=True)
+class Policy:
+    block_distance: int = 10
+    review_distance: int = 31
+    md5_blocks: bool = True
+    vpdq_verdict: str = "review"  # what a vPDQ match gives: "review" or "block"
+    vpdq_share: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.block_distance <= self.review_distance <= 64:
+            raise ValueError("need 0 <= block distance <= review distance <= 64")
+        if self.vpdq_verdict not in ("review", "block"):
+            raise ValueError('vPDQ verdict must be "review" or "block"')
+
+    @classmethod
+    def from_env(cls) -> Policy:
+        def num(name: str, default: int) -> int:
+            raw = os.environ.get(name)
+            return int(raw) if raw else default
+
+        return cls(
+            block_distance=num("TAKEITDOWN_NODE_BLOCK_DISTANCE", 10),
+            review_distance=num("TAKEITDOWN_NODE_REVIEW_DISTANCE", 31),
+            vpdq_verdict=os.environ.get("TAKEITDOWN_NODE_VPDQ_VERDICT", "review"),
+        )
+
+
+@dataclass(frozen=True)
+class Match:
+    entry_id: int | None
+    type: str
+    distance: int
+    source: str = "registry"  # "registry" (the shared list) or "local" (this platform's block list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"entry_id": self.entry_id, "type": self.type, "distance": self.distance, "source": self.source}
+
+
+@dataclass
+class Verdict:
+    verdict: str  # "allow" | "review" | "block"
+    matches: list[Match] = field(default_factory=list)
+    md5: str | None = None
+    pdq: str | None = None  # the item's own PDQ (original orientation)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "matches": [m.to_json() for m in self.matches]}
+
+    def registry_entry_ids(self) -> list[int]:
+        return sorted({m.entry_id for m in self.matches if m.entry_id is not None})
+
+
+@dataclass(frozen=True)
+class ItemHashes:
+    """What a file hashes to, for matching: MD5, and either PDQ variants or vPDQ."""
+
+    md5: Md5Hash | None = None
+    pdq: list[PdqHash] = field(default_factory=list)  # first = as stored; then rotations/flips
+    vpdq: VpdqHash | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"md5": self.md5.value if self.md5 else None, "pdq": [p.to_json() for p in self.pdq],
+                "vpdq": self.vpdq.to_json() if self.vpdq else None}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ItemHashes:
+        return cls(
+            md5=Md5Hash.parse(d["md5"]) if d.get("md5") else None,
+            pdq=[PdqHash.parse(p["value"], p.get("quality")) for p in d.get("pdq") or []],
+            vpdq=VpdqHash.parse(d["vpdq"]["frames"]) if d.get("vpdq") else None,
+        )
+
+
+def hash_for_matching(source: str | Path | bytes) -> ItemHashes:
+    """Hash a file (path or bytes) the way uploads and scans are matched. Pure: no state."""
+    if isinstance(source, bytes):
+        if not source:
+            raise HashingError("The file is empty.")
+        md5, _ = digest_bytes(source)
+        try:
+            image = load_image(source)
+        except HashingError:
+            # Not an image we can read: maybe a video. PyAV wants a file, so a private temp file.
+            with tempfile.NamedTemporaryFile(prefix="takeitdown-", suffix=".bin") as tmp:
+                tmp.write(source)
+                tmp.flush()
+                hashed = hash_file(tmp.name)
+            if hashed.kind == "video":
+                return ItemHashes(md5=md5, vpdq=hashed.vpdq)
+            raise
+        return ItemHashes(md5=md5, pdq=pdq_dihedral(image))
+    hashed = hash_file(source)
+    if hashed.kind == "video":
+        return ItemHashes(md5=hashed.md5, vpdq=hashed.vpdq)
+    return ItemHashes(md5=hashed.md5, pdq=pdq_dihedral(load_image(source)))
+
+
+def hashes_from_wire(hashes: list[AnyHash]) -> ItemHashes:
+    md5 = next((h for h in hashes if isinstance(h, Md5Hash)), None)
+    pdq = [h for h in hashes if isinstance(h, PdqHash)]
+    vpdq = next((h for h in hashes if isinstance(h, VpdqHash)), None)
+    return ItemHashes(md5=md5, pdq=pdq, vpdq=vpdq)
+
+
+_RANK = {"allow": 0, "review": 1, "block": 2}
+
+
+class Matcher:
+    """In-memory indexes over the node's database; updated as sync pages and reviews apply."""
+
+    def __init__(self, store: NodeStore, policy: Policy | None = None) -> None:
+        self.store = store
+        self.policy = policy or Policy()
+        thr = max(self.policy.review_distance, 31)
+        self.pdq = PdqIndex(threshold=self.policy.review_distance)
+        self.frames = PdqIndex(threshold=thr)  # every frame of every vPDQ entry, label = entry id
+        self.blocked = PdqIndex(threshold=self.policy.review_distance)  # label = block-list row id
+
+    @classmethod
+    def open(cls, database_url: str | None = None, policy: Policy | None = None) -> Matcher:
+        """For platforms that embed the check: a matcher over a node database, loaded now."""
+        from takeitdown.node.db import Database
+
+        db = Database(database_url)
+        db.migrate()
+        m = cls(NodeStore(db), policy)
+        m.load()
+        return m
+
+    # -- loading and updates -------------------------------------------------------------------
+    def load(self) -> None:
+        """(Re)build every index from the database."""
+        import numpy as np
+
+        codes: list[str] = []
+        labels: list[int] = []
+        for batch in self.store.iter_entries("pdq"):
+            codes += [e.value for e in batch]
+            labels += [e.entry_id for e in batch]
+        self.pdq.build(codes, np.array(labels, dtype=np.int64))
+        codes, labels = [], []
+        for batch in self.store.iter_entries("vpdq"):
+            for e in batch:
+                for f in _unique_frames(e.frames):
+                    codes.append(f)
+                    labels.append(e.entry_id)
+        self.frames.build(codes, np.array(labels, dtype=np.int64))
+        blocks = [(i, v) for i, kind, v in self.store.blocks() if kind == "pdq"]
+        self.blocked.build([v for _, v in blocks], np.array([i for i, _ in blocks], dtype=np.int64))
+
+    def apply(self, changes: list[Change]) -> None:
+        for ch in changes:
+            e = ch.entry
+            if e.type == "pdq":
+                (self.pdq.add if ch.op == "add" else self.pdq.remove)(e.entry_id, e.value)
+            elif e.type == "vpdq":
+                for f in _unique_frames(e.frames):
+                    (self.frames.add if ch.op == "add" else self.frames.remove)(e.entry_id, f)
+            # md5 entries are looked up in the database (indexed), nothing to hold in memory
+
+    def add_blocks(self, rows: list[tuple[int, str, str]]) -> None:
+        for bid, kind, value in rows:
+            if kind == "pdq":
+                self.blocked.add(bid, value)
+
+    def size(self) -> dict[str, int]:
+        return {"pdq": len(self.pdq), "vpdq_frames": len(self.frames), "local_pdq_blocks": len(self.blocked)}
+
+    # -- matching ----------------------------------------------------------------------------------
+    def check_file(self, source: str | Path | bytes) -> Verdict:
+        """Hash a file (path or bytes) and match it. Raises HashingError on unreadable input."""
+        return self.check(hash_for_matching(source))
+
+    def check_hashes(self, hashes: list[AnyHash]) -> Verdict:
+        return self.check(hashes_from_wire(hashes))
+
+    def check(self, item: ItemHashes) -> Verdict:
+        p = self.policy
+        matches: list[Match] = []
+        if item.md5 is not None:
+            matches += [Match(eid, "md5", 0) for eid in self.store.md5_entries(item.md5.value)]
+            matches += [Match(eid, "md5", 0, "local") for eid in self.store.block_md5(item.md5.value)]
+        queries = [h.value for h in item.pdq if h.quality is None or h.quality >= PDQ_MIN_QUALITY]
+        if queries:
+            best: dict[int, int] = {}
+            for res in self.pdq.search(queries, p.review_distance):
+                for eid, d in res:
+                    best[eid] = min(d, best.get(eid, 999))
+            matches += [Match(eid, "pdq", d) for eid, d in sorted(best.items(), key=lambda x: (x[1], x[0]))]
+            local: dict[int, int] = {}
+            for res in self.blocked.search(queries, p.review_distance):
+                for bid, d in res:
+                    local[bid] = min(d, local.get(bid, 999))
+            if local:
+                owners = self.store.block_entry_ids(local)
+                seen: dict[int | None, int] = {}
+                for bid, d in local.items():
+                    for eid in owners.get(bid) or [None]:
+                        seen[eid] = min(d, seen.get(eid, 999))
+                matches += [Match(eid, "pdq", d, "local") for eid, d in seen.items()]
+        if item.vpdq is not None:
+            matches += self._vpdq(item.vpdq)
+        verdict = max((self._verdict_of(m) for m in matches), key=_RANK.__getitem__, default="allow")
+        return Verdict(verdict, matches, item.md5.value if item.md5 else None,
+                       item.pdq[0].value if item.pdq else None)
+
+    def _verdict_of(self, m: Match) -> str:
+        p = self.policy
+        if m.type == "md5":
+            return "block" if p.md5_blocks else "review"
+        if m.type == "pdq":
+            return "block" if m.distance <= p.block_distance else "review"
+        return p.vpdq_verdict
+
+    def _vpdq(self, query: VpdqHash) -> list[Match]:
+        frames = [f.pdq for f in query.frames if f.q >= PDQ_MIN_QUALITY]
+        cands: set[int] = set()
+        if frames:
+            for res in self.frames.search(sorted(set(frames))):
+                cands.update(eid for eid, _ in res)
+        out = []
+        for eid, raw in self.store.vpdq_frames(cands).items():
+            target = VpdqHash(tuple(VpdqFrame.parse(f) for f in raw))
+            res = vpdq_match(query, target, threshold=self.policy.vpdq_share)
+            if res.is_match:
+                # distance for a video: 100 minus the smaller share, in percent (0 = every frame)
+                out.append(Match(eid, "vpdq", round(100 * (1 - min(res.query_share, res.target_share)))))
+        return out
+
+
+def _unique_frames(frames: list[dict[str, Any]] | None) -> list[str]:
+    return sorted({f["pdq"] for f in frames or [] if int(f.get("q", 0)) >= PDQ_MIN_QUALITY})

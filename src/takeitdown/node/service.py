@@ -1,0 +1,161 @@
+"""One running node: database, matcher, sync and outbox threads, and the upload-time check.
+
+Platforms can embed it instead of calling the HTTP API:
+
+    node = Node(NodeSettings.from_env(registry_url="https://registry.example"))
+    node.start()                      # sync + outbox threads
+    verdict = node.check_upload(data) # bytes or path; .verdict is allow / review / block
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from takeitdown.hashing import AnyHash
+from takeitdown.node.backoff import Backoff
+from takeitdown.node.db import Database
+from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
+from takeitdown.node.metrics import NodeMetrics
+from takeitdown.node.outbox import OutboxSender
+from takeitdown.node.store import NodeStore
+from takeitdown.node.sync import Syncer
+
+log = logging.getLogger("takeitdown.node")
+
+
+class ConfigError(ValueError):
+    """A setting the node cannot start with (clear message for the CLI)."""
+
+
+@dataclass
+class NodeSettings:
+    registry_url: str
+    api_key: str
+    database_url: str | None = None
+    policy: Policy = field(default_factory=Policy)
+    poll_seconds: float = 10.0
+    page_size: int = 1000
+    outbox_seconds: float = 5.0
+    max_upload_bytes: int = 50 * 2**20
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+
+    @classmethod
+    def from_env(cls, registry_url: str, database_url: str | None = None) -> NodeSettings:
+        key = os.environ.get("TAKEITDOWN_NODE_API_KEY", "").strip()
+        if not key:
+            raise ConfigError("set TAKEITDOWN_NODE_API_KEY to the platform key the registry gave you "
+                              "(`takeitdown registry platform add NAME` prints it)")
+        if not registry_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--registry must be an http(s) URL, got {registry_url!r}")
+
+        def num(name: str, default: float) -> float:
+            raw = os.environ.get(name)
+            try:
+                return float(raw) if raw else default
+            except ValueError as e:
+                raise ConfigError(f"{name} must be a number, got {raw!r}") from e
+
+        try:
+            policy = Policy.from_env()
+        except ValueError as e:
+            raise ConfigError(f"bad matching policy: {e}") from e
+        return cls(
+            registry_url=registry_url.rstrip("/"),
+            api_key=key,
+            database_url=database_url,
+            policy=policy,
+            poll_seconds=num("TAKEITDOWN_NODE_POLL_SECONDS", 10.0),
+            page_size=int(num("TAKEITDOWN_NODE_PAGE_SIZE", 1000)),
+            outbox_seconds=num("TAKEITDOWN_NODE_OUTBOX_SECONDS", 5.0),
+            max_upload_bytes=int(num("TAKEITDOWN_NODE_MAX_UPLOAD_MB", 50) * 2**20),
+            backoff_base=num("TAKEITDOWN_NODE_BACKOFF_BASE", 1.0),
+            backoff_cap=num("TAKEITDOWN_NODE_BACKOFF_CAP", 300.0),
+        )
+
+
+class Node:
+    def __init__(self, settings: NodeSettings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.db.migrate()
+        self.store = NodeStore(self.db)
+        self.metrics = NodeMetrics()
+        self.matcher = Matcher(self.store, settings.policy)
+        started = time.perf_counter()
+        self.matcher.load()
+        log.info("index loaded from the database in %.1fs: %s", time.perf_counter() - started, self.matcher.size())
+        self.client = httpx.Client(base_url=settings.registry_url, timeout=httpx.Timeout(30.0, connect=10.0),
+                                   headers={"Authorization": f"Bearer {settings.api_key}"})
+        self.syncer = Syncer(self.store, self.matcher, self.client, self.metrics, settings.page_size,
+                             settings.poll_seconds, Backoff(settings.backoff_base, settings.backoff_cap))
+        self.outbox = OutboxSender(self.store, self.client, self.metrics, settings.outbox_seconds,
+                                   Backoff(settings.backoff_base, settings.backoff_cap))
+
+    def start(self) -> None:
+        self.syncer.start()
+        self.outbox.start()
+
+    def stop(self) -> None:
+        self.syncer.stop()
+        self.outbox.stop()
+        self.client.close()
+        self.db.dispose()
+
+    # -- upload-time check --------------------------------------------------------------------------
+    def check_upload(self, source: bytes | str | Path | list[AnyHash], ref: str | None = None) -> tuple[Verdict, int | None]:
+        """Match an upload; a block queues `upload_blocked`, a review adds it to the review queue.
+
+        Returns the verdict and the review item id (when sent to review).
+        """
+        item: ItemHashes = hashes_from_wire(source) if isinstance(source, list) else hash_for_matching(source)
+        verdict = self.matcher.check(item)
+        self.metrics.matches.labels(verdict.verdict).inc()
+        review_id = None
+        if verdict.verdict == "block":
+            self.store.queue_reports([(eid, "upload_blocked") for eid in verdict.registry_entry_ids()])
+            self.outbox.wake()
+        elif verdict.verdict == "review":
+            review_id = self.store.add_review("upload", ref, verdict.md5, verdict.pdq,
+                                              [m.to_json() for m in verdict.matches])
+        return verdict, review_id
+
+    def decide(self, review_id: int, decision: str) -> dict[str, Any]:
+        item, blocks = self.store.decide(review_id, decision)
+        self.matcher.add_blocks(blocks)
+        self.outbox.wake()
+        return item
+
+    def health(self) -> dict[str, Any]:
+        s = self.syncer
+        lag = s.lag_seconds()
+        sizes = self.matcher.size()
+        out = self.store.outbox_counts()
+        self.metrics.refresh(lag, sizes, out)
+        return {
+            "status": "ok",
+            "sync": {
+                "cursor": s.cursor,
+                "last_success": _iso(s.last_success),
+                "caught_up_at": _iso(s.caught_up_at),
+                "lag_seconds": None if lag is None else round(lag, 3),
+                "last_error": s.last_error,
+            },
+            "index": sizes,
+            "outbox": {**out, "last_error": self.outbox.last_error},
+        }
+
+
+def _iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t, UTC).isoformat()
