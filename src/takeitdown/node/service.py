@@ -148,6 +148,7 @@ class Node:
                 "lag_seconds": None if lag is None else round(lag, 3),
                 "last_error": s.last_error,
             },
+            "entries": self.store.counts(),
             "index": sizes,
             "outbox": {**out, "last_error": self.outbox.last_error},
         }
