@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, Literal
@@ -26,7 +27,7 @@ from takeitdown.registry.middleware import BodyLimitMiddleware, GuardMiddleware
 from takeitdown.registry.pages import mount_pages
 from takeitdown.registry.ratelimit import RateLimiter
 from takeitdown.registry.store import Platform, Store
-from takeitdown.registry.validation import parse_items
+from takeitdown.registry.validation import BadRequest, case_pairs, parse_items
 from takeitdown.registry.writer import CaseWriter
 
 log = logging.getLogger("takeitdown.registry")
@@ -206,28 +207,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             429: {"model": Problem},
         },
         summary="Submit a case: the hashes of one or more images or videos",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": CaseIn.model_json_schema()}},
+            }
+        },
     )
     async def create_case(
-        body: CaseIn,
         request: Request,
-        idempotency_key: str | None = Header(
-            None, description="a retry with the same key returns the same case"
-        ),
+        idempotency_key: str | None = Header(None, description="a retry with this key returns the same case"),
     ) -> Any:
-        if not body.items:
+        raw = await request.body()
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(
+                400, f"The request body is not valid JSON ({getattr(exc, 'msg', 'cannot decode')})."
+            )
+        try:
+            pairs = case_pairs(data)
+        except BadRequest as exc:
+            return _error(422, str(exc))
+        if not pairs:
             return _error(422, "A case needs at least one item in 'items'.")
-        if len(body.items) > settings.max_items:
+        if len(pairs) > settings.max_items:
             return _error(
                 422,
-                f"A case may hold at most {settings.max_items} items; got {len(body.items)}. Split it into "
-                "several cases.",
+                f"A case may hold at most {settings.max_items} items; got {len(pairs)}. "
+                "Split it into several cases.",
             )
         if idempotency_key is None:
-            return await _create(body, request)
+            return await _create(pairs, request)
         if not 1 <= len(idempotency_key) <= 200:
             return _error(400, "Idempotency-Key must be 1 to 200 characters.")
         key = idem.key(idempotency_key)
-        body_hash = hashlib.sha256(await request.body()).digest()
+        body_hash = hashlib.sha256(raw).digest()
         async with idem.lock_for(key):
             try:
                 hit = idem.get(key, body_hash)
@@ -235,12 +250,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return _error(422, "This Idempotency-Key was already used for a different submission.")
             if hit is not None:
                 return JSONResponse(hit, status_code=201, headers=NO_STORE)
-            response = await _create(body, request)
+            response = await _create(pairs, request)
             if response.status_code == 201:
                 idem.put(key, body_hash, response.body_json)  # type: ignore[attr-defined]
             return response
 
-    async def _create(body: CaseIn, request: Request) -> JSONResponse:
+    async def _create(pairs: list[tuple[object, list[Any]]], request: Request) -> JSONResponse:
         # The address is used for this check only: hashed with a per-process salt, kept in memory.
         if not limiter.allow(request.client.host if request.client else None):
             metrics.rate_limited.inc()
@@ -249,7 +264,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Too many cases from this connection. Please wait a minute and try again.",
                 {"Retry-After": "60"},
             )
-        pairs = [(item.kind, item.hashes) for item in body.items]
         if sum(len(h) for _, h in pairs) > 50:
             parsed = await run_in_threadpool(parse_items, pairs)
         else:

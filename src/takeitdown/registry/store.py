@@ -54,6 +54,7 @@ class Store:
         self.db = db
         self.ph = "?" if db.is_sqlite else "%s"
         self.sqlite = db.is_sqlite
+        self._feed_sql = self.feed_sql()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -275,26 +276,48 @@ class Store:
                 conn.execute(select(feed_counter.c.last_seq).where(feed_counter.c.id == 1)).scalar_one()
             )
 
+    def feed_sql(self) -> str:
+        """The page query. The database writes each entry's JSON itself (every field is an
+        integer, a fixed word, hex, or frames JSON we stored), so a page of 10,000 entries costs
+        Python one join instead of 10,000 dicts. The same SQL runs on SQLite and PostgreSQL."""
+        line = " || ".join(
+            [
+                """'{"seq":'""",
+                "f.seq",
+                """',"op":"'""",
+                "f.op",
+                """'","type":"'""",
+                "f.type",
+                """'","value":"'""",
+                "f.value",
+                """'","quality":'""",
+                "coalesce(CAST(f.quality AS TEXT), 'null')",
+                """',"entry_id":'""",
+                "f.entry_id",
+                """',"frames":'""",
+                "coalesce(e.frames, 'null')",
+                "'}'",
+            ]
+        )
+        return (
+            f"SELECT f.seq, {line} FROM feed f"
+            " LEFT JOIN entries e ON f.type = 'vpdq' AND f.op = 'add' AND e.entry_id = f.entry_id"
+            f" WHERE f.seq > {self.ph} ORDER BY f.seq LIMIT {self.ph}"
+        )
+
     def read_feed(self, after: int, limit: int) -> tuple[list[str], int, bool]:
         """The JSON text of up to `limit` entries after `after`, the next cursor, and `more`."""
         with self.db.read() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT f.seq, f.op, f.type, f.value, f.quality, f.entry_id, e.frames FROM feed f"
-                " LEFT JOIN entries e ON f.type = 'vpdq' AND f.op = 'add' AND e.entry_id = f.entry_id"
-                f" WHERE f.seq > {self.ph} ORDER BY f.seq LIMIT {self.ph}",
-                (after, limit + 1),
-            ).all()
+            cursor = conn.connection.cursor()  # the driver's cursor: no per-row wrapping
+            try:
+                cursor.execute(self._feed_sql, (after, limit + 1))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         more = len(rows) > limit
         if more:
             rows = rows[:limit]
-        # Every field is an int, a fixed word, hex, or JSON we wrote ourselves: safe to format.
-        out = [
-            f'{{"seq":{seq},"op":"{op}","type":"{type_}","value":"{value}",'
-            f'"quality":{"null" if quality is None else quality},"entry_id":{entry_id},'
-            f'"frames":{"null" if frames is None else frames}}}'
-            for seq, op, type_, value, quality, entry_id, frames in rows
-        ]
-        return out, (rows[-1][0] if rows else after), more
+        return [line for _, line in rows], (rows[-1][0] if rows else after), more
 
     def mark_received(self, platform_id: int, cursor: int) -> None:
         """Remember the highest seq delivered to a platform (for `platforms_received`)."""

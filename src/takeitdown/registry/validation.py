@@ -96,3 +96,44 @@ def parse_items(items: list[tuple[object, list[Any]]]) -> ParsedCase:
             if row.quality is not None and (have.quality is None or row.quality > have.quality):
                 have.quality = row.quality
     return out
+
+
+class BadRequest(ValueError):
+    """The submission's shape is wrong (not one item: the whole request); a 422 with this text."""
+
+
+def case_pairs(data: object) -> list[tuple[object, list[Any]]]:
+    """Check the shape {"items": [{"kind": str, "hashes": [...]}]} and return (kind, hashes) pairs.
+
+    Done by hand rather than by a pydantic model on the request: this is the hot path, and the
+    messages stay as plain as we want them.
+    """
+    if not isinstance(data, dict):
+        raise BadRequest(
+            'The request body must be a JSON object such as {"items": [...]}, sent with '
+            "Content-Type: application/json."
+        )
+    unknown = sorted(str(k) for k in data if k != "items")
+    if unknown:
+        raise BadRequest(f"Unknown field {unknown[0]!r}.")
+    if "items" not in data:
+        raise BadRequest("Missing 'items'.")
+    items = data["items"]
+    if not isinstance(items, list):
+        raise BadRequest("items: must be a list of items.")
+    pairs = []
+    for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise BadRequest(f'items.{n}: must be an object {{"kind", "hashes"}}.')
+        unknown = sorted(str(k) for k in item if k not in ("kind", "hashes"))
+        if unknown:
+            raise BadRequest(f"Unknown field 'items.{n}.{unknown[0]}'.")
+        for name in ("kind", "hashes"):
+            if name not in item:
+                raise BadRequest(f"Missing 'items.{n}.{name}'.")
+        if not isinstance(item["kind"], str):
+            raise BadRequest(f'items.{n}.kind: must be "image" or "video".')
+        if not isinstance(item["hashes"], list):
+            raise BadRequest(f"items.{n}.hashes: must be a list of hash objects.")
+        pairs.append((item["kind"], item["hashes"]))
+    return pairs

@@ -1,0 +1,319 @@
+"""Registry benchmark: case submissions/s and feed entries/s, over HTTP and raw, SQLite and PostgreSQL.
+
+For each database it starts a real registry (`takeitdown serve` in a subprocess) and measures:
+  * case submissions per second: cases of 4 hashes (2 images, PDQ + MD5 each), 16 concurrent
+    clients on keep-alive connections, against the raw rate of the same inserts done directly
+    through the registry's store (SQLAlchemy, no HTTP) from 16 threads, one case a transaction;
+  * feed entries per second: a full read of the feed (default 1,000,000 entries) following
+    `next` with limit=10000 and parsing each page, against the raw rate of the same paged
+    SELECTs through SQLAlchemy.
+Each line prints the HTTP rate, the raw rate and their ratio (HTTP / raw).
+
+Goal on SQLite on the project machine: >= 1,000 submissions/s and the 1M feed read in < 10 s.
+
+    python bench/registry.py                      # 1,000,000 feed entries, SQLite + PostgreSQL
+    python bench/registry.py --entries 100000 --cases 2000 --only sqlite   # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from takeitdown.registry.db import Database
+from takeitdown.registry.store import Store
+from takeitdown.registry.validation import parse_items
+
+PG = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+CLIENTS = 16
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def case_items() -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": "image",
+            "hashes": [
+                {"type": "pdq", "value": secrets.token_hex(32), "quality": 90},
+                {"type": "md5", "value": secrets.token_hex(16)},
+            ],
+        }
+        for _ in range(2)
+    ]
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {**os.environ, "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0"}  # the benchmark is one client address
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "takeitdown.cli", "serve", "--port", str(port), "--database-url", url],
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "server.err").open("wb"),
+        cwd=workdir,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"the registry did not start: {(workdir / 'server.err').read_text()[-2000:]}")
+
+
+# -- submissions -------------------------------------------------------------------------------
+
+
+async def _submit_worker(port: int, bodies: list[bytes]) -> None:
+    """One keep-alive HTTP/1.1 connection posting its bodies one after another.
+
+    A minimal client on purpose: on a 2-core machine a heavy client library would measure
+    itself more than the server.
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = b"POST /v1/cases HTTP/1.1\r\nHost: registry\r\nContent-Type: application/json\r\nContent-Length: "
+    for body in bodies:
+        writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        status = await reader.readline()
+        length = 0
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        reply = await reader.readexactly(length)
+        if b" 201 " not in status:
+            raise SystemExit(f"submission failed: {status!r} {reply[:300]!r}")
+    writer.close()
+
+
+def http_submissions(port: int, n: int) -> float:
+    bodies = [json.dumps({"items": case_items()}).encode() for _ in range(n)]
+    per = [bodies[i::CLIENTS] for i in range(CLIENTS)]
+
+    async def run() -> None:
+        await asyncio.gather(*(_submit_worker(port, b) for b in per))
+
+    t0 = time.perf_counter()
+    asyncio.run(run())
+    return n / (time.perf_counter() - t0)
+
+
+def raw_submissions(store: Store, n: int) -> float:
+    cases = [parse_items([(i["kind"], i["hashes"]) for i in case_items()]) for _ in range(n)]
+    per = [cases[i::CLIENTS] for i in range(CLIENTS)]
+
+    def work(mine: list[Any]) -> None:
+        for case in mine:
+            store.create_cases([case])
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in per]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return n / (time.perf_counter() - t0)
+
+
+# -- the feed ----------------------------------------------------------------------------------
+
+
+def fill_feed(db: Database, target: int) -> int:
+    """Grow the feed to `target` entries with set-based SQL (half PDQ with quality, half MD5)."""
+    with db.write() as conn:
+        last = conn.exec_driver_sql("SELECT last_seq FROM feed_counter WHERE id = 1").scalar_one()
+        need = target - last
+        if need <= 0:
+            return int(last)
+        first_id = (conn.exec_driver_sql("SELECT coalesce(max(entry_id), 0) FROM entries").scalar_one()) + 1
+        if db.is_sqlite:
+            conn.exec_driver_sql(
+                "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
+                "INSERT INTO entries (type, value, quality, live) SELECT "
+                "CASE WHEN i % 2 THEN 'pdq' ELSE 'md5' END, "
+                "CASE WHEN i % 2 THEN lower(hex(randomblob(32))) ELSE lower(hex(randomblob(16))) END, "
+                "CASE WHEN i % 2 THEN 90 END, 1 FROM s",
+                (need,),
+            )
+        else:
+            conn.exec_driver_sql(
+                "INSERT INTO entries (type, value, quality, live) SELECT "
+                "CASE WHEN i % 2 = 1 THEN 'pdq' ELSE 'md5' END, "
+                "CASE WHEN i % 2 = 1 THEN md5(random()::text) || md5(random()::text)"
+                " ELSE md5(random()::text) END, "
+                "CASE WHEN i % 2 = 1 THEN 90 END, 1 FROM generate_series(1, %s) AS i",
+                (need,),
+            )
+        ph = "?" if db.is_sqlite else "%s"
+        conn.exec_driver_sql(
+            "INSERT INTO feed (seq, op, entry_id, type, value, quality) "
+            f"SELECT entry_id - {ph} + {ph}, 'add', entry_id, type, value, quality FROM entries "
+            f"WHERE entry_id >= {ph} ORDER BY entry_id",
+            (first_id, last + 1, first_id),
+        )
+        conn.exec_driver_sql(f"UPDATE feed_counter SET last_seq = {ph} WHERE id = 1", (target,))
+    if not db.is_sqlite:
+        with db.write_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE feed")
+            conn.exec_driver_sql("VACUUM ANALYZE entries")
+    return target
+
+
+def http_feed(port: int, key: str) -> tuple[int, float]:
+    after, count = 0, 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}) as c:
+        t0 = time.perf_counter()
+        while True:
+            r = c.get("/v1/feed", params={"after": after, "limit": 10000})
+            r.raise_for_status()
+            page = json.loads(r.content)
+            count += len(page["entries"])
+            after = page["next"]
+            if not page["more"]:
+                break
+        return count, time.perf_counter() - t0
+
+
+def raw_feed(store: Store) -> tuple[int, float]:
+    """The same paged SELECT as the API, through SQLAlchemy, rows fetched, no JSON, no HTTP."""
+    ph = store.ph
+    sql = (
+        "SELECT f.seq, f.op, f.type, f.value, f.quality, f.entry_id, e.frames FROM feed f"
+        " LEFT JOIN entries e ON f.type = 'vpdq' AND f.op = 'add' AND e.entry_id = f.entry_id"
+        f" WHERE f.seq > {ph} ORDER BY f.seq LIMIT {ph}"
+    )
+    after, count = 0, 0
+    t0 = time.perf_counter()
+    while True:
+        with store.db.read() as conn:
+            rows = conn.exec_driver_sql(sql, (after, 10001)).all()
+        page = rows[:10000]
+        count += len(page)
+        if page:
+            after = page[-1][0]
+        if len(rows) <= 10000:
+            break
+    return count, time.perf_counter() - t0
+
+
+# -- one database ------------------------------------------------------------------------------
+
+
+def bench_database(
+    name: str, url: str, cases: int, entries: int, workdir: Path
+) -> list[tuple[str, float, float]]:
+    db = Database(url)
+    db.migrate()
+    store = Store(db)
+    key = store.platform_add("bench")
+    proc, port = start_server(url, workdir)
+    try:
+        print(f"[{name}] submissions: {cases} cases over HTTP ...", file=sys.stderr, flush=True)
+        http_sub = http_submissions(port, cases)
+        print(f"[{name}] submissions: {cases} cases raw ...", file=sys.stderr, flush=True)
+        raw_sub = raw_submissions(store, cases)
+        print(f"[{name}] filling the feed to {entries:,} entries ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        fill_feed(db, entries)
+        print(f"[{name}]   filled in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        raw_count, raw_s = raw_feed(store)
+        http_count, http_s = http_feed(port, key)
+        assert http_count == raw_count, (http_count, raw_count)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        db.dispose()
+    return [
+        ("case submissions/s (4 hashes, 16 clients)", http_sub, raw_sub),
+        (f"feed entries/s (full read of {http_count:,})", http_count / http_s, raw_count / raw_s),
+        (f"  full feed read, seconds ({http_count:,})", http_s, raw_s),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entries", type=int, default=1_000_000, help="feed size for the read test")
+    parser.add_argument("--cases", type=int, default=5000, help="cases to submit (each way)")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="run one database only")
+    args = parser.parse_args()
+
+    results: dict[str, list[tuple[str, float, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="takeitdown-bench-") as tmp:
+        work = Path(tmp)
+        if args.only in (None, "sqlite"):
+            results["sqlite"] = bench_database(
+                "sqlite", f"sqlite:///{work / 'bench.db'}", args.cases, args.entries, work
+            )
+        if args.only in (None, "postgresql"):
+            try:
+                import psycopg
+
+                dbname = f"takeitdown_bench_{secrets.token_hex(4)}"
+                with psycopg.connect(PG, autocommit=True) as c:
+                    c.execute(f'CREATE DATABASE "{dbname}"')
+            except Exception as exc:  # noqa: BLE001
+                print(
+                    f"PostgreSQL skipped: not reachable at 127.0.0.1:5432 ({type(exc).__name__})",
+                    file=sys.stderr,
+                )
+            else:
+                try:
+                    results["postgresql"] = bench_database(
+                        "postgresql",
+                        f"postgresql://postgres@127.0.0.1:5432/{dbname}",
+                        args.cases,
+                        args.entries,
+                        work,
+                    )
+                finally:
+                    with psycopg.connect(PG, autocommit=True) as c:
+                        c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+    print(f"\n{'database':<11} {'measure':<44} {'HTTP':>12} {'raw SQLAlchemy':>15} {'ratio':>7}")
+    for db_name, rows in results.items():
+        for measure, http_rate, raw_rate in rows:
+            ratio = http_rate / raw_rate
+            print(f"{db_name:<11} {measure:<44} {http_rate:>12,.1f} {raw_rate:>15,.1f} {ratio:>7.2f}")
+    if "sqlite" in results:
+        sub = results["sqlite"][0][1]
+        secs = results["sqlite"][2][1]
+        n = args.entries
+        print(f"\ngoal (SQLite): submissions >= 1,000/s: {'MET' if sub >= 1000 else 'MISSED'} ({sub:,.0f}/s)")
+        scale = (
+            f" (scaled from {n:,} entries: {secs * 1_000_000 / n:.1f} s per million)"
+            if n != 1_000_000
+            else ""
+        )
+        print(f"goal (SQLite): feed read of 1M in < 10 s: {secs:.1f} s for {n:,}{scale}")
+
+
+if __name__ == "__main__":
+    main()
