@@ -44,8 +44,10 @@ def hex_to_codes(values: Sequence[str]) -> np.ndarray:
 def _as_codes(codes: np.ndarray | Sequence[str]) -> np.ndarray:
     if isinstance(codes, np.ndarray):
         arr = np.ascontiguousarray(codes)
-        if arr.dtype == np.uint8:
+        if arr.dtype == np.uint8 and arr.size % 32 == 0:
             arr = arr.reshape(-1, 32).view(np.uint64)
+        elif arr.dtype == np.uint64 and arr.size % 4 == 0:
+            arr = arr.reshape(-1, 4)
         if arr.dtype != np.uint64 or arr.ndim != 2 or arr.shape[1] != 4:
             raise ValueError("codes must be (n, 32) uint8 or (n, 4) uint64")
         return np.ascontiguousarray(arr)
@@ -252,7 +254,10 @@ class PdqIndex:
             self._buf_codes[self._buf_n] = c[0]
             self._buf_labels[self._buf_n] = label
             self._buf_n += 1
-            grow = self._buf_n >= self.buffer_limit and not self._compacting
+            # The buffer may grow to a quarter of the segment, so a long catch-up costs O(n) rebuilds
+            # in total rather than one rebuild every `buffer_limit` adds.
+            seg_n = self._segment.n if self._segment is not None else 0
+            grow = self._buf_n >= max(self.buffer_limit, seg_n // 4) and not self._compacting
         if grow:
             self.compact()
 

@@ -1,0 +1,125 @@
+"""The PDQ index finds exactly what brute force finds, through adds, removes and compactions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from takeitdown.node.index import PdqIndex
+
+
+def _random_codes(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.integers(0, 256, size=(n, 32), dtype=np.uint8).view(np.uint64)
+
+
+def _flip(code: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    out = code.copy().view(np.uint8)
+    for b in rng.choice(256, size=k, replace=False):
+        out[b // 8] ^= np.uint8(1 << (b % 8))
+    return out.view(np.uint64)
+
+
+def _brute(codes: np.ndarray, labels: np.ndarray, q: np.ndarray, thr: int) -> list[tuple[int, int]]:
+    d = np.bitwise_count(codes ^ q).sum(axis=1)
+    return sorted((int(labels[i]), int(d[i])) for i in np.nonzero(d <= thr)[0])
+
+
+def _queries(rng: np.random.Generator, codes: np.ndarray, n: int) -> np.ndarray:
+    qs = [_flip(codes[rng.integers(len(codes))], int(rng.integers(0, 40)), rng) for _ in range(n // 2)]
+    qs += list(_random_codes(rng, n - n // 2))
+    return np.array(qs).reshape(-1, 4)
+
+
+@pytest.mark.parametrize("n", [1, 50, 5000, 60_000])
+def test_search_equals_brute_force(n: int) -> None:
+    rng = np.random.default_rng(n)
+    codes = _random_codes(rng, n)
+    # planted clusters: many near copies of a few hashes, as real lists have
+    for i in range(0, min(n, 300), 3):
+        codes[i] = _flip(codes[0], int(rng.integers(0, 32)), rng)
+    labels = np.arange(n, dtype=np.int64) * 7 + 3
+    idx = PdqIndex()
+    idx.build(codes, labels)
+    qs = _queries(rng, codes, 200)
+    qs[0] = codes[0]
+    res = idx.search(qs)
+    for q, got in zip(qs, res, strict=True):
+        assert sorted(got) == _brute(codes, labels, q, 31)
+    for q, got in zip(qs[:50], idx.search(qs[:50], threshold=10), strict=True):
+        assert sorted(got) == _brute(codes, labels, q, 10)
+
+
+def test_adds_removes_and_compaction_stay_exact() -> None:
+    rng = np.random.default_rng(1)
+    codes = _random_codes(rng, 3000)
+    labels = np.arange(3000, dtype=np.int64)
+    idx = PdqIndex(buffer_limit=10**9)
+    idx.build(codes[:2000], labels[:2000])
+    for i in range(2000, 3000):  # into the buffer
+        idx.add(int(labels[i]), codes[i])
+    removed = set(rng.choice(3000, size=600, replace=False).tolist())
+    for i in removed:
+        assert idx.remove(int(labels[i]), codes[i])
+    assert not idx.remove(123456, codes[0])
+    keep = np.array([i not in removed for i in range(3000)])
+    qs = np.concatenate([_queries(rng, codes, 100), codes[list(removed)[:20]]])
+    for q, got in zip(qs, idx.search(qs), strict=True):
+        assert sorted(got) == _brute(codes[keep], labels[keep], q, 31)
+    assert len(idx) == keep.sum()
+    idx.compact()
+    assert idx._buf_n == 0 and len(idx) == keep.sum()
+    for q, got in zip(qs, idx.search(qs), strict=True):
+        assert sorted(got) == _brute(codes[keep], labels[keep], q, 31)
+
+
+def test_hex_codes_and_same_code_under_two_labels() -> None:
+    idx = PdqIndex()
+    a = "f" * 64
+    idx.build([a, a, "0" * 64], [1, 2, 3])
+    assert sorted(idx.search_one(a)) == [(1, 0), (2, 0)]
+    assert idx.remove(2, a)
+    assert idx.search_one(a) == [(1, 0)]
+    near = "7" + "f" * 63
+    assert idx.search_one(near) == [(1, 1)]
+    with pytest.raises(ValueError):
+        idx.search_one(a, threshold=40)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 2**256 - 1), min_size=1, max_size=40), st.integers(0, 2**256 - 1),
+       st.integers(0, 31))
+def test_property_matches_brute_force(values: list[int], query: int, thr: int) -> None:
+    hexes = [f"{v:064x}" for v in values]
+    idx = PdqIndex()
+    idx.build(hexes, list(range(len(hexes))))
+    want = sorted((i, (v ^ query).bit_count()) for i, v in enumerate(values) if (v ^ query).bit_count() <= thr)
+    assert sorted(idx.search_one(f"{query:064x}", threshold=thr)) == want
+
+
+def test_compaction_in_background_while_updating() -> None:
+    import threading
+
+    rng = np.random.default_rng(2)
+    n = 150_000
+    codes = _random_codes(rng, n + 2000)
+    labels = np.arange(n + 2000, dtype=np.int64)
+    idx = PdqIndex(buffer_limit=10**9)
+    idx.build(codes[:n], labels[:n])
+    for i in range(n, n + 1000):
+        idx.add(int(labels[i]), codes[i])
+    t = threading.Thread(target=idx.compact)
+    t.start()
+    removed = set()
+    for i in range(n + 1000, n + 2000):  # adds during the build
+        idx.add(int(labels[i]), codes[i])
+    for i in rng.choice(n + 2000, size=500, replace=False).tolist():  # removes during the build
+        assert idx.remove(int(labels[i]), codes[i])
+        removed.add(i)
+    t.join()
+    keep = np.array([i not in removed for i in range(n + 2000)])
+    assert len(idx) == keep.sum()
+    qs = np.concatenate([codes[sorted(removed)[:30]], codes[n - 10 : n + 30], _queries(rng, codes, 40)])
+    for q, got in zip(qs, idx.search(qs), strict=True):
+        assert sorted(got) == _brute(codes[keep], labels[keep], q, 31)
