@@ -33,9 +33,22 @@ def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k != "TAKEITDOWN_DATABASE_URL"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "takeitdown.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--database-url", f"sqlite:///{db}"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=db.parent,
+            [
+                sys.executable,
+                "-m",
+                "takeitdown.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database-url",
+                f"sqlite:///{db}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=db.parent,
         )
     url = f"http://127.0.0.1:{port}"
     try:

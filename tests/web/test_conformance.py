@@ -77,7 +77,9 @@ def test_page_hashes_match_python_on_every_conformance_image(new_page, registry_
             problems.append(f"{rel}: PDQ quality {pdq.quality} vs {expected.pdq.quality}")
     assert not problems, "\n".join(problems)
     median = statistics.median(distances.values())
-    print(f"\nPDQ page vs Python over {len(distances)} images: max {max(distances.values())}, median {median}")
+    print(
+        f"\nPDQ page vs Python over {len(distances)} images: max {max(distances.values())}, median {median}"
+    )
     assert median <= MAX_MEDIAN
 
 

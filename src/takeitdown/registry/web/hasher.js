@@ -188,11 +188,14 @@ function thumbnail(video, onThumb) {
  * Hash one picked file. Resolves to
  *   {kind: "image", md5, pdq, quality} or {kind: "video", md5, frames}.
  * `onProgress(stage, fraction)` reports "reading" (MD5) then "frames" (videos);
- * `onThumb(blob)` gets a still of a video's first frame.
+ * `onThumb(blob)` gets a small still: the photo, or a video's first frame.
  */
 export async function hashFile(file, onProgress, onThumb) {
   const base = await ask({ op: "file", file }, [], (f) => onProgress && onProgress("reading", f));
-  if (base.kind !== "video") return { kind: "image", md5: base.md5, pdq: base.pdq, quality: base.quality };
+  if (base.kind !== "video") {
+    if (base.thumb && onThumb) onThumb(base.thumb);
+    return { kind: "image", md5: base.md5, pdq: base.pdq, quality: base.quality };
+  }
   const frames = await videoFrames(file, (f) => onProgress && onProgress("frames", f), onThumb);
   return { kind: "video", md5: base.md5, frames };
 }

@@ -60,6 +60,16 @@ function pdqOfBitmap(bitmap) {
   return { pdq: hex, quality, width: w0, height: h0 };
 }
 
+/** A small JPEG of the photo for the page's list, so the page never decodes the full photo. */
+async function thumbnail(bitmap) {
+  const scale = Math.min(1, 160 / Math.max(bitmap.width, bitmap.height));
+  const canvas = new OffscreenCanvas(Math.max(1, Math.round(bitmap.width * scale)), Math.max(1, Math.round(bitmap.height * scale)));
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  return canvas.convertToBlob({ type: "image/jpeg", quality: 0.8 });
+}
+
 async function hashFile(id, file) {
   if (file.size === 0) throw Object.assign(new Error("empty"), { code: "empty" });
   const head = new Uint8Array(await file.slice(0, 32).arrayBuffer());
@@ -79,7 +89,8 @@ async function hashFile(id, file) {
     throw Object.assign(new Error("undecodable"), { code: kind === "heic" ? "heic" : "undecodable" });
   }
   try {
-    return { kind: "image", md5, ...pdqOfBitmap(bitmap) };
+    const hashes = pdqOfBitmap(bitmap);
+    return { kind: "image", md5, ...hashes, thumb: await thumbnail(bitmap).catch(() => null) };
   } finally {
     bitmap.close();
   }

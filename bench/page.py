@@ -1,0 +1,152 @@
+"""How long the submission page takes to hash a 12 MP photo and a 60-second 720p video in
+headless Chromium, beside the Python hasher (`takeitdown.hashing.hash_file`) on the same files.
+
+The page is served by a real `takeitdown serve` (temporary SQLite); files go through the page's
+real file input; the time is from picking to the file showing "Ready" (MD5 + PDQ, or MD5 +
+vPDQ at one frame a second). Test files are generated in a temporary folder.
+
+    .venv/bin/python bench/page.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+from PIL import Image
+
+from takeitdown.hashing import hash_file
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE = ROOT.parent / "shared" / "conformance"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def make_photo(path: Path) -> None:
+    """A 4032x3024 JPEG at quality 90, a conformance photo scaled up to phone size."""
+    src = Image.open(CONFORMANCE / "pdq" / "reg-test-input" / "dih" / "bridge-1-original.jpg").convert("RGB")
+    src.resize((4032, 3024), Image.Resampling.BICUBIC).save(path, quality=90)
+
+
+def make_video(path: Path, seconds: int = 60) -> None:
+    """A 1280x720 30 fps H.264 video: a conformance clip's frames scaled to 720p, looped."""
+    frames = []
+    with av.open(str(CONFORMANCE / "vpdq" / "videos" / "chair-orig-22-sd-bar.mp4")) as clip:
+        for frame in clip.decode(video=0):
+            frames.append(frame.to_ndarray(format="rgb24", width=1280, height=720))
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "23"}
+        for n in range(seconds * 30):
+            pixels = frames[n % len(frames)]
+            for packet in stream.encode(
+                av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+            ):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def page_seconds(browser, url: str, path: Path) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(first file in a fresh tab, including the worker's start; the same file picked again)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(url + "/")
+    page.locator("input[name=age][value=under18]").check()
+    page.locator("input[name=content][value=yes]").check()
+    times = []
+    for n in (1, 2):
+        start = time.perf_counter()
+        page.locator("#files").set_input_files(str(path))
+        page.wait_for_function(
+            f"""() => {{ const li = document.querySelectorAll('#file-list li')[{n - 1}];
+              return li && (li.dataset.state === 'done' || li.dataset.state === 'error'); }}""",
+            polling="raf",
+            timeout=600_000,
+        )
+        times.append(time.perf_counter() - start)
+        if page.locator("#file-list li").nth(n - 1).get_attribute("data-state") != "done":
+            raise SystemExit(f"the page could not hash {path.name}")
+    context.close()
+    return times[0], times[1]
+
+
+def python_seconds(path: Path) -> float:
+    start = time.perf_counter()
+    hash_file(path)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        photo, video = tmpdir / "photo-12mp.jpg", tmpdir / "video-60s-720p.mp4"
+        make_photo(photo)
+        make_video(video)
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "takeitdown.cli", "serve", "--port", str(port),
+             "--database-url", f"sqlite:///{tmpdir / 'registry.db'}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmpdir,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                rows = []
+                for label, path in (("12 MP JPEG (4032x3024, q90)", photo), ("60 s 720p H.264 video", video)):
+                    page_times = [page_seconds(browser, url, path) for _ in range(args.runs)]
+                    py_times = [python_seconds(path) for _ in range(args.runs)]
+                    size = path.stat().st_size / 1e6
+                    cold = statistics.median(t[0] for t in page_times)
+                    warm = statistics.median(t[1] for t in page_times)
+                    rows.append((f"{label}, {size:.1f} MB", cold, warm, statistics.median(py_times)))
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"median of {args.runs} runs, headless Chromium vs takeitdown.hashing.hash_file (in process)")
+    print("page cold = first file in a new tab (worker start included); warm = the next file")
+    print(f"{'file':44s} {'page cold s':>11s} {'page warm s':>11s} {'python s':>9s} {'warm/python':>12s}")
+    for label, cold, warm, py_t in rows:
+        print(f"{label:44s} {cold:11.2f} {warm:11.2f} {py_t:9.2f} {warm / py_t:11.1f}x")
+
+
+if __name__ == "__main__":
+    main()
