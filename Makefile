@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,14 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) takeitdown-data .pytest_cache
+
+# Refresh the submission page's vendored MD5 (hash-wasm from npm). Needs npm; `make run` and
+# `make test` do not: the built file is committed in web/vendor/.
+HASH_WASM_VERSION ?= 4.13.0
+WEB_VENDOR := src/takeitdown/registry/web/vendor/hash-wasm
+vendor:
+	rm -rf build/vendor && mkdir -p build/vendor
+	cd build/vendor && npm pack --silent hash-wasm@$(HASH_WASM_VERSION) >/dev/null && tar xzf hash-wasm-$(HASH_WASM_VERSION).tgz
+	cp build/vendor/package/dist/md5.umd.min.js build/vendor/package/LICENSE $(WEB_VENDOR)/
+	printf 'hash-wasm %s from npm: dist/md5.umd.min.js (MIT, see LICENSE). Refresh: make vendor\n' $(HASH_WASM_VERSION) > $(WEB_VENDOR)/VERSION
+	rm -rf build/vendor
