@@ -49,7 +49,7 @@ export default {
   "file.lowQuality": "Ready, but this image has little detail, so platforms may not be able to use its hash.",
   "err.empty": "This file is empty, so there is nothing to hash. Please pick the photo again.",
   "err.undecodable": "This file could not be opened as a photo. It may be damaged, or in a format this browser can't read. Try saving or sharing it as a JPEG, then pick it again.",
-  "err.heic": "This browser can't open HEIC photos (the iPhone format). Share or export the photo as a JPEG first (for example with Share, then Save Image or Options > Most Compatible), then pick it again. Or on iPhone set Settings > Camera > Formats > Most Compatible for new photos.",
+  "err.heic": "This browser can't open HEIC photos (the iPhone format). Save or share the photo as a JPEG, then pick it again. On iPhone, Settings > Camera > Formats > Most Compatible makes new photos JPEG.",
   "err.video-undecodable": "This video could not be opened by this browser. Try saving or sharing it as an MP4, then pick it again.",
   "err.video-too-long": "This video is longer than 10 minutes. Please trim it to the part that shows you, or split it, and pick the parts.",
   "err.failed": "Something went wrong while making the hash. Please try again.",

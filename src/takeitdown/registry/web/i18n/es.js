@@ -48,7 +48,7 @@ export default {
   "file.lowQuality": "Listo, pero esta imagen tiene poco detalle y puede que las plataformas no puedan usar su hash.",
   "err.empty": "Este archivo está vacío, no hay nada que convertir en hash. Vuelve a elegir la foto.",
   "err.undecodable": "No se pudo abrir este archivo como foto. Puede estar dañado o en un formato que este navegador no lee. Guárdalo o compártelo como JPEG y vuelve a elegirlo.",
-  "err.heic": "Este navegador no puede abrir fotos HEIC (el formato del iPhone). Primero comparte o exporta la foto como JPEG (por ejemplo con Compartir, y Guardar imagen u Opciones > Más compatible) y vuelve a elegirla. O en el iPhone elige Ajustes > Cámara > Formatos > Más compatible para las fotos nuevas.",
+  "err.heic": "Este navegador no puede abrir fotos HEIC (el formato del iPhone). Guarda o comparte la foto como JPEG y vuelve a elegirla. En el iPhone, Ajustes > Cámara > Formatos > Más compatible hace que las fotos nuevas sean JPEG.",
   "err.video-undecodable": "Este navegador no pudo abrir el video. Guárdalo o compártelo como MP4 y vuelve a elegirlo.",
   "err.video-too-long": "Este video dura más de 10 minutos. Recórtalo a la parte en la que apareces, o divídelo, y elige las partes.",
   "err.failed": "Algo salió mal al crear el hash. Inténtalo de nuevo.",
