@@ -21,6 +21,10 @@ DEFAULT_SECONDS_PER_HASH = 1.0
 # hashes of Meta's fine-pattern sample videos by up to 32 bits, while 4K gains nothing.
 VIDEO_WORK_SIZE = 1920
 
+# FFmpeg demuxers we accept (MP4/MOV/3GP, MKV/WebM, AVI, MPEG-TS). FFmpeg would otherwise also
+# "play" text files (the tty demuxer), raw images and much else as video.
+VIDEO_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mpegts"}
+
 
 def _scaled_size(width: int, height: int, work_size: int) -> tuple[int, int]:
     scale = min(1.0, work_size / max(width, height))
@@ -45,6 +49,8 @@ def vpdq_of_video(
     frames: list[VpdqFrame] = []
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if container.format.name not in VIDEO_CONTAINERS:
+                raise HashingError("This video format is not supported; use MP4, MOV, WebM, MKV or AVI.")
             if not container.streams.video:
                 raise HashingError("The file has no video track.")
             stream = container.streams.video[0]
