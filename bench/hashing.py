@@ -27,7 +27,6 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phone_photos import phone_photos  # noqa: E402
-
 from takeitdown.hashing import PdqHash  # noqa: E402
 
 
