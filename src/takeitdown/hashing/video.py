@@ -55,7 +55,8 @@ def vpdq_of_video(
                 raise HashingError("The file has no video track.")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            time_base, start_pts = stream.time_base, stream.start_time
+            start = float(start_pts * time_base) if start_pts is not None and time_base else 0.0
             next_time = 0.0
             for index, frame in enumerate(container.decode(stream)):
                 if frame.pts is None or frame.time_base is None:
