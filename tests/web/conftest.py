@@ -98,9 +98,14 @@ def new_page(browser, registry_url):  # type: ignore[no-untyped-def]
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # The page must work within its Content Security Policy, without a single violation.
+        page.on(
+            "console",
+            lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         return page
 
     yield make
     for c in contexts:
         c.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"

@@ -42,15 +42,18 @@ function ask(message, transfer, onProgress) {
   });
 }
 
-function once(target, ok, fail) {
+/** Resolves on event `ok`, rejects on `fail` or after `ms` (a stalled decoder must not hang). */
+function once(target, ok, fail, ms = 30_000) {
   return new Promise((resolve, reject) => {
-    const done = (fn) => (ev) => {
+    const timer = setTimeout(() => finish(reject)(new Error("timeout")), ms);
+    const finish = (fn) => (ev) => {
+      clearTimeout(timer);
       target.removeEventListener(ok, onOk);
       target.removeEventListener(fail, onFail);
       fn(ev);
     };
-    const onOk = done(resolve);
-    const onFail = done(reject);
+    const onOk = finish(resolve);
+    const onFail = finish(reject);
     target.addEventListener(ok, onOk);
     target.addEventListener(fail, onFail);
   });
