@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from registry.helpers import (
+from tests.registry.helpers import (
     DatabaseTarget,
     Server,
     cli,

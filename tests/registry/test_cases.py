@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from registry.helpers import Server, bearer, image_item, rand_hex, video_item
+from tests.registry.helpers import Server, bearer, image_item, rand_hex, video_item
 
 CASE_ID = re.compile(r"TD-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
 
@@ -188,3 +188,19 @@ def test_unknown_route_and_method(client: httpx.Client) -> None:
     assert client.get("/v1/nothing").status_code == 404
     r = client.put("/v1/cases", json={})
     assert r.status_code == 405 and r.json()["detail"]
+
+
+def test_largest_case_is_stored_whole(client: httpx.Client) -> None:
+    """100 items of 20 hashes: more rows than one statement carries, so the store splits them."""
+    items = [
+        {"kind": "image", "hashes": [{"type": "md5", "value": rand_hex(32)} for _ in range(20)]}
+        for _ in range(100)
+    ]
+    r = submit(client, items)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["items_accepted"] == 100 and body["rejected"] == []
+    status = client.get(f"/v1/cases/{body['case_id']}", headers=bearer(body["case_secret"])).json()
+    assert status["items"] == 100
+    withdrawn = client.delete(f"/v1/cases/{body['case_id']}", headers=bearer(body["case_secret"]))
+    assert withdrawn.json()["status"] == "withdrawn"

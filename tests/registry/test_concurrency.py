@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from registry.helpers import Server, bearer, feed_end, store_for
 from takeitdown.registry.store import Store
 from takeitdown.registry.validation import parse_items
+from tests.registry.helpers import Server, bearer, feed_end, store_for
 
 WRITERS = 8
 ENTRIES_PER_WRITER = 2000

@@ -7,7 +7,16 @@ import json
 
 import httpx
 
-from registry.helpers import Server, bearer, feed_end, image_item, rand_hex, read_all, store_for, video_item
+from tests.registry.helpers import (
+    Server,
+    bearer,
+    feed_end,
+    image_item,
+    rand_hex,
+    read_all,
+    store_for,
+    video_item,
+)
 
 
 def submit(client: httpx.Client, items: list[dict]) -> dict:  # type: ignore[type-arg]

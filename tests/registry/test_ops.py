@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from registry.helpers import bearer
 from takeitdown.registry import keys
 from takeitdown.registry.pages import WEB_DIR
 from takeitdown.registry.ratelimit import RateLimiter
+from tests.registry.helpers import bearer
 
 
 def test_healthz_and_openapi(client: httpx.Client) -> None:

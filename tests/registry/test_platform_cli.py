@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from registry.helpers import Server, bearer, cli, rand_hex
+from tests.registry.helpers import Server, bearer, cli, rand_hex
 
 
 def test_platform_commands(server: Server) -> None:

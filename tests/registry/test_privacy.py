@@ -9,7 +9,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from registry.helpers import PG_HOST, PG_PORT, DatabaseTarget, Server, image_item, start_server, stop_server
+from tests.registry.helpers import (
+    PG_HOST,
+    PG_PORT,
+    DatabaseTarget,
+    Server,
+    image_item,
+    start_server,
+    stop_server,
+)
 
 CLIENT_ADDRESS = "127.0.0.2"
 

@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from registry.helpers import bearer, feed_end, rand_hex, read_all
+from tests.registry.helpers import bearer, feed_end, rand_hex, read_all
 
 
 def test_reports_show_on_the_case_status(client: httpx.Client, platform_key: str) -> None:

@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), headers=exc.headers)
+        return _error(exc.status_code, str(exc.detail), headers=dict(exc.headers) if exc.headers else None)
 
     def platform_or_401(authorization: str | None) -> Platform | JSONResponse:
         token = keys.bearer_token(authorization)

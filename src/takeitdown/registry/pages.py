@@ -7,7 +7,7 @@ edit the CSP line if the page truly needs more.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
@@ -51,4 +51,4 @@ class _WithHeaders:
 def mount_pages(app: FastAPI) -> None:
     """Mount `web/` at `/` (after the API routes, which therefore take precedence)."""
     static = StaticFiles(directory=WEB_DIR, html=True, check_dir=False)
-    app.mount("/", _WithHeaders(static), name="pages")
+    app.mount("/", cast(Any, _WithHeaders(static)), name="pages")

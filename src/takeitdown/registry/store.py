@@ -152,7 +152,7 @@ class Store:
                     if add and (have[2] is None or (row.quality or 0) > have[2]):
                         have[2] = row.quality
         with self.db.write() as conn:
-            pks = []
+            pks: list[int] = []
             for chunk in _chunks(case_rows):
                 flat = [v for row in chunk for v in row]
                 result = conn.exec_driver_sql(
@@ -169,11 +169,11 @@ class Store:
                 for key, row in case.hashes.items():
                     listed = row.listed and row.type in FEED_TYPES
                     links.append((pk, changed[key][0], listed))
-            for chunk in _chunks(links):
-                flat = [v for row in chunk for v in row]
+            for link_chunk in _chunks(links):
+                flat = [v for link in link_chunk for v in link]
                 conn.exec_driver_sql(
                     "INSERT INTO case_hashes (case_pk, entry_id, listed) VALUES "
-                    + self._values(len(chunk), 3),
+                    + self._values(len(link_chunk), 3),
                     tuple(flat),
                 )
             adds = []
@@ -239,11 +239,11 @@ class Store:
             row = self._find_case(conn, case_id, secret)
         if row is None:
             return None
+        case_pk = row.id
         if row.status == "active":
-            self._retry(lambda: self._withdraw(row.id))
+            self._retry(lambda: self._withdraw(case_pk))
         with self.db.read() as conn:
-            row = conn.execute(select(cases).where(cases.c.id == row.id)).first()
-            return self._status(conn, row)
+            return self._status(conn, conn.execute(select(cases).where(cases.c.id == case_pk)).one())
 
     def _withdraw(self, case_pk: int) -> None:
         with self.db.write() as conn:

@@ -121,7 +121,7 @@ def case_pairs(data: object) -> list[tuple[object, list[Any]]]:
     items = data["items"]
     if not isinstance(items, list):
         raise BadRequest("items: must be a list of items.")
-    pairs = []
+    pairs: list[tuple[object, list[Any]]] = []
     for n, item in enumerate(items):
         if not isinstance(item, dict):
             raise BadRequest(f'items.{n}: must be an object {{"kind", "hashes"}}.')
