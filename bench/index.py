@@ -66,8 +66,10 @@ def bench_size(n: int, nq: int, faiss_queries: int, latency_queries: int) -> dic
     ours.build(codes, np.arange(n))
     build_s = time.perf_counter() - t
     bytes_per = ours.nbytes / n
-    print(f"ours: built in {build_s:.1f}s, {ours.nbytes / 2**20:.0f} MiB, {bytes_per:.1f} bytes a stored hash",
-          flush=True)
+    print(
+        f"ours: built in {build_s:.1f}s, {ours.nbytes / 2**20:.0f} MiB, {bytes_per:.1f} bytes a stored hash",
+        flush=True,
+    )
     ours.search(queries[:4])  # compile / warm up
     t = time.perf_counter()
     ours_res = ours.search(queries)
@@ -98,8 +100,10 @@ def bench_size(n: int, nq: int, faiss_queries: int, latency_queries: int) -> dic
     exact_q = 0
     want_total = got_total = 0
     for k, qi in enumerate(sub):
-        want = {(int(lb), int(d)) for lb, d in zip(labels[lims[k] : lims[k + 1]], dist[lims[k] : lims[k + 1]],
-                                                    strict=True)}
+        want = {
+            (int(lb), int(d))
+            for lb, d in zip(labels[lims[k] : lims[k + 1]], dist[lims[k] : lims[k + 1]], strict=True)
+        }
         got = set(ours_res[qi])
         exact_q += want == got
         want_total += len(want)
@@ -107,12 +111,19 @@ def bench_size(n: int, nq: int, faiss_queries: int, latency_queries: int) -> dic
     recall = got_total / want_total if want_total else 1.0
     print(f"{'':10} {'qps':>10} {'p50 ms':>9} {'p99 ms':>9}")
     print(f"{'ours':10} {ours_qps:10.0f} {o50:9.3f} {o99:9.3f}   ({nq:,} queries)")
-    print(f"{'faiss flat':10} {faiss_qps:10.1f} {f50:9.3f} {f99:9.3f}   ({fq:,} queries: brute force is slow)")
+    print(
+        f"{'faiss flat':10} {faiss_qps:10.1f} {f50:9.3f} {f99:9.3f}   ({fq:,} queries: brute force is slow)"
+    )
     print(f"speed-up (qps ours / qps IndexBinaryFlat): {ours_qps / faiss_qps:.1f}x")
-    print(f"recall against brute force on {fq} queries: {recall:.4f} ({got_total}/{want_total} pairs; "
-          f"identical result sets on {exact_q}/{fq} queries)")
+    print(
+        f"recall against brute force on {fq} queries: {recall:.4f} ({got_total}/{want_total} pairs; "
+        f"identical result sets on {exact_q}/{fq} queries)"
+    )
     print(f"planted copies found: {found_planted}/{len(planted)}")
-    print(f"bytes a stored hash (ours, all arrays): {bytes_per:.1f}; faiss flat: 32.0; peak RSS {rss_mb():.0f} MiB")
+    print(
+        f"bytes a stored hash (ours, all arrays): {bytes_per:.1f}; faiss flat: 32.0; "
+        f"peak RSS {rss_mb():.0f} MiB"
+    )
     del flat
     return {"n": n, "qps": ours_qps, "faiss_qps": faiss_qps, "recall": recall, "bytes": bytes_per}
 
@@ -121,8 +132,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000000,10000000", help="comma-separated stored-hash counts")
     ap.add_argument("--queries", type=int, default=10_000)
-    ap.add_argument("--faiss-queries", type=int, default=0,
-                    help="queries timed on faiss (default: all up to 1M stored, 200 above)")
+    ap.add_argument(
+        "--faiss-queries",
+        type=int,
+        default=0,
+        help="queries timed on faiss (default: all up to 1M stored, 200 above)",
+    )
     ap.add_argument("--latency-queries", type=int, default=1000)
     ap.add_argument("--no-scan", action="store_true", help="skip the 200-photo scan throughput")
     ap.add_argument("--photos", type=int, default=200)
@@ -132,9 +147,61 @@ def main() -> None:
         fq = args.faiss_queries or (args.queries if n <= 1_000_000 else 200)
         bench_size(n, args.queries, fq, args.latency_queries)
     if not args.no_scan:
-        from bench_scan import scan_throughput  # type: ignore[import-not-found]
-
         scan_throughput(args.photos)
+
+
+def scan_throughput(count: int) -> None:
+    """`takeitdown node scan` speed on a folder of generated 12 MP phone photos (4032x3024, q90)."""
+    import tempfile
+
+    from phone_photos import phone_photos  # bench/phone_photos.py: cached under bench/data/
+    from takeitdown.node.db import Database
+    from takeitdown.node.matcher import Matcher
+    from takeitdown.node.scan import scan
+    from takeitdown.node.store import NodeStore
+
+    print(f"\n== scan throughput: {count} phone photos (4032x3024 JPEG q90) ==", flush=True)
+    t = time.perf_counter()
+    paths = phone_photos(count)
+    print(f"photos ready in {time.perf_counter() - t:.1f}s ({paths[0].parent})", flush=True)
+    rng = np.random.default_rng(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "photos"
+        folder.mkdir()
+        for p in paths:
+            (folder / p.name).symlink_to(p.resolve())
+        db = Database(f"sqlite:///{tmp}/node.db")
+        db.migrate()
+        store = NodeStore(db)
+        page = [
+            {
+                "seq": i + 1,
+                "op": "add",
+                "type": "pdq",
+                "value": rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex(),
+                "quality": 90,
+                "entry_id": i + 1,
+                "frames": None,
+            }
+            for i in range(100_000)
+        ]
+        store.apply_page(page, len(page))
+        matcher = Matcher(store)
+        matcher.load()
+        for workers in (1, os.cpu_count() or 1):
+            sub = folder / f"run-{workers}"
+            sub.mkdir()
+            n = count if workers > 1 else min(count, 40)
+            for p in paths[:n]:
+                (sub / p.name).symlink_to(p.resolve())
+            s = scan(sub, matcher, workers=workers)
+            print(
+                f"{workers} process(es): {s.scanned} photos in {s.seconds:.1f}s = "
+                f"{s.per_second:.1f} photos/s (MD5 + decode + PDQ of 8 rotations/flips + match "
+                "against 100,000 hashes; pool start included)",
+                flush=True,
+            )
+        db.dispose()
 
 
 if __name__ == "__main__":

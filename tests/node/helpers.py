@@ -55,8 +55,22 @@ class Registry:
 
     def add_platform(self, name: str) -> str:
         out = subprocess.run(
-            [sys.executable, "-m", "takeitdown.cli", "registry", "platform", "add", name, "--database-url",
-             self.db_url], capture_output=True, text=True, check=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "takeitdown.cli",
+                "registry",
+                "platform",
+                "add",
+                name,
+                "--database-url",
+                self.db_url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         key = out.stdout.strip()
         assert key and "\n" not in key, out
         return key
@@ -70,9 +84,13 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
     env = {**os.environ, "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0", "TAKEITDOWN_MAX_ITEMS": "1000"}
     env.pop("TAKEITDOWN_DATABASE_URL", None)
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "takeitdown.cli", "serve", "--port", str(port),
-                                 "--database-url", db_url], stdout=out, stderr=subprocess.STDOUT, env=env,
-                                cwd=tmp_path)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "takeitdown.cli", "serve", "--port", str(port), "--database-url", db_url],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/healthz", proc, log)
@@ -112,18 +130,46 @@ class NodeProc:
                 self.proc.kill()
 
 
-def start_node(registry: Registry, key: str, workdir: Path, page_size: int = 1000,
-               extra_env: dict[str, str] | None = None) -> NodeProc:
+def start_node(
+    registry: Registry,
+    key: str,
+    workdir: Path,
+    page_size: int = 1000,
+    extra_env: dict[str, str] | None = None,
+) -> NodeProc:
     port = free_port()
     db_url = f"sqlite:///{workdir / 'node.db'}"
     log = workdir / f"node-{port}.log"
-    env = {**os.environ, "TAKEITDOWN_NODE_API_KEY": key, "TAKEITDOWN_NODE_ADMIN_TOKEN": ADMIN_TOKEN,
-           "TAKEITDOWN_DATABASE_URL": db_url, "TAKEITDOWN_NODE_POLL_SECONDS": "0.3",
-           "TAKEITDOWN_NODE_OUTBOX_SECONDS": "0.3", "TAKEITDOWN_NODE_PAGE_SIZE": str(page_size),
-           "TAKEITDOWN_NODE_BACKOFF_BASE": "0.2", "TAKEITDOWN_NODE_BACKOFF_CAP": "2", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "TAKEITDOWN_NODE_API_KEY": key,
+        "TAKEITDOWN_NODE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "TAKEITDOWN_DATABASE_URL": db_url,
+        "TAKEITDOWN_NODE_POLL_SECONDS": "0.3",
+        "TAKEITDOWN_NODE_OUTBOX_SECONDS": "0.3",
+        "TAKEITDOWN_NODE_PAGE_SIZE": str(page_size),
+        "TAKEITDOWN_NODE_BACKOFF_BASE": "0.2",
+        "TAKEITDOWN_NODE_BACKOFF_CAP": "2",
+        **(extra_env or {}),
+    }
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "takeitdown.cli", "node", "serve", "--registry", registry.url,
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "takeitdown.cli",
+                "node",
+                "serve",
+                "--registry",
+                registry.url,
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
+        )
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/healthz", proc, log, timeout=120)
     return NodeProc(url, db_url, proc, log)

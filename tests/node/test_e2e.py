@@ -10,8 +10,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from takeitdown.hashing import hash_file
-
-from node.helpers import Registry, conformance, start_node, wait_for
+from tests.node.helpers import Registry, conformance, start_node, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -56,15 +55,18 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
 
         # A person submits a case from the image's hashes (computed on "their device").
         hashes = hash_file(original)
-        r = httpx.post(registry.url + "/v1/cases",
-                       json={"items": [{"kind": "image", "hashes": hashes.wire_hashes()}]})
+        r = httpx.post(
+            registry.url + "/v1/cases", json={"items": [{"kind": "image", "hashes": hashes.wire_hashes()}]}
+        )
         assert r.status_code == 201, r.text
         case = r.json()
         case_auth = {"Authorization": f"Bearer {case['case_secret']}"}
 
         # The node syncs.
-        wait_for(lambda: node.health()["entries"].get("pdq") == 1 and node.health()["entries"].get("md5") == 1,
-                 what="node to sync the case")
+        wait_for(
+            lambda: node.health()["entries"].get("pdq") == 1 and node.health()["entries"].get("md5") == 1,
+            what="node to sync the case",
+        )
         health = node.health()
         assert health["index"]["pdq"] == 1 and health["sync"]["last_success"]
 
@@ -81,8 +83,10 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         for name, blob in _variants(original).items():
             r = client.post("/v1/match", files={"file": ("v.jpg", blob, "image/jpeg")})
             assert r.status_code == 200, (name, r.text)
-            verdicts[name] = (r.json()["verdict"], min(m["distance"] for m in r.json()["matches"]) if
-                              r.json()["matches"] else None)
+            verdicts[name] = (
+                r.json()["verdict"],
+                min(m["distance"] for m in r.json()["matches"]) if r.json()["matches"] else None,
+            )
         assert all(v in ("block", "review") for v, _ in verdicts.values()), verdicts
 
         # An unrelated image is allowed.
@@ -90,15 +94,18 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         assert r.json() == {"verdict": "allow", "matches": []}
 
         # Undecodable and oversize input get clear 4xx answers.
-        r = client.post("/v1/match", files={"file": ("bad.jpg", b"\xff\xd8\xff not really a jpeg", "image/jpeg")})
+        r = client.post(
+            "/v1/match", files={"file": ("bad.jpg", b"\xff\xd8\xff not really a jpeg", "image/jpeg")}
+        )
         assert r.status_code == 422 and "detail" in r.json()
         r = client.post("/v1/match", json={"hashes": [{"type": "pdq", "value": "xyz"}]})
         assert r.status_code == 400 and "PDQ" in r.json()["detail"]
 
         # A near copy (PDQ 20 bits away) goes to review; the reviewer removes it.
         near = _flip_bits(hashes.pdq.value, 20)
-        r = client.post("/v1/match", json={"hashes": [{"type": "pdq", "value": near, "quality": 100}],
-                                           "ref": "post-123"})
+        r = client.post(
+            "/v1/match", json={"hashes": [{"type": "pdq", "value": near, "quality": 100}], "ref": "post-123"}
+        )
         body = r.json()
         assert body["verdict"] == "review" and body["matches"][0]["distance"] == 20, body
         review_id = body["review_id"]
@@ -127,8 +134,10 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         # Withdrawing the case removes its hashes from the node.
         r = httpx.delete(f"{registry.url}/v1/cases/{case['case_id']}", headers=case_auth)
         assert r.status_code == 200 and r.json()["status"] == "withdrawn"
-        wait_for(lambda: node.health()["index"]["pdq"] == 0 and not node.health()["entries"],
-                 what="withdrawal to reach the node")
+        wait_for(
+            lambda: node.health()["index"]["pdq"] == 0 and not node.health()["entries"],
+            what="withdrawal to reach the node",
+        )
         r = client.post("/v1/match", files={"file": ("x.jpg", data, "image/jpeg")})
         assert [m for m in r.json()["matches"] if m["source"] == "registry"] == []
         print("variant verdicts (verdict, best distance):", verdicts)

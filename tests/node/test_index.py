@@ -88,13 +88,18 @@ def test_hex_codes_and_same_code_under_two_labels() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.integers(0, 2**256 - 1), min_size=1, max_size=40), st.integers(0, 2**256 - 1),
-       st.integers(0, 31))
+@given(
+    st.lists(st.integers(0, 2**256 - 1), min_size=1, max_size=40),
+    st.integers(0, 2**256 - 1),
+    st.integers(0, 31),
+)
 def test_property_matches_brute_force(values: list[int], query: int, thr: int) -> None:
     hexes = [f"{v:064x}" for v in values]
     idx = PdqIndex()
     idx.build(hexes, list(range(len(hexes))))
-    want = sorted((i, (v ^ query).bit_count()) for i, v in enumerate(values) if (v ^ query).bit_count() <= thr)
+    want = sorted(
+        (i, (v ^ query).bit_count()) for i, v in enumerate(values) if (v ^ query).bit_count() <= thr
+    )
     assert sorted(idx.search_one(f"{query:064x}", threshold=thr)) == want
 
 

@@ -8,17 +8,23 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from node.helpers import Registry, free_port
 from takeitdown.node.db import Database
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
 from takeitdown.node.schema import outbox
 from takeitdown.node.store import NodeStore
+from tests.node.helpers import Registry, free_port
 
 
 def test_outbox_retries_and_resend_is_not_double_counted(registry: Registry, tmp_path: Path) -> None:
-    r = httpx.post(registry.url + "/v1/cases", json={"items": [{"kind": "image", "hashes": [
-        {"type": "md5", "value": "0123456789abcdef0123456789abcdef"}]}]})
+    r = httpx.post(
+        registry.url + "/v1/cases",
+        json={
+            "items": [
+                {"kind": "image", "hashes": [{"type": "md5", "value": "0123456789abcdef0123456789abcdef"}]}
+            ]
+        },
+    )
     case = r.json()
     case_auth = {"Authorization": f"Bearer {case['case_secret']}"}
     key = registry.add_platform("p1")

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from node.helpers import conformance
 from takeitdown.hashing import Md5Hash, PdqHash, VpdqHash, hash_file
 from takeitdown.node.db import Database
 from takeitdown.node.matcher import Matcher, Policy
 from takeitdown.node.scan import scan
 from takeitdown.node.store import NodeStore
+from tests.node.helpers import conformance
 
 
 def _store(tmp_path: Path) -> NodeStore:
@@ -31,19 +31,40 @@ def _pdq(v: int) -> str:
 
 
 def _add(eid: int, kind: str, value: str, seq: int, **kw: object) -> dict:
-    return {"seq": seq, "op": "add", "type": kind, "value": value, "quality": kw.get("quality"),
-            "entry_id": eid, "frames": kw.get("frames")}
+    return {
+        "seq": seq,
+        "op": "add",
+        "type": kind,
+        "value": value,
+        "quality": kw.get("quality"),
+        "entry_id": eid,
+        "frames": kw.get("frames"),
+    }
 
 
 def _rm(eid: int, kind: str, value: str, seq: int) -> dict:
-    return {"seq": seq, "op": "remove", "type": kind, "value": value, "quality": None, "entry_id": eid, "frames": None}
+    return {
+        "seq": seq,
+        "op": "remove",
+        "type": kind,
+        "value": value,
+        "quality": None,
+        "entry_id": eid,
+        "frames": None,
+    }
 
 
 def test_feed_pages_apply_net_changes_and_move_cursor(tmp_path: Path) -> None:
     store = _store(tmp_path)
     assert store.cursor() == 0
-    page = [_add(1, "pdq", _pdq(1), 1, quality=90), _add(2, "md5", "a" * 32, 2), _add(3, "pdq", _pdq(3), 3),
-            _rm(3, "pdq", _pdq(3), 4), _add(4, "pdq", "not-hex", 5), _add(5, "sha256", "b" * 64, 6)]
+    page = [
+        _add(1, "pdq", _pdq(1), 1, quality=90),
+        _add(2, "md5", "a" * 32, 2),
+        _add(3, "pdq", _pdq(3), 3),
+        _rm(3, "pdq", _pdq(3), 4),
+        _add(4, "pdq", "not-hex", 5),
+        _add(5, "sha256", "b" * 64, 6),
+    ]
     changes = store.apply_page(page, 6)
     assert [(c.op, c.entry.entry_id) for c in changes] == [("add", 1), ("add", 2)]
     assert store.cursor() == 6
@@ -74,8 +95,12 @@ def test_policy_thresholds_and_md5(tmp_path: Path) -> None:
     assert m.check_hashes([flipped(32)]).verdict == "allow"
     assert m.check_hashes([PdqHash(_pdq(base), 20)]).verdict == "allow"  # low quality: no PDQ match
     v = m.check_hashes([Md5Hash("c" * 32)])
-    assert v.verdict == "block" and v.to_json()["matches"][0] == {"entry_id": 11, "type": "md5", "distance": 0,
-                                                                  "source": "registry"}
+    assert v.verdict == "block" and v.to_json()["matches"][0] == {
+        "entry_id": 11,
+        "type": "md5",
+        "distance": 0,
+        "source": "registry",
+    }
     strict = Matcher(store, Policy(block_distance=0, review_distance=20))
     strict.load()
     assert strict.check_hashes([flipped(5)]).verdict == "review"
@@ -125,8 +150,11 @@ def test_scan_folder_resumes_and_sends_findings_to_review(tmp_path: Path) -> Non
     orig = conformance("pdq/bridge-mods/aaa-orig.jpg")
     h = hash_file(orig)
     m = Matcher(store)
-    m.apply(store.apply_page([_add(1, "pdq", h.pdq.value, 1, quality=h.pdq.quality), _add(2, "md5", h.md5.value, 2)],
-                             2))
+    m.apply(
+        store.apply_page(
+            [_add(1, "pdq", h.pdq.value, 1, quality=h.pdq.quality), _add(2, "md5", h.md5.value, 2)], 2
+        )
+    )
     folder = tmp_path / "hosted"
     folder.mkdir()
     shutil.copy(orig, folder / "a-same.jpg")
@@ -147,7 +175,9 @@ def test_scan_folder_resumes_and_sends_findings_to_review(tmp_path: Path) -> Non
     assert (s.total, s.scanned, s.skipped, s.block) == (5, 1, 4, 1)
     # a JSONL manifest of {"id", "path"}
     manifest = tmp_path / "items.jsonl"
-    manifest.write_text('{"id": "post-1", "path": "hosted/a-same.jpg"}\n\n{"id": "post-2", "path": "hosted/c-other.jpg"}\n')
+    manifest.write_text(
+        '{"id": "post-1", "path": "hosted/a-same.jpg"}\n\n{"id": "post-2", "path": "hosted/c-other.jpg"}\n'
+    )
     s = scan(manifest, m, workers=1)
     assert (s.total, s.scanned, s.block) == (2, 2, 1)
     assert any(i["ref"] == "post-1" for i in store.list_review())
@@ -161,7 +191,21 @@ def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:
     env["TAKEITDOWN_NODE_ADMIN_TOKEN"] = "x" * 32
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 1 and "TAKEITDOWN_NODE_API_KEY" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "takeitdown.cli", "node", "scan", str(tmp_path / "nope"),
-                        "--database-url", f"sqlite:///{tmp_path / 'n.db'}"], env=env, capture_output=True,
-                       text=True, timeout=60, cwd=tmp_path)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "takeitdown.cli",
+            "node",
+            "scan",
+            str(tmp_path / "nope"),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'n.db'}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert r.returncode == 1 and "no such folder" in r.stderr and "Traceback" not in r.stderr

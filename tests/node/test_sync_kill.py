@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from node.helpers import Registry, start_node, wait_for
+from tests.node.helpers import Registry, start_node, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -48,16 +48,24 @@ def test_sigkill_mid_sync_then_restart_matches_registry(registry: Registry, tmp_
     cases = []
     with httpx.Client(base_url=registry.url, timeout=120) as c:
         for _ in range(CASES):
-            items = [{"kind": "image", "hashes": [
-                {"type": "pdq", "value": f"{rng.getrandbits(256):064x}", "quality": 90},
-                {"type": "md5", "value": f"{rng.getrandbits(128):032x}"},
-            ]} for _ in range(ITEMS_PER_CASE)]
+            items = [
+                {
+                    "kind": "image",
+                    "hashes": [
+                        {"type": "pdq", "value": f"{rng.getrandbits(256):064x}", "quality": 90},
+                        {"type": "md5", "value": f"{rng.getrandbits(128):032x}"},
+                    ],
+                }
+                for _ in range(ITEMS_PER_CASE)
+            ]
             r = c.post("/v1/cases", json={"items": items})
             assert r.status_code == 201, r.text
             cases.append(r.json())
         # Withdrawals too, so the feed carries removes as well as adds.
         for case in cases[3:5]:
-            r = c.delete(f"/v1/cases/{case['case_id']}", headers={"Authorization": f"Bearer {case['case_secret']}"})
+            r = c.delete(
+                f"/v1/cases/{case['case_id']}", headers={"Authorization": f"Bearer {case['case_secret']}"}
+            )
             assert r.status_code == 200
     key = registry.add_platform("node-under-test")
     reader = registry.add_platform("test-reader")
@@ -67,15 +75,22 @@ def test_sigkill_mid_sync_then_restart_matches_registry(registry: Registry, tmp_
     node = start_node(registry, key, tmp_path, page_size=500)
     # Kill it twice at different points of the sync.
     for fraction in (0.15, 0.55):
-        wait_for(lambda f=fraction: node.health()["sync"]["cursor"] >= f * last, interval=0.02, timeout=120,
-                 what=f"sync to pass {fraction:.0%}")
+        wait_for(
+            lambda f=fraction, n=node: n.health()["sync"]["cursor"] >= f * last,
+            interval=0.02,
+            timeout=120,
+            what=f"sync to pass {fraction:.0%}",
+        )
         cursor = node.health()["sync"]["cursor"]
         node.kill()
         assert 0 < cursor < last, "the kill must land in the middle of the sync"
         node = start_node(registry, key, tmp_path, page_size=500)
     try:
-        wait_for(lambda: node.health()["sync"]["cursor"] == last and node.health()["sync"]["caught_up_at"],
-                 timeout=180, what="the restarted node to catch up")
+        wait_for(
+            lambda: node.health()["sync"]["cursor"] == last and node.health()["sync"]["caught_up_at"],
+            timeout=180,
+            what="the restarted node to catch up",
+        )
         got = _node_set(node.db_url)
         assert got == want
         h = node.health()

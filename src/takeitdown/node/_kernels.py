@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba kernels: intrinsics and numba scalar types are beyond what mypy can check)
 """Compiled inner loops of the PDQ index (numba): bucket lookup, probing, verification.
 
 Kept apart from `index.py` so the data-structure code reads as plain Python. Everything here
@@ -149,8 +151,25 @@ def _bucket_from(bm, bm_base, pos, j):  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, cache=True)
 def search_segment(  # type: ignore[no-untyped-def]
-    queries, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
-    bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
+    queries,
+    thr,
+    codes,
+    tomb,
+    n,
+    offs,
+    widths,
+    radii,
+    masks,
+    mask_off,
+    bm,
+    bm_off,
+    samples,
+    s_off,
+    shift,
+    ids,
+    out_rows,
+    out_d,
+    out_n,
 ):
     """Multi-index hashing search of one frozen segment, one query per parallel iteration.
 
@@ -175,15 +194,58 @@ def search_segment(  # type: ignore[no-untyped-def]
         cand = np.empty(4096, dtype=np.int64)
         ctab = np.empty(4096, dtype=np.int64)
         for qi in range(blk * nq // nblocks, (blk + 1) * nq // nblocks):
-            cand, ctab = _search_one(queries, qi, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
-                                     bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
-                                     xs, pos, cnts, tab, qkeys, cand, ctab)
+            cand, ctab = _search_one(
+                queries,
+                qi,
+                thr,
+                codes,
+                tomb,
+                n,
+                offs,
+                widths,
+                radii,
+                masks,
+                mask_off,
+                bm,
+                bm_off,
+                samples,
+                s_off,
+                shift,
+                ids,
+                out_rows,
+                out_d,
+                out_n,
+                xs,
+                pos,
+                cnts,
+                tab,
+                qkeys,
+                cand,
+                ctab,
+            )
 
 
 @njit(cache=True)
 def search_segment_serial(  # type: ignore[no-untyped-def]
-    queries, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
-    bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
+    queries,
+    thr,
+    codes,
+    tomb,
+    n,
+    offs,
+    widths,
+    radii,
+    masks,
+    mask_off,
+    bm,
+    bm_off,
+    samples,
+    s_off,
+    shift,
+    ids,
+    out_rows,
+    out_d,
+    out_n,
 ):
     """search_segment on the calling thread: for a query or two, waking a thread pool costs more."""
     m = offs.shape[0]
@@ -196,16 +258,66 @@ def search_segment_serial(  # type: ignore[no-untyped-def]
     cand = np.empty(4096, dtype=np.int64)
     ctab = np.empty(4096, dtype=np.int64)
     for qi in range(queries.shape[0]):
-        cand, ctab = _search_one(queries, qi, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
-                                 bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
-                                 xs, pos, cnts, tab, qkeys, cand, ctab)
+        cand, ctab = _search_one(
+            queries,
+            qi,
+            thr,
+            codes,
+            tomb,
+            n,
+            offs,
+            widths,
+            radii,
+            masks,
+            mask_off,
+            bm,
+            bm_off,
+            samples,
+            s_off,
+            shift,
+            ids,
+            out_rows,
+            out_d,
+            out_n,
+            xs,
+            pos,
+            cnts,
+            tab,
+            qkeys,
+            cand,
+            ctab,
+        )
 
 
 @njit(cache=True)
 def _search_one(  # type: ignore[no-untyped-def]
-    queries, qi, thr, codes, tomb, n, offs, widths, radii, masks, mask_off,
-    bm, bm_off, samples, s_off, shift, ids, out_rows, out_d, out_n,
-    xs, pos, cnts, tab, qkeys, cand, ctab,
+    queries,
+    qi,
+    thr,
+    codes,
+    tomb,
+    n,
+    offs,
+    widths,
+    radii,
+    masks,
+    mask_off,
+    bm,
+    bm_off,
+    samples,
+    s_off,
+    shift,
+    ids,
+    out_rows,
+    out_d,
+    out_n,
+    xs,
+    pos,
+    cnts,
+    tab,
+    qkeys,
+    cand,
+    ctab,
 ):
     m = offs.shape[0]
     cap = out_rows.shape[1]
@@ -245,8 +357,12 @@ def _search_one(  # type: ignore[no-untyped-def]
         found = 0
         for k in range(total):
             row = cand[k]
-            d = (_popcnt(codes[row, 0] ^ q0) + _popcnt(codes[row, 1] ^ q1)
-                 + _popcnt(codes[row, 2] ^ q2) + _popcnt(codes[row, 3] ^ q3))
+            d = (
+                _popcnt(codes[row, 0] ^ q0)
+                + _popcnt(codes[row, 1] ^ q1)
+                + _popcnt(codes[row, 2] ^ q2)
+                + _popcnt(codes[row, 3] ^ q3)
+            )
             if d > thr:
                 continue
             if (tomb[row >> 6] >> np.uint64(row & 63)) & _ONE:
@@ -254,8 +370,9 @@ def _search_one(  # type: ignore[no-untyped-def]
             t = ctab[k]
             dup = False
             for t2 in range(t):
-                k2 = chunk_key(codes[row, 0], codes[row, 1], codes[row, 2], codes[row, 3],
-                               offs[t2], widths[t2])
+                k2 = chunk_key(
+                    codes[row, 0], codes[row, 1], codes[row, 2], codes[row, 3], offs[t2], widths[t2]
+                )
                 if _popcnt(k2 ^ qkeys[t2]) <= radii[t2]:
                     dup = True
                     break
@@ -277,8 +394,12 @@ def search_brute(queries, thr, codes, n, out_rows, out_d, out_n):  # type: ignor
         q0, q1, q2, q3 = queries[qi, 0], queries[qi, 1], queries[qi, 2], queries[qi, 3]
         found = 0
         for row in range(n):
-            d = (_popcnt(codes[row, 0] ^ q0) + _popcnt(codes[row, 1] ^ q1)
-                 + _popcnt(codes[row, 2] ^ q2) + _popcnt(codes[row, 3] ^ q3))
+            d = (
+                _popcnt(codes[row, 0] ^ q0)
+                + _popcnt(codes[row, 1] ^ q1)
+                + _popcnt(codes[row, 2] ^ q2)
+                + _popcnt(codes[row, 3] ^ q3)
+            )
             if d <= thr:
                 if found < cap:
                     out_rows[qi, found] = row
@@ -295,8 +416,12 @@ def find_exact(code, codes, bm, samples, shift, off0, w0):  # type: ignore[no-un
     out = np.empty(cnt, dtype=np.int64)
     k = 0
     for row in range(start, start + cnt):
-        if (codes[row, 0] == code[0] and codes[row, 1] == code[1]
-                and codes[row, 2] == code[2] and codes[row, 3] == code[3]):
+        if (
+            codes[row, 0] == code[0]
+            and codes[row, 1] == code[1]
+            and codes[row, 2] == code[2]
+            and codes[row, 3] == code[3]
+        ):
             out[k] = row
             k += 1
     return out[:k]

@@ -72,8 +72,11 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             header = request.headers.get("authorization", "")
             scheme, _, given = header.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
-                return _error(401, "Send the node's admin token as `Authorization: Bearer <token>`.",
-                              {"WWW-Authenticate": "Bearer"})
+                return _error(
+                    401,
+                    "Send the node's admin token as `Authorization: Bearer <token>`.",
+                    {"WWW-Authenticate": "Bearer"},
+                )
         try:
             return await call_next(request)
         except Exception:  # noqa: BLE001 - a client never sees a traceback

@@ -8,8 +8,9 @@ import sys
 
 import typer
 
-app = typer.Typer(help="Run a platform node: sync the hash list, match uploads, scan, review, report.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Run a platform node: sync the hash list, match uploads, scan, review, report.", no_args_is_help=True
+)
 
 DB_HELP = "Node database URL (sqlite:///path.db or postgresql://...); default ./takeitdown-data/node.db"
 
@@ -24,7 +25,9 @@ def serve(
     registry: str = typer.Option(..., "--registry", help="Registry base URL, e.g. https://registry.example"),
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8100, help="Port to listen on"),
-    database_url: str | None = typer.Option(None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP),
+    database_url: str | None = typer.Option(
+        None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP
+    ),
 ) -> None:
     """Start the node: sync in the background and serve the match and review API.
 
@@ -42,9 +45,11 @@ def serve(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     token = os.environ.get("TAKEITDOWN_NODE_ADMIN_TOKEN", "").strip()
     if len(token) < 16:
-        _fail("set TAKEITDOWN_NODE_ADMIN_TOKEN to a secret of at least 16 characters (e.g. "
-              "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`); every API call but "
-              "/healthz and /metrics must send it as `Authorization: Bearer <token>`")
+        _fail(
+            "set TAKEITDOWN_NODE_ADMIN_TOKEN to a secret of at least 16 characters (e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`); every API call but "
+            "/healthz and /metrics must send it as `Authorization: Bearer <token>`"
+        )
     try:
         settings = NodeSettings.from_env(registry, database_url)
         node = Node(settings)
@@ -56,14 +61,17 @@ def serve(
         return
     typer.echo(f"Node listening on http://{host}:{port}, following {settings.registry_url}")
     sys.stdout.flush()
-    uvicorn.run(create_app(node, token), host=host, port=port, access_log=False, server_header=False,
-                log_level="info")
+    uvicorn.run(
+        create_app(node, token), host=host, port=port, access_log=False, server_header=False, log_level="info"
+    )
 
 
 @app.command()
 def scan(
-    source: str = typer.Argument(..., help="A folder, or a JSONL manifest of {\"id\", \"path\"} lines"),
-    database_url: str | None = typer.Option(None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP),
+    source: str = typer.Argument(..., help='A folder, or a JSONL manifest of {"id", "path"} lines'),
+    database_url: str | None = typer.Option(
+        None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP
+    ),
     workers: int = typer.Option(0, help="Hashing processes (default: every core)"),
 ) -> None:
     """Scan hosted content against the synced list; findings go to the review queue. Resumable."""
@@ -85,11 +93,14 @@ def scan(
         _fail(f"cannot open the node database: {type(e).__name__}")
         return
     if sum(matcher.size().values()) == 0 and not matcher.store.counts():
-        console.print("[yellow]warning:[/] the node database holds no hashes yet; run `takeitdown node serve` "
-                      "to sync first, or pass the right --database-url")
+        console.print(
+            "[yellow]warning:[/] the node database holds no hashes yet; run `takeitdown node serve` "
+            "to sync first, or pass the right --database-url"
+        )
 
-    with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    ) as bar:
         task = bar.add_task("scan", total=None)
 
         class _P:

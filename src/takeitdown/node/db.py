@@ -37,9 +37,13 @@ def database_url(explicit: str | None = None) -> str:
     try:
         parsed = make_url(url)
     except Exception as exc:  # noqa: BLE001 - sqlalchemy raises several types here
-        raise DatabaseUrlError(f"not a database URL: {url!r} (try sqlite:///path.db or postgresql://...)") from exc
+        raise DatabaseUrlError(
+            f"not a database URL: {url!r} (try sqlite:///path.db or postgresql://...)"
+        ) from exc
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise DatabaseUrlError(f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL")
+        raise DatabaseUrlError(
+            f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
+        )
     return url
 
 
@@ -79,8 +83,9 @@ class Database:
             self.read_engine = _sqlite_engine(self.url, "BEGIN")
             self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock()
         else:
-            self.write_engine = create_engine(self.url, hide_parameters=True, pool_size=10, max_overflow=10,
-                                              pool_pre_ping=True)
+            self.write_engine = create_engine(
+                self.url, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True
+            )
             self.read_engine = self.write_engine
             self._write_lock = contextlib.nullcontext()
 

@@ -150,9 +150,27 @@ class Segment:
         dist = np.empty((q, cap), dtype=np.int32)
         cnt = np.zeros(q, dtype=np.int64)
         fn = K.search_segment if q >= 8 else K.search_segment_serial
-        fn(queries, threshold, self.codes, self.tomb, self.n, lay.offs, lay.widths,
-                         lay.radii, lay.masks, lay.mask_off, self.bm, self.bm_off, self.samples,
-                         self.s_off, SAMPLE_SHIFT, self.ids, rows, dist, cnt)
+        fn(
+            queries,
+            threshold,
+            self.codes,
+            self.tomb,
+            self.n,
+            lay.offs,
+            lay.widths,
+            lay.radii,
+            lay.masks,
+            lay.mask_off,
+            self.bm,
+            self.bm_off,
+            self.samples,
+            self.s_off,
+            SAMPLE_SHIFT,
+            self.ids,
+            rows,
+            dist,
+            cnt,
+        )
         over = np.nonzero(cnt > cap)[0]
         out = [
             [(int(self.labels[r]), int(d)) for r, d in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)]
@@ -164,8 +182,9 @@ class Segment:
 
     def kill(self, code: np.ndarray, label: int) -> bool:
         lay = self.layout
-        rows = K.find_exact(code, self.codes, self.bm, self.samples, SAMPLE_SHIFT,
-                            int(lay.offs[0]), int(lay.widths[0]))
+        rows = K.find_exact(
+            code, self.codes, self.bm, self.samples, SAMPLE_SHIFT, int(lay.offs[0]), int(lay.widths[0])
+        )
         for r in rows:
             r = int(r)
             if int(self.labels[r]) == label and not (int(self.tomb[r >> 6]) >> (r & 63)) & 1:
@@ -204,8 +223,14 @@ class PdqIndex:
     Thread-safe: one lock guards the structure; searches hold it for the length of a query.
     """
 
-    def __init__(self, threshold: int = DEFAULT_THRESHOLD, *, tables: int = 9, width: int | None = None,
-                 buffer_limit: int = 50_000) -> None:
+    def __init__(
+        self,
+        threshold: int = DEFAULT_THRESHOLD,
+        *,
+        tables: int = 9,
+        width: int | None = None,
+        buffer_limit: int = 50_000,
+    ) -> None:
         self.threshold = threshold
         self._tables = tables
         self._width = width
@@ -320,7 +345,9 @@ class PdqIndex:
                 self._removed_during_compaction = []
 
     # -- search -------------------------------------------------------------------------------
-    def search(self, queries: np.ndarray | Sequence[str], threshold: int | None = None) -> list[list[tuple[int, int]]]:
+    def search(
+        self, queries: np.ndarray | Sequence[str], threshold: int | None = None
+    ) -> list[list[tuple[int, int]]]:
         """For each query, every stored (label, distance) with distance <= threshold."""
         thr = self.threshold if threshold is None else threshold
         if thr > self.threshold:
@@ -341,12 +368,15 @@ class PdqIndex:
                         c = q[i : i + 1]
                         d = np.bitwise_count(self._buf_codes[:n] ^ c).sum(axis=1)
                         hits = np.nonzero(d <= thr)[0]
-                        out[i] += [(int(self._buf_labels[r]), int(d[r])) for r in hits
-                                   if self._buf_labels[r] != -1]
+                        out[i] += [
+                            (int(self._buf_labels[r]), int(d[r])) for r in hits if self._buf_labels[r] != -1
+                        ]
                     else:
-                        out[i] += [(int(self._buf_labels[r]), int(dd))
-                                   for r, dd in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)
-                                   if self._buf_labels[r] != -1]
+                        out[i] += [
+                            (int(self._buf_labels[r]), int(dd))
+                            for r, dd in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)
+                            if self._buf_labels[r] != -1
+                        ]
         return out
 
     def search_one(self, code: str, threshold: int | None = None) -> list[tuple[int, int]]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PIL import Image, UnidentifiedImageError
+
 from takeitdown.hashing import (
     PDQ_MIN_QUALITY,
     AnyHash,
@@ -21,6 +23,7 @@ from takeitdown.hashing import (
     PdqHash,
     VpdqHash,
     digest_bytes,
+    digest_file,
     hash_file,
     load_image,
     pdq_dihedral,
@@ -66,7 +69,12 @@ class Match:
     source: str = "registry"  # "registry" (the shared list) or "local" (this platform's block list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"entry_id": self.entry_id, "type": self.type, "distance": self.distance, "source": self.source}
+        return {
+            "entry_id": self.entry_id,
+            "type": self.type,
+            "distance": self.distance,
+            "source": self.source,
+        }
 
 
 @dataclass
@@ -92,8 +100,11 @@ class ItemHashes:
     vpdq: VpdqHash | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"md5": self.md5.value if self.md5 else None, "pdq": [p.to_json() for p in self.pdq],
-                "vpdq": self.vpdq.to_json() if self.vpdq else None}
+        return {
+            "md5": self.md5.value if self.md5 else None,
+            "pdq": [p.to_json() for p in self.pdq],
+            "vpdq": self.vpdq.to_json() if self.vpdq else None,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ItemHashes:
@@ -122,10 +133,25 @@ def hash_for_matching(source: str | Path | bytes) -> ItemHashes:
                 return ItemHashes(md5=md5, vpdq=hashed.vpdq)
             raise
         return ItemHashes(md5=md5, pdq=pdq_dihedral(image))
-    hashed = hash_file(source)
+    if _is_image(source):
+        image = load_image(source)  # decoded once: the 8 PDQs come from one pass
+        md5, _ = digest_file(source)
+        return ItemHashes(md5=md5, pdq=pdq_dihedral(image))
+    hashed = hash_file(source)  # a video (or a clear HashingError)
     if hashed.kind == "video":
         return ItemHashes(md5=hashed.md5, vpdq=hashed.vpdq)
-    return ItemHashes(md5=hashed.md5, pdq=pdq_dihedral(load_image(source)))
+    return ItemHashes(md5=hashed.md5, pdq=[hashed.pdq])
+
+
+def _is_image(path: str | Path) -> bool:
+    """True when Pillow recognises the header (it reads only the first bytes)."""
+    try:
+        with Image.open(path) as image:
+            return image.format is not None
+    except Image.DecompressionBombError:
+        return True  # an image: load_image refuses it with the clear message
+    except (UnidentifiedImageError, OSError):
+        return False
 
 
 def hashes_from_wire(hashes: list[AnyHash]) -> ItemHashes:
@@ -228,14 +254,16 @@ class Matcher:
                 owners = self.store.block_entry_ids(local)
                 seen: dict[int | None, int] = {}
                 for bid, d in local.items():
-                    for eid in owners.get(bid) or [None]:
-                        seen[eid] = min(d, seen.get(eid, 999))
-                matches += [Match(eid, "pdq", d, "local") for eid, d in seen.items()]
+                    ids: list[int | None] = list(owners.get(bid) or []) or [None]
+                    for owner in ids:
+                        seen[owner] = min(d, seen.get(owner, 999))
+                matches += [Match(owner, "pdq", d, "local") for owner, d in seen.items()]
         if item.vpdq is not None:
             matches += self._vpdq(item.vpdq)
         verdict = max((self._verdict_of(m) for m in matches), key=_RANK.__getitem__, default="allow")
-        return Verdict(verdict, matches, item.md5.value if item.md5 else None,
-                       item.pdq[0].value if item.pdq else None)
+        return Verdict(
+            verdict, matches, item.md5.value if item.md5 else None, item.pdq[0].value if item.pdq else None
+        )
 
     def _verdict_of(self, m: Match) -> str:
         p = self.policy
@@ -254,10 +282,10 @@ class Matcher:
         out = []
         for eid, raw in self.store.vpdq_frames(cands).items():
             target = VpdqHash(tuple(VpdqFrame.parse(f) for f in raw))
-            res = vpdq_match(query, target, threshold=self.policy.vpdq_share)
-            if res.is_match:
+            vm = vpdq_match(query, target, threshold=self.policy.vpdq_share)
+            if vm.is_match:
                 # distance for a video: 100 minus the smaller share, in percent (0 = every frame)
-                out.append(Match(eid, "vpdq", round(100 * (1 - min(res.query_share, res.target_share)))))
+                out.append(Match(eid, "vpdq", round(100 * (1 - min(vm.query_share, vm.target_share)))))
         return out
 
 

@@ -21,8 +21,14 @@ BATCH = 1000  # the registry's limit a request
 
 
 class OutboxSender:
-    def __init__(self, store: NodeStore, client: httpx.Client, metrics: NodeMetrics,
-                 interval: float = 5.0, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        store: NodeStore,
+        client: httpx.Client,
+        metrics: NodeMetrics,
+        interval: float = 5.0,
+        backoff: Backoff | None = None,
+    ) -> None:
         self.store = store
         self.client = client
         self.metrics = metrics

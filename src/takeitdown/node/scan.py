@@ -88,8 +88,9 @@ def _init_worker() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def scan(source: str | Path, matcher: Matcher, workers: int | None = None, batch: int = 64,
-         progress: Any = None) -> Summary:
+def scan(
+    source: str | Path, matcher: Matcher, workers: int | None = None, batch: int = 64, progress: Any = None
+) -> Summary:
     key = source_key(source)
     items = list(iter_items(source))
     done = matcher.store.scan_done(key)

@@ -51,8 +51,10 @@ class NodeSettings:
     def from_env(cls, registry_url: str, database_url: str | None = None) -> NodeSettings:
         key = os.environ.get("TAKEITDOWN_NODE_API_KEY", "").strip()
         if not key:
-            raise ConfigError("set TAKEITDOWN_NODE_API_KEY to the platform key the registry gave you "
-                              "(`takeitdown registry platform add NAME` prints it)")
+            raise ConfigError(
+                "set TAKEITDOWN_NODE_API_KEY to the platform key the registry gave you "
+                "(`takeitdown registry platform add NAME` prints it)"
+            )
         if not registry_url.startswith(("http://", "https://")):
             raise ConfigError(f"--registry must be an http(s) URL, got {registry_url!r}")
 
@@ -91,13 +93,30 @@ class Node:
         self.matcher = Matcher(self.store, settings.policy)
         started = time.perf_counter()
         self.matcher.load()
-        log.info("index loaded from the database in %.1fs: %s", time.perf_counter() - started, self.matcher.size())
-        self.client = httpx.Client(base_url=settings.registry_url, timeout=httpx.Timeout(30.0, connect=10.0),
-                                   headers={"Authorization": f"Bearer {settings.api_key}"})
-        self.syncer = Syncer(self.store, self.matcher, self.client, self.metrics, settings.page_size,
-                             settings.poll_seconds, Backoff(settings.backoff_base, settings.backoff_cap))
-        self.outbox = OutboxSender(self.store, self.client, self.metrics, settings.outbox_seconds,
-                                   Backoff(settings.backoff_base, settings.backoff_cap))
+        log.info(
+            "index loaded from the database in %.1fs: %s", time.perf_counter() - started, self.matcher.size()
+        )
+        self.client = httpx.Client(
+            base_url=settings.registry_url,
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            headers={"Authorization": f"Bearer {settings.api_key}"},
+        )
+        self.syncer = Syncer(
+            self.store,
+            self.matcher,
+            self.client,
+            self.metrics,
+            settings.page_size,
+            settings.poll_seconds,
+            Backoff(settings.backoff_base, settings.backoff_cap),
+        )
+        self.outbox = OutboxSender(
+            self.store,
+            self.client,
+            self.metrics,
+            settings.outbox_seconds,
+            Backoff(settings.backoff_base, settings.backoff_cap),
+        )
 
     def start(self) -> None:
         self.syncer.start()
@@ -110,7 +129,9 @@ class Node:
         self.db.dispose()
 
     # -- upload-time check --------------------------------------------------------------------------
-    def check_upload(self, source: bytes | str | Path | list[AnyHash], ref: str | None = None) -> tuple[Verdict, int | None]:
+    def check_upload(
+        self, source: bytes | str | Path | list[AnyHash], ref: str | None = None
+    ) -> tuple[Verdict, int | None]:
         """Match an upload; a block queues `upload_blocked`, a review adds it to the review queue.
 
         Returns the verdict and the review item id (when sent to review).
@@ -123,8 +144,9 @@ class Node:
             self.store.queue_reports([(eid, "upload_blocked") for eid in verdict.registry_entry_ids()])
             self.outbox.wake()
         elif verdict.verdict == "review":
-            review_id = self.store.add_review("upload", ref, verdict.md5, verdict.pdq,
-                                              [m.to_json() for m in verdict.matches])
+            review_id = self.store.add_review(
+                "upload", ref, verdict.md5, verdict.pdq, [m.to_json() for m in verdict.matches]
+            )
         return verdict, review_id
 
     def decide(self, review_id: int, decision: str) -> dict[str, Any]:

@@ -66,7 +66,11 @@ def _valid(e: dict[str, Any]) -> Entry | None:
     except (InvalidHash, KeyError, TypeError, ValueError) as exc:
         log.warning("feed entry %s skipped: %s", e.get("entry_id"), exc)
         return None
-    log.info("feed entry %s of type %r ignored (this node matches pdq, md5, vpdq)", e.get("entry_id"), e.get("type"))
+    log.info(
+        "feed entry %s of type %r ignored (this node matches pdq, md5, vpdq)",
+        e.get("entry_id"),
+        e.get("type"),
+    )
     return None
 
 
@@ -114,8 +118,15 @@ class NodeStore:
                     gone.append(eid)
                 if now_e is not None:
                     changes.append(Change("add", now_e))
-                    new_rows.append({"entry_id": eid, "type": now_e.type, "value": now_e.value,
-                                     "quality": now_e.quality, "frames": now_e.frames})
+                    new_rows.append(
+                        {
+                            "entry_id": eid,
+                            "type": now_e.type,
+                            "value": now_e.value,
+                            "quality": now_e.quality,
+                            "frames": now_e.frames,
+                        }
+                    )
             for i in range(0, len(gone), 500):
                 conn.execute(delete(entries).where(entries.c.entry_id.in_(gone[i : i + 500])))
             if new_rows:
@@ -132,8 +143,10 @@ class NodeStore:
         while True:
             with self.db.read() as conn:
                 rows = conn.execute(
-                    select(entries).where(entries.c.type == kind, entries.c.entry_id > last)
-                    .order_by(entries.c.entry_id).limit(batch)
+                    select(entries)
+                    .where(entries.c.type == kind, entries.c.entry_id > last)
+                    .order_by(entries.c.entry_id)
+                    .limit(batch)
                 ).all()
             if not rows:
                 return
@@ -142,8 +155,10 @@ class NodeStore:
 
     def entry_ids(self) -> set[tuple[int, str, str]]:
         with self.db.read() as conn:
-            return {(r.entry_id, r.type, r.value) for r in conn.execute(select(entries.c.entry_id, entries.c.type,
-                                                                               entries.c.value))}
+            return {
+                (r.entry_id, r.type, r.value)
+                for r in conn.execute(select(entries.c.entry_id, entries.c.type, entries.c.value))
+            }
 
     def counts(self) -> dict[str, int]:
         with self.db.read() as conn:
@@ -152,7 +167,9 @@ class NodeStore:
 
     def md5_entries(self, value: str) -> list[int]:
         with self.db.read() as conn:
-            rows = conn.execute(select(entries.c.entry_id).where(entries.c.type == "md5", entries.c.value == value))
+            rows = conn.execute(
+                select(entries.c.entry_id).where(entries.c.type == "md5", entries.c.value == value)
+            )
             return [int(r[0]) for r in rows]
 
     def vpdq_frames(self, entry_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
@@ -161,7 +178,8 @@ class NodeStore:
         with self.db.read() as conn:
             for i in range(0, len(ids), 500):
                 q = select(entries.c.entry_id, entries.c.frames).where(
-                    entries.c.type == "vpdq", entries.c.entry_id.in_(ids[i : i + 500]))
+                    entries.c.type == "vpdq", entries.c.entry_id.in_(ids[i : i + 500])
+                )
                 for r in conn.execute(q):
                     out[int(r.entry_id)] = r.frames or []
         return out
@@ -169,14 +187,17 @@ class NodeStore:
     # -- local block list ------------------------------------------------------------------------
     def blocks(self) -> list[tuple[int, str, str]]:
         with self.db.read() as conn:
-            return [(r.id, r.type, r.value) for r in conn.execute(select(block_list.c.id, block_list.c.type,
-                                                                          block_list.c.value))]
+            return [
+                (r.id, r.type, r.value)
+                for r in conn.execute(select(block_list.c.id, block_list.c.type, block_list.c.value))
+            ]
 
     def block_md5(self, value: str) -> list[int]:
         """Registry entry ids recorded on local blocks of this MD5."""
         with self.db.read() as conn:
-            rows = conn.execute(select(block_list.c.entry_ids).where(block_list.c.type == "md5",
-                                                                    block_list.c.value == value))
+            rows = conn.execute(
+                select(block_list.c.entry_ids).where(block_list.c.type == "md5", block_list.c.value == value)
+            )
             return sorted({int(i) for r in rows for i in (r[0] or [])})
 
     def block_entry_ids(self, block_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -184,18 +205,34 @@ class NodeStore:
         if not ids:
             return {}
         with self.db.read() as conn:
-            rows = conn.execute(select(block_list.c.id, block_list.c.entry_ids).where(block_list.c.id.in_(ids)))
+            rows = conn.execute(
+                select(block_list.c.id, block_list.c.entry_ids).where(block_list.c.id.in_(ids))
+            )
             return {int(r.id): [int(i) for i in (r.entry_ids or [])] for r in rows}
 
     # -- review -------------------------------------------------------------------------------------
-    def add_review(self, source: str, ref: str | None, md5: str | None, pdq: str | None,
-                   matches: list[dict[str, Any]], conn: Any = None) -> int:
-        values = {"source": source, "ref": ref, "md5": md5, "pdq": pdq, "matches": matches,
-                  "status": "pending", "created_at": now()}
+    def add_review(
+        self,
+        source: str,
+        ref: str | None,
+        md5: str | None,
+        pdq: str | None,
+        matches: list[dict[str, Any]],
+        conn: Any = None,
+    ) -> int:
+        values = {
+            "source": source,
+            "ref": ref,
+            "md5": md5,
+            "pdq": pdq,
+            "matches": matches,
+            "status": "pending",
+            "created_at": now(),
+        }
         if conn is not None:
-            return int(conn.execute(insert(review_items).values(**values)).inserted_primary_key[0])
+            return _new_id(conn.execute(insert(review_items).values(**values)))
         with self.db.write() as c:
-            return int(c.execute(insert(review_items).values(**values)).inserted_primary_key[0])
+            return _new_id(c.execute(insert(review_items).values(**values)))
 
     def list_review(self, status: str = "pending", limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -219,9 +256,14 @@ class NodeStore:
             if row.status != "pending":
                 raise ReviewError(409, f"Review item {review_id} was already decided ({row.status}).")
             status = "removed" if decision == "remove" else "not_a_match"
-            conn.execute(update(review_items).where(review_items.c.id == review_id)
-                         .values(status=status, decided_at=now()))
-            entry_ids = sorted({int(m["entry_id"]) for m in row.matches or [] if m.get("entry_id") is not None})
+            conn.execute(
+                update(review_items)
+                .where(review_items.c.id == review_id)
+                .values(status=status, decided_at=now())
+            )
+            entry_ids = sorted(
+                {int(m["entry_id"]) for m in row.matches or [] if m.get("entry_id") is not None}
+            )
             reports: list[tuple[int, str]] = []
             new_blocks: list[tuple[int, str, str]] = []
             if decision == "remove":
@@ -232,22 +274,41 @@ class NodeStore:
                     reports.append((eid, "removed"))
                 for kind, value in (("md5", row.md5), ("pdq", row.pdq)):
                     if value:
-                        bid = conn.execute(insert(block_list).values(
-                            type=kind, value=value, entry_ids=entry_ids, review_id=review_id, created_at=now()
-                        )).inserted_primary_key[0]
+                        bid = _new_id(
+                            conn.execute(
+                                insert(block_list).values(
+                                    type=kind,
+                                    value=value,
+                                    entry_ids=entry_ids,
+                                    review_id=review_id,
+                                    created_at=now(),
+                                )
+                            )
+                        )
                         new_blocks.append((int(bid), kind, value))
             else:
                 reports = [(eid, "false_positive") for eid in entry_ids]
             self.queue_reports(reports, conn)
-            item = _review_json(conn.execute(select(review_items).where(review_items.c.id == review_id)).first())
+            item = _review_json(
+                conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
+            )
         return item, new_blocks
 
     # -- outbox ---------------------------------------------------------------------------------------
     def queue_reports(self, reports: list[tuple[int, str]], conn: Any = None) -> None:
         if not reports:
             return
-        rows = [{"report_id": str(uuid.uuid4()), "entry_id": eid, "outcome": outcome, "created_at": now(),
-                 "sent_at": None, "attempts": 0} for eid, outcome in reports]
+        rows = [
+            {
+                "report_id": str(uuid.uuid4()),
+                "entry_id": eid,
+                "outcome": outcome,
+                "created_at": now(),
+                "sent_at": None,
+                "attempts": 0,
+            }
+            for eid, outcome in reports
+        ]
         if conn is not None:
             conn.execute(insert(outbox), rows)
             return
@@ -256,35 +317,56 @@ class NodeStore:
 
     def unsent(self, limit: int = 1000) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            rows = conn.execute(select(outbox.c.report_id, outbox.c.entry_id, outbox.c.outcome)
-                                .where(outbox.c.sent_at.is_(None)).order_by(outbox.c.created_at).limit(limit)).all()
+            rows = conn.execute(
+                select(outbox.c.report_id, outbox.c.entry_id, outbox.c.outcome)
+                .where(outbox.c.sent_at.is_(None))
+                .order_by(outbox.c.created_at)
+                .limit(limit)
+            ).all()
         return [{"report_id": r.report_id, "entry_id": int(r.entry_id), "outcome": r.outcome} for r in rows]
 
     def mark_sent(self, report_ids: list[str]) -> None:
         with self.db.write() as conn:
             for i in range(0, len(report_ids), 500):
-                conn.execute(update(outbox).where(outbox.c.report_id.in_(report_ids[i : i + 500]))
-                             .values(sent_at=now()))
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.report_id.in_(report_ids[i : i + 500]))
+                    .values(sent_at=now())
+                )
 
     def bump_attempts(self, report_ids: list[str]) -> None:
         with self.db.write() as conn:
             for i in range(0, len(report_ids), 500):
-                conn.execute(update(outbox).where(outbox.c.report_id.in_(report_ids[i : i + 500]))
-                             .values(attempts=outbox.c.attempts + 1))
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.report_id.in_(report_ids[i : i + 500]))
+                    .values(attempts=outbox.c.attempts + 1)
+                )
 
     def outbox_counts(self) -> dict[str, int]:
         with self.db.read() as conn:
-            pending = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar()
-            sent = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_not(None))).scalar()
+            pending = conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            ).scalar()
+            sent = conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_not(None))
+            ).scalar()
         return {"pending": int(pending or 0), "sent": int(sent or 0)}
 
     # -- scan ----------------------------------------------------------------------------------------
     def scan_done(self, source: str) -> set[str]:
         with self.db.read() as conn:
-            return {r[0] for r in conn.execute(select(scan_results.c.item_id).where(scan_results.c.source == source))}
+            return {
+                r[0]
+                for r in conn.execute(select(scan_results.c.item_id).where(scan_results.c.source == source))
+            }
 
-    def record_scan(self, source: str, results: list[dict[str, Any]],
-                    findings: list[tuple[str, str | None, str | None, list[dict[str, Any]]]]) -> None:
+    def record_scan(
+        self,
+        source: str,
+        results: list[dict[str, Any]],
+        findings: list[tuple[str, str | None, str | None, list[dict[str, Any]]]],
+    ) -> None:
         """Record a batch of scanned items and their findings in one transaction (resume point)."""
         with self.db.write() as conn:
             if results:
@@ -293,10 +375,21 @@ class NodeStore:
                 self.add_review("scan", ref, md5, pdq, matches, conn)
 
 
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def _review_json(r: Any) -> dict[str, Any]:
     return {
-        "id": int(r.id), "source": r.source, "ref": r.ref, "md5": r.md5, "pdq": r.pdq,
-        "matches": r.matches or [], "status": r.status,
+        "id": int(r.id),
+        "source": r.source,
+        "ref": r.ref,
+        "md5": r.md5,
+        "pdq": r.pdq,
+        "matches": r.matches or [],
+        "status": r.status,
         "created_at": r.created_at.isoformat() if r.created_at else None,
         "decided_at": r.decided_at.isoformat() if r.decided_at else None,
     }

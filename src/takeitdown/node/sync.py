@@ -22,8 +22,16 @@ class FeedError(Exception):
 
 
 class Syncer:
-    def __init__(self, store: NodeStore, matcher: Matcher, client: httpx.Client, metrics: NodeMetrics,
-                 page_size: int = 1000, poll_seconds: float = 10.0, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        store: NodeStore,
+        matcher: Matcher,
+        client: httpx.Client,
+        metrics: NodeMetrics,
+        page_size: int = 1000,
+        poll_seconds: float = 10.0,
+        backoff: Backoff | None = None,
+    ) -> None:
         self.store = store
         self.matcher = matcher
         self.client = client
@@ -62,7 +70,9 @@ class Syncer:
         except httpx.HTTPError as e:
             raise FeedError(f"registry unreachable: {e.__class__.__name__}: {e}") from e
         if r.status_code in (401, 403):
-            raise FeedError(f"registry refused the API key (HTTP {r.status_code}); check TAKEITDOWN_NODE_API_KEY")
+            raise FeedError(
+                f"registry refused the API key (HTTP {r.status_code}); check TAKEITDOWN_NODE_API_KEY"
+            )
         if r.status_code != 200:
             raise FeedError(f"registry answered HTTP {r.status_code}")
         try:

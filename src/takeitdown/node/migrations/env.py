@@ -15,23 +15,26 @@ VERSION_TABLE = "node_alembic_version"
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                          version_table=VERSION_TABLE)
+        context.configure(
+            connection=connection, target_metadata=metadata, render_as_batch=True, version_table=VERSION_TABLE
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True,
-                          version_table=VERSION_TABLE)
+        context.configure(
+            connection=conn, target_metadata=metadata, render_as_batch=True, version_table=VERSION_TABLE
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
-                      version_table=VERSION_TABLE)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, version_table=VERSION_TABLE
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:
