@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from takeitdown.registry import keys
 from takeitdown.registry.config import Settings
@@ -137,6 +138,16 @@ def _readable(exc: RequestValidationError) -> tuple[int, str]:
     if len(exc.errors()) > 5:
         parts.append(f"({len(exc.errors()) - 5} more problems.)")
     return status, " ".join(parts) or "The request is not valid."
+
+
+class _NamedRoute(Route):
+    """A Starlette route that, like FastAPI's, leaves itself in the scope (for the metrics label)."""
+
+    def matches(self, scope: Any) -> tuple[Match, Any]:
+        match, child = super().matches(scope)
+        if match != Match.NONE:
+            child["route"] = self
+        return match, child
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -344,7 +355,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="The hash feed for platforms, in seq order; pass `next` back as `after`",
     )
     def read_feed(
-        after: int = Query(0, ge=0, description="the cursor: the last seq you have"),
+        after: int = Query(0, ge=0, le=2**63 - 1, description="the cursor: the last seq you have"),
         limit: int = Query(1000, ge=1, le=settings.feed_max_limit),
         authorization: str | None = Header(None),
     ) -> Any:
@@ -406,6 +417,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # The hot path: the same handler, served by a plain Starlette route placed first, which
+    # skips FastAPI's per-request dependency solving (about a quarter of a submission's CPU).
+    # The FastAPI route above stays for the OpenAPI documentation.
+    app.router.routes.insert(
+        0, _NamedRoute("/v1/cases", create_case, methods=["POST"], include_in_schema=False)
+    )
     mount_pages(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(GuardMiddleware, metrics=metrics)
