@@ -46,8 +46,11 @@ def make_photo(path: Path) -> None:
     src.resize((4032, 3024), Image.Resampling.BICUBIC).save(path, quality=90)
 
 
-def make_video(path: Path, seconds: int = 60) -> None:
-    """A 1280x720 30 fps H.264 video: a conformance clip's frames scaled to 720p, looped."""
+def make_video(path: Path, seconds: int = 60, keyint: int = 250) -> None:
+    """A 1280x720 30 fps H.264 video: a conformance clip's frames scaled to 720p, looped.
+
+    `keyint` frames between key frames: x264's default 250, or 30 (one a second, as phone
+    cameras record), which makes each seek cheaper for the page."""
     frames = []
     with av.open(str(CONFORMANCE / "vpdq" / "videos" / "chair-orig-22-sd-bar.mp4")) as clip:
         for frame in clip.decode(video=0):
@@ -55,7 +58,7 @@ def make_video(path: Path, seconds: int = 60) -> None:
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "23"}
+        stream.options = {"preset": "veryfast", "crf": "23", "g": str(keyint)}
         for n in range(seconds * 30):
             pixels = frames[n % len(frames)]
             for packet in stream.encode(
@@ -111,8 +114,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         photo, video = tmpdir / "photo-12mp.jpg", tmpdir / "video-60s-720p.mp4"
+        phone_video = tmpdir / "video-60s-720p-keyframe-1s.mp4"
         make_photo(photo)
         make_video(video)
+        make_video(phone_video, keyint=30)
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "takeitdown.cli", "serve", "--port", str(port),
@@ -130,7 +135,12 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 rows = []
-                for label, path in (("12 MP JPEG (4032x3024, q90)", photo), ("60 s 720p H.264 video", video)):
+                files = (
+                    ("12 MP JPEG (4032x3024, q90)", photo),
+                    ("60 s 720p H.264, key frame / 250", video),
+                    ("60 s 720p H.264, key frame / 30", phone_video),
+                )
+                for label, path in files:
                     page_times = [page_seconds(browser, url, path) for _ in range(args.runs)]
                     py_times = [python_seconds(path) for _ in range(args.runs)]
                     size = path.stat().st_size / 1e6

@@ -60,19 +60,22 @@ def test_clear_messages_for_files_the_page_cannot_hash(new_page, registry_url, t
     broken.write_bytes(b"\xff\xd8\xff\xe0" + b"not really a jpeg" * 50)
     too_long = tmp_path / "eleven-minutes.mp4"
     long_video(too_long, 11 * 60)
+    again = tmp_path / "same-photo-again.jpg"
+    again.write_bytes(PHOTO.read_bytes())
 
     page = new_page(PHONE)
     page.goto(registry_url + "/")
     answer_questions(page)
-    page.locator("#files").set_input_files([str(heic), str(broken), str(too_long), str(PHOTO)])
+    page.locator("#files").set_input_files([str(heic), str(broken), str(too_long), str(PHOTO), str(again)])
     wait_hashed(page)
-    heic_r, broken_r, long_r, ok_r = file_results(page)
+    heic_r, broken_r, long_r, ok_r, again_r = file_results(page)
     assert heic_r["state"] == "error" and "HEIC" in heic_r["status"] and "JPEG" in heic_r["status"]
     assert "Most Compatible" in heic_r["status"]
     assert broken_r["state"] == "error" and "could not be opened" in broken_r["status"]
     assert long_r["state"] == "error" and "longer than 10 minutes" in long_r["status"]
     assert ok_r["state"] == "done"
-    # Files that failed are not sent; the good one can be.
+    assert again_r["state"] == "done" and "already picked" in again_r["status"]
+    # Files that failed are not sent, nor the same file twice; the good one can be.
     assert page.get_by_role("button", name="Send the hashes").is_enabled()
     assert '"kind": "image"' in page.locator("#payload").text_content()
     assert page.locator("#payload").text_content().count('"kind"') == 1

@@ -7,6 +7,7 @@ const entries = []; // {key, file, url, state: "queued"|"hashing"|"done"|"error"
 let nextKey = 1;
 let working = false;
 let receipt = null;
+let receiptKept = false; // copied or saved: then leaving the page loses nothing
 
 // ---------- questions ----------
 
@@ -78,7 +79,7 @@ function updateEntry(entry) {
     status.textContent = t(entry.stage === "frames" ? "file.frames" : "file.hashing");
   } else if (entry.state === "done") {
     const low = entry.result.kind === "image" && entry.result.quality < 50;
-    status.textContent = t(low ? "file.lowQuality" : "file.done");
+    status.textContent = t(entry.duplicate ? "file.duplicate" : low ? "file.lowQuality" : "file.done");
   } else {
     status.textContent = t(`err.${entry.error}`);
   }
@@ -98,7 +99,7 @@ function refresh() {
 }
 
 function buildPayload() {
-  return { items: entries.filter((e) => e.state === "done").map((e) => wireItem(e.result)) };
+  return { items: entries.filter((e) => e.state === "done" && !e.duplicate).map((e) => wireItem(e.result)) };
 }
 
 function addFiles(fileList) {
@@ -122,6 +123,13 @@ function removeEntry(entry) {
   entry.removed = true;
   entry.el.li.remove();
   revoke(entry);
+  if (!entry.duplicate && entry.state === "done") {
+    const twin = entries.find((e) => e.duplicate && e.result.md5 === entry.result.md5);
+    if (twin) {
+      twin.duplicate = false;
+      updateEntry(twin);
+    }
+  }
   announce(t("files.announceRemoved", { name: entry.file.name }));
   refresh();
   $("files").focus();
@@ -148,6 +156,10 @@ async function work() {
           entry.thumbUrl = URL.createObjectURL(still);
           entry.el.thumb.src = entry.thumbUrl;
         });
+        // The same file picked twice is hashed but sent once.
+        entry.duplicate = entries.some(
+          (e) => e !== entry && e.state === "done" && !e.duplicate && e.result.md5 === entry.result.md5,
+        );
         entry.state = "done";
         announce(t("files.announceDone", { name: entry.file.name }));
       } catch (err) {
@@ -249,12 +261,14 @@ function saveReceipt() {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  receiptKept = true;
 }
 
 async function copy(button) {
   const text = $(button.dataset.copy).textContent;
   try {
     await navigator.clipboard.writeText(text);
+    if (button.dataset.copy === "case-secret") receiptKept = true;
     $("copy-status").textContent = t("receipt.copied");
     button.textContent = t("receipt.copied");
     setTimeout(() => (button.textContent = t("receipt.copy")), 2000);
@@ -296,6 +310,10 @@ function init() {
   window.addEventListener("dragover", (ev) => ev.preventDefault());
   window.addEventListener("drop", (ev) => ev.preventDefault());
   $("send").addEventListener("click", send);
+  // The secret is shown once: ask before the tab closes if it was neither copied nor saved.
+  window.addEventListener("beforeunload", (ev) => {
+    if (receipt && !receiptKept) ev.preventDefault();
+  });
   $("save-receipt").addEventListener("click", saveReceipt);
   for (const b of document.querySelectorAll("button.copy")) b.addEventListener("click", () => copy(b));
   onLangChange(() => {

@@ -52,6 +52,7 @@ export default {
   "err.heic": "This browser can't open HEIC photos (the iPhone format). Save or share the photo as a JPEG, then pick it again. On iPhone, Settings > Camera > Formats > Most Compatible makes new photos JPEG.",
   "err.video-undecodable": "This video could not be opened by this browser. Try saving or sharing it as an MP4, then pick it again.",
   "err.video-too-long": "This video is longer than 10 minutes. Please trim it to the part that shows you, or split it, and pick the parts.",
+  "file.duplicate": "You already picked this file, so it is sent only once.",
   "err.failed": "Something went wrong while making the hash. Please try again.",
 
   "files.none": "No files picked yet.",

@@ -51,6 +51,7 @@ export default {
   "err.heic": "Este navegador no puede abrir fotos HEIC (el formato del iPhone). Guarda o comparte la foto como JPEG y vuelve a elegirla. En el iPhone, Ajustes > Cámara > Formatos > Más compatible hace que las fotos nuevas sean JPEG.",
   "err.video-undecodable": "Este navegador no pudo abrir el video. Guárdalo o compártelo como MP4 y vuelve a elegirlo.",
   "err.video-too-long": "Este video dura más de 10 minutos. Recórtalo a la parte en la que apareces, o divídelo, y elige las partes.",
+  "file.duplicate": "Ya elegiste este archivo, así que se envía una sola vez.",
   "err.failed": "Algo salió mal al crear el hash. Inténtalo de nuevo.",
 
   "files.none": "Todavía no has elegido archivos.",
