@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from .helpers import CONFORMANCE, DESKTOP, PHONE, answer_questions, file_results, shot, wait_hashed
 
@@ -101,7 +102,9 @@ def test_full_flow_sends_only_hashes_to_own_origin(new_page, registry_url, tmp_p
 
     # 4. Status: wrong secret first, then the right one.
     page.get_by_role("link", name="Check this case later").click()
-    page.get_by_label("Case number").fill(case_id)
+    # The case number is carried over (in the URL fragment, never sent); the secret is not.
+    expect(page.get_by_label("Case number")).to_have_value(case_id)
+    expect(page.get_by_label("Secret", exact=True)).to_have_value("")
     page.get_by_label("Secret", exact=True).fill("not-the-secret")
     page.get_by_role("button", name="Check").click()
     page.get_by_text("No case with that number and secret").wait_for()

@@ -229,6 +229,8 @@ function showReceipt(data) {
 
 function renderReceipt() {
   if (!receipt) return;
+  // The case number (never the secret) rides in the fragment, which is not sent to the server.
+  $("status-link").href = `status.html#${encodeURIComponent(receipt.caseId)}`;
   $("case-id").textContent = receipt.caseId;
   $("case-secret").textContent = receipt.secret;
   $("receipt-accepted").textContent = t("receipt.accepted", { n: receipt.data.items_accepted ?? 0 });

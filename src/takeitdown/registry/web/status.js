@@ -109,6 +109,11 @@ function init() {
   $("confirm-no").addEventListener("click", () => $("confirm").close());
   $("confirm-yes").addEventListener("click", withdraw);
   onLangChange(render);
+  const fromReceipt = decodeURIComponent(location.hash.slice(1));
+  if (/^TD-[A-Z0-9]{4}-[A-Z0-9]{4}$/i.test(fromReceipt)) {
+    $("case-id").value = fromReceipt.toUpperCase();
+    history.replaceState(null, "", location.pathname + location.search);
+  }
   $("check").disabled = false; // only now can a submit be handled here
 }
 

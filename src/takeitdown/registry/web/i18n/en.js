@@ -116,7 +116,7 @@ export default {
   "status.confirm.no": "No, keep it",
   "status.withdrawnNow": "Done. Your case is withdrawn.",
 
-  "help.heading": "If you need to talk to someone",
+  "help.heading": "You are not alone",
   "help.body": "You are not in trouble, and this is not your fault. If you are in danger now, call your local emergency number.",
   "footer.privacy": "No cookies, no trackers, no third parties. This page only talks to its own server, and only sends hashes.",
 };

@@ -115,7 +115,7 @@ export default {
   "status.confirm.no": "No, mantenerlo",
   "status.withdrawnNow": "Listo. Tu caso fue retirado.",
 
-  "help.heading": "Si necesitas hablar con alguien",
+  "help.heading": "No estás solo/a",
   "help.body": "No estás en problemas y no es tu culpa. Si estás en peligro ahora, llama al número de emergencias de tu país.",
   "footer.privacy": "Sin cookies, sin rastreadores, sin terceros. Esta página solo habla con su propio servidor, y solo envía hashes.",
 };
