@@ -11,7 +11,9 @@ export class HashError extends Error {
   }
 }
 
+const PDQ_MAX_SIDE = 512; // as in worker.js and the Python hasher
 let worker = null;
+let pageDraws = false; // set when the worker cannot draw (no OffscreenCanvas there)
 let nextId = 1;
 const pending = new Map();
 
@@ -57,6 +59,40 @@ function once(target, ok, fail, ms = 30_000) {
     target.addEventListener(ok, onOk);
     target.addEventListener(fail, onFail);
   });
+}
+
+/** PDQ of an image source drawn by the page (shrunk to 512 px), hashed in the worker. */
+async function pdqDrawnOnPage(source, width, height) {
+  const scale = Math.min(1, PDQ_MAX_SIDE / Math.max(width, height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(width * scale));
+  canvas.height = Math.max(1, Math.round(height * scale));
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+  const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  const out = await ask({ op: "pixels", data, width: canvas.width, height: canvas.height }, [data.buffer]);
+  return { pdq: out.pdq, quality: out.quality, canvas };
+}
+
+/** Decode a photo on the page (for workers that cannot): ImageBitmap, else an <img>. */
+async function decodeOnPage(file, heic) {
+  try {
+    return await createImageBitmap(file, { imageOrientation: "from-image", colorSpaceConversion: "none" });
+  } catch {
+    // Safari can show HEIC in <img> even where createImageBitmap refuses it.
+    const url = URL.createObjectURL(file);
+    try {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      return img;
+    } catch {
+      throw new HashError(heic ? "heic" : "undecodable");
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  }
 }
 
 /** {fps, frames} of an MP4/MOV's first video track (from its sample table), or null. */
@@ -163,8 +199,17 @@ async function videoFrames(file, onProgress, onThumb) {
         throw new HashError("video-undecodable");
       }
       if (onThumb && !frames.length) thumbnail(video, onThumb);
-      const bitmap = await createImageBitmap(video);
-      const frame = await ask({ op: "frame", bitmap, t }, [bitmap]);
+      let frame = null;
+      if (!pageDraws) {
+        try {
+          const bitmap = await createImageBitmap(video);
+          frame = await ask({ op: "frame", bitmap, t }, [bitmap]);
+        } catch (err) {
+          if (err.code !== "no-canvas") throw err;
+          pageDraws = true;
+        }
+      }
+      if (!frame) frame = await pdqDrawnOnPage(video, video.videoWidth, video.videoHeight);
       frames.push({ i: index, t: Math.round(t * 1000) / 1000, q: frame.quality, pdq: frame.pdq });
       if (onProgress) onProgress((second + 1) / count);
     }
@@ -195,6 +240,15 @@ function thumbnail(video, onThumb) {
  */
 export async function hashFile(file, onProgress, onThumb) {
   const base = await ask({ op: "file", file }, [], (f) => onProgress && onProgress("reading", f));
+  if (base.kind !== "video" && base.decodeOnPage) {
+    const source = await decodeOnPage(file, base.heic);
+    const width = source.naturalWidth || source.width;
+    const height = source.naturalHeight || source.height;
+    const { pdq, quality, canvas } = await pdqDrawnOnPage(source, width, height);
+    if (source.close) source.close();
+    if (onThumb) canvas.toBlob((blob) => blob && onThumb(blob), "image/jpeg", 0.8);
+    return { kind: "image", md5: base.md5, pdq, quality };
+  }
   if (base.kind !== "video") {
     if (base.thumb && onThumb) onThumb(base.thumb);
     return { kind: "image", md5: base.md5, pdq: base.pdq, quality: base.quality };

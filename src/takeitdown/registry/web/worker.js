@@ -1,6 +1,9 @@
 // The hashing worker: reads the picked file on the device, never sends it anywhere.
 // Messages in:  {id, op: "file", file}            -> md5 (streamed), kind sniffing, image PDQ
 //               {id, op: "frame", bitmap, t}      -> PDQ of one video frame
+//               {id, op: "pixels", data, width, height} -> PDQ of RGBA pixels the page drew
+// Browsers without OffscreenCanvas in workers (Safari before 16.4) get {decodeOnPage: true} or
+// the error "no-canvas": the page then draws the pixels itself and sends them here.
 // Messages out: {id, type: "progress", done, total} | {id, type: "result", ...} | {id, type: "error", code}
 import "./vendor/hash-wasm/md5.umd.min.js";
 import { pdqFromRGBA } from "./pdq.js";
@@ -9,6 +12,7 @@ const { createMD5 } = globalThis.hashwasm;
 const CHUNK = 4 * 1024 * 1024;
 // Same as the Python side: big photos are shrunk so the long side is at most this, then hashed.
 const PDQ_MAX_SIDE = 512;
+const CAN_DRAW = typeof OffscreenCanvas !== "undefined";
 
 /** What the first bytes say the file is, whatever its name or type claims. */
 function sniff(head) {
@@ -77,6 +81,7 @@ async function hashFile(id, file) {
   const kind = sniffed === "heic" ? "heic" : file.type.startsWith("video/") || sniffed === "video" ? "video" : "image";
   const md5 = await md5OfFile(id, file);
   if (kind === "video") return { kind, md5 };
+  if (!CAN_DRAW) return { kind: "image", md5, decodeOnPage: true, heic: kind === "heic" };
   let bitmap;
   try {
     // colorSpaceConversion "none": hash the stored pixel values, as the Python decoder does.
@@ -101,8 +106,16 @@ self.onmessage = async (event) => {
   try {
     if (op === "file") {
       postMessage({ id, type: "result", ...(await hashFile(id, event.data.file)) });
+    } else if (op === "pixels") {
+      const { data, width, height } = event.data;
+      const { hex, quality } = pdqFromRGBA(data, width, height);
+      postMessage({ id, type: "result", pdq: hex, quality });
     } else if (op === "frame") {
       const { bitmap, t } = event.data;
+      if (!CAN_DRAW) {
+        bitmap.close();
+        throw Object.assign(new Error("no OffscreenCanvas"), { code: "no-canvas" });
+      }
       try {
         postMessage({ id, type: "frame", t, ...pdqOfBitmap(bitmap) });
       } finally {
