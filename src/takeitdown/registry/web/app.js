@@ -1,9 +1,10 @@
 // The submission page: questions, pick, hash on the device, send only the hashes, receipt.
-import { hashFile, wireItem } from "./hasher.js";
+import { HashError, hashFile, wireItem } from "./hasher.js";
 import { initI18n, onLangChange, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
-const entries = []; // {key, file, url, state: "queued"|"hashing"|"done"|"error", result, error, el}
+// {key, file, state: "queued"|"hashing"|"done"|"error", stage, result, duplicate, error, thumbUrl, el}
+const entries = [];
 let nextKey = 1;
 let working = false;
 let receipt = null;
@@ -164,7 +165,7 @@ async function work() {
         announce(t("files.announceDone", { name: entry.file.name }));
       } catch (err) {
         entry.state = "error";
-        entry.error = err.code || "failed";
+        entry.error = err instanceof HashError ? err.code : "failed";
         announce(t("files.announceError", { name: entry.file.name }));
       }
       if (!entry.removed) updateEntry(entry);

@@ -25,7 +25,7 @@ export function currentLang() {
 
 /** The string for `key` in the current language, with {name} placeholders filled. */
 export function t(key, vars = {}) {
-  const text = TABLES[lang][key] ?? TABLES.en[key] ?? key;
+  const text = TABLES[lang][key] ?? TABLES.en[key] ?? (key.startsWith("err.") ? t("err.failed") : key);
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 

@@ -123,6 +123,7 @@ self.onmessage = async (event) => {
       }
     }
   } catch (err) {
-    postMessage({ id, type: "error", code: err.code || "failed" });
+    // Only our own string codes; a DOMException's numeric code means nothing to the page.
+    postMessage({ id, type: "error", code: typeof err.code === "string" ? err.code : "failed" });
   }
 };
