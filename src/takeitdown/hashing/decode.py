@@ -47,6 +47,8 @@ def _open(source: ImageSource) -> Image.Image:
         raise HashingError("The file does not exist.") from e
     except OSError as e:
         raise HashingError(f"The file could not be read: {e.strerror or 'damaged file'}.") from e
+    except (ValueError, SyntaxError, EOFError) as e:  # some Pillow plugins, e.g. a truncated APNG fdAT
+        raise HashingError("This is not an image format we can read (or the file is damaged).") from e
 
 
 def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:

@@ -49,7 +49,7 @@ def _looks_like_image(path: Path) -> bool:
             return image.format is not None
     except Image.DecompressionBombError:
         return True  # an image, and load_image refuses it with the clear message
-    except (UnidentifiedImageError, OSError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):  # damaged header
         return False
 
 

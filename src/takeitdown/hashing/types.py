@@ -198,7 +198,7 @@ def parse_hash(data: object) -> AnyHash:
         "sha256": {"type", "value"},
         "vpdq": {"type", "frames"},
     }
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:  # a dict/list "type" is unhashable
         raise InvalidHash(f"unknown hash type {kind!r}; expected one of pdq, md5, sha256, vpdq")
     unknown = set(data) - allowed[kind]
     if unknown:

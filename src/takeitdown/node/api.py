@@ -126,7 +126,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
         elif ctype.startswith("application/json"):
             try:
                 payload = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nesting too deep
                 return _error(400, "The body is not valid JSON.")
             hashes = payload.get("hashes") if isinstance(payload, dict) else None
             if not isinstance(hashes, list) or not hashes:
@@ -156,13 +156,17 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             return _error(400, "status must be pending, removed, not_a_match or all")
         if not 1 <= limit <= 1000:
             return _error(400, "limit must be from 1 to 1000")
+        if not 0 <= after < 2**63:  # beyond SQLite's integers
+            return _error(400, "after must be a review id from 0 to 2**63-1")
         return {"items": node.store.list_review(status, limit, after)}
 
     @app.post("/v1/review/{review_id}")
     async def review_decide(review_id: int, request: Request) -> Any:
+        if not 0 < review_id < 2**63:  # beyond SQLite's integers: cannot exist
+            return _error(404, f"No review item {review_id}.")
         try:
             payload = json.loads(await _read_limited(request, 64 * 1024))
-        except (ValueError, TooLarge):
+        except (ValueError, RecursionError, TooLarge):  # RecursionError: nesting too deep
             return _error(400, 'Send JSON {"decision": "remove" | "not_a_match"}.')
         decision = payload.get("decision") if isinstance(payload, dict) else None
         try:

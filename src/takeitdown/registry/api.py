@@ -240,7 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raw = await request.body()
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # Recursion: nested too deep
             return _error(
                 400, f"The request body is not valid JSON ({getattr(exc, 'msg', 'cannot decode')})."
             )

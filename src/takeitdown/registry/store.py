@@ -488,7 +488,7 @@ def _report_problem(item: Any) -> str | None:
     if not isinstance(rid, str) or not 1 <= len(rid) <= 100:
         return "report_id must be a string of 1 to 100 characters (a UUID is best)"
     eid = item["entry_id"]
-    if isinstance(eid, bool) or not isinstance(eid, int) or eid < 1:
+    if isinstance(eid, bool) or not isinstance(eid, int) or not 1 <= eid < 2**63:  # SQL BIGINT range
         return "entry_id must be a positive whole number from the feed"
     if item["outcome"] not in OUTCOMES:
         return f"outcome must be one of {', '.join(OUTCOMES)}"

@@ -1,0 +1,133 @@
+"""Regression tests for what fuzzing found, each against the real servers (and the parser itself).
+
+Every one of these was a 500 (or an unexpected exception) before its fix(hardening) commit.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from takeitdown.hashing import InvalidHash, parse_hash
+from tests.hardening.conftest import ADMIN_TOKEN, Creds
+from tests.node.helpers import NodeProc
+from tests.registry.helpers import Server, bearer
+
+
+def _refused_plainly(r: httpx.Response, status: int) -> None:
+    assert r.status_code == status, r.text
+    assert isinstance(r.json()["detail"], str) and r.json()["detail"]
+
+
+# -- hash parser: a non-string "type" (found by fuzz/fuzz.py hash_parse) -----------------------
+
+
+@pytest.mark.parametrize("kind", [{}, [], ["pdq"], {"a": 1}])
+def test_parse_hash_unhashable_type_is_invalid_hash(kind: object) -> None:
+    with pytest.raises(InvalidHash):
+        parse_hash({"type": kind, "value": "ab" * 32})
+
+
+def test_registry_case_with_unhashable_hash_type(registry_server: Server) -> None:
+    body = {"items": [{"kind": "image", "hashes": [{"type": {}}]}]}
+    with registry_server.client() as c:
+        r = c.post("/v1/cases", json=body)
+    _refused_plainly(r, 422)
+    assert "unknown hash type" in r.json()["rejected"][0]["reason"]
+
+
+def test_node_match_with_unhashable_hash_type(node_server: NodeProc) -> None:
+    r = httpx.post(node_server.url + "/v1/match", json={"hashes": [{"type": []}]}, headers=node_server.auth)
+    _refused_plainly(r, 400)
+
+
+# -- integers beyond SQLite's 64 bits (found by registry_api and node_api) ---------------------
+
+
+@pytest.mark.parametrize("after", [2**63, 2**64, 10**30])
+def test_registry_feed_cursor_beyond_int64(registry_server: Server, creds: Creds, after: int) -> None:
+    with registry_server.client() as c:
+        r = c.get("/v1/feed", params={"after": after}, headers=bearer(creds.platform_key))
+    _refused_plainly(r, 422)
+
+
+@pytest.mark.parametrize("entry_id", [2**63, 2**64, 10**30])
+def test_registry_report_entry_id_beyond_int64(registry_server: Server, creds: Creds, entry_id: int) -> None:
+    body = {"reports": [{"report_id": "regression-1", "entry_id": entry_id, "outcome": "removed"}]}
+    with registry_server.client() as c:
+        r = c.post("/v1/reports", json=body, headers=bearer(creds.platform_key))
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 0 and r.json()["rejected"][0]["index"] == 0
+
+
+@pytest.mark.parametrize("after", [2**63, -(2**63) - 1, 10**30])
+def test_node_review_list_cursor_beyond_int64(node_server: NodeProc, after: int) -> None:
+    r = httpx.get(node_server.url + "/v1/review", params={"after": after}, headers=node_server.auth)
+    _refused_plainly(r, 400)
+
+
+@pytest.mark.parametrize("review_id", [2**63, 2**64, 10**30])
+def test_node_review_decision_id_beyond_int64(node_server: NodeProc, review_id: int) -> None:
+    r = httpx.post(
+        f"{node_server.url}/v1/review/{review_id}", json={"decision": "remove"}, headers=node_server.auth
+    )
+    _refused_plainly(r, 404)
+
+
+# -- JSON nested deeper than the decoder's recursion limit (RecursionError, not ValueError) ----
+
+DEEP = b"[" * 200_000
+
+
+def test_registry_case_body_nested_too_deep(registry_server: Server) -> None:
+    with registry_server.client() as c:
+        r = c.post("/v1/cases", content=DEEP, headers={"Content-Type": "application/json"})
+        _refused_plainly(r, 400)
+        assert c.get("/healthz").status_code == 200
+
+
+def test_registry_reports_body_nested_too_deep(registry_server: Server, creds: Creds) -> None:
+    with registry_server.client() as c:
+        r = c.post(
+            "/v1/reports",
+            content=b'{"reports":' + DEEP,
+            headers={"Content-Type": "application/json", **bearer(creds.platform_key)},
+        )
+    assert 400 <= r.status_code < 500, r.text
+
+
+@pytest.mark.parametrize("path", ["/v1/match", "/v1/review/1"])
+def test_node_bodies_nested_too_deep(node_server: NodeProc, path: str) -> None:
+    r = httpx.post(
+        node_server.url + path,
+        content=b'{"hashes":' + DEEP,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    _refused_plainly(r, 400)
+
+
+# -- image decoders: Pillow raising ValueError on a damaged APNG (found by fuzz image) ---------
+
+# 221 bytes the fuzzer made from a PNG seed: Pillow's APNG reader raises
+# "ValueError: APNG contains truncated fDAT chunk" from Image.open.
+TRUNCATED_APNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000020000000181000000000eea87cab000000006664415449444154789c05c1694c15040000e0ef3d2125da683d561a60a45ddeb054b28326eb120e3aa2538b471c35d52b8a54db6319361be78c1d6e52a3db7a4b647a52b6810a456bb2c051e59644e9e5b2716a9409f95daabdae76d02569ba1df2926d15d06c84023b84d46bf7b2f592e51be131259e96a52eca5027e5abb3cc27e64937c819153e56e4793fbb60a538cfdae573593eb3dc46fdadf5af558adcece8ff31337db34a6227750000000049454e44ae426082"
+)
+
+
+def test_truncated_apng_is_a_hashing_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from takeitdown.hashing import HashingError, hash_file, hash_image_bytes
+
+    with pytest.raises(HashingError):
+        hash_image_bytes(TRUNCATED_APNG)
+    path = tmp_path / "upload.png"
+    path.write_bytes(TRUNCATED_APNG)
+    with pytest.raises(HashingError):
+        hash_file(path)
+
+
+def test_node_upload_of_truncated_apng(node_server: NodeProc) -> None:
+    r = httpx.post(
+        node_server.url + "/v1/match", files={"file": ("u.png", TRUNCATED_APNG)}, headers=node_server.auth
+    )
+    _refused_plainly(r, 422)
