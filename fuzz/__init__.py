@@ -1,0 +1,1 @@
+"""Fuzzing harnesses (atheris) and their shared targets; see fuzz/README.md."""
