@@ -170,18 +170,23 @@ def fill_feed(db: Database, target: int) -> int:
         else:
             conn.exec_driver_sql(
                 "INSERT INTO entries (type, value, quality, live) SELECT "
-                "CASE WHEN i % 2 = 1 THEN 'pdq' ELSE 'md5' END, "
-                "CASE WHEN i % 2 = 1 THEN md5(random()::text) || md5(random()::text)"
+                "CASE WHEN mod(i, 2) = 1 THEN 'pdq' ELSE 'md5' END, "
+                "CASE WHEN mod(i, 2) = 1 THEN md5(random()::text) || md5(random()::text)"
                 " ELSE md5(random()::text) END, "
-                "CASE WHEN i % 2 = 1 THEN 90 END, 1 FROM generate_series(1, %s) AS i",
+                "CASE WHEN mod(i, 2) = 1 THEN 90 END, 1 FROM generate_series(1, %s) AS i",
                 (need,),
             )
         ph = "?" if db.is_sqlite else "%s"
+        line = (  # the JSON the registry stores with each feed row (store.feed_line), built in SQL
+            '\'{"seq":\' || (entry_id - PH + PH) || \',"op":"add","type":"\' || type'
+            ' || \'","value":"\' || value || \'","quality":\' || coalesce(CAST(quality AS TEXT), \'null\')'
+            " || ',\"entry_id\":' || entry_id || ',\"frames\":null}'"
+        ).replace("PH", ph)
         conn.exec_driver_sql(
-            "INSERT INTO feed (seq, op, entry_id, type, value, quality) "
-            f"SELECT entry_id - {ph} + {ph}, 'add', entry_id, type, value, quality FROM entries "
+            "INSERT INTO feed (seq, op, entry_id, type, value, quality, line) "
+            f"SELECT entry_id - {ph} + {ph}, 'add', entry_id, type, value, quality, {line} FROM entries "
             f"WHERE entry_id >= {ph} ORDER BY entry_id",
-            (first_id, last + 1, first_id),
+            (first_id, last + 1, first_id, last + 1, first_id),
         )
         conn.exec_driver_sql(f"UPDATE feed_counter SET last_seq = {ph} WHERE id = 1", (target,))
     if not db.is_sqlite:
@@ -208,12 +213,7 @@ def http_feed(port: int, key: str) -> tuple[int, float]:
 
 def raw_feed(store: Store) -> tuple[int, float]:
     """The same paged SELECT as the API, through SQLAlchemy, rows fetched, no JSON, no HTTP."""
-    ph = store.ph
-    sql = (
-        "SELECT f.seq, f.op, f.type, f.value, f.quality, f.entry_id, e.frames FROM feed f"
-        " LEFT JOIN entries e ON f.type = 'vpdq' AND f.op = 'add' AND e.entry_id = f.entry_id"
-        f" WHERE f.seq > {ph} ORDER BY f.seq LIMIT {ph}"
-    )
+    sql = store.feed_sql()
     after, count = 0, 0
     t0 = time.perf_counter()
     while True:

@@ -35,6 +35,7 @@ log = logging.getLogger("takeitdown.registry")
 
 NO_CASE = "No case with that number and secret."
 NO_STORE = {"Cache-Control": "no-store"}
+CASE_DEFS = "#/paths/~1v1~1cases/post/requestBody/content/application~1json/schema/$defs/{model}"
 
 
 class ItemIn(BaseModel):
@@ -230,7 +231,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": CaseIn.model_json_schema()}},
+                # refs must resolve from the document root, where pydantic's "#/$defs/.." do not
+                "content": {"application/json": {"schema": CaseIn.model_json_schema(ref_template=CASE_DEFS)}},
             },
         },
     )

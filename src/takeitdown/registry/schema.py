@@ -73,6 +73,7 @@ feed = Table(
     Column("type", String(8), nullable=False),
     Column("value", String(64), nullable=False),
     Column("quality", Integer, nullable=True),
+    Column("line", Text, nullable=True),  # the entry's JSON as served (migration 0002)
     Index("ix_feed_entry", "entry_id"),
 )
 
