@@ -97,3 +97,66 @@ def test_reader_sees_every_committed_entry_once_in_order(server: Server, platfor
     assert set(got) == committed  # exactly the committed set
     assert all(e["op"] == "add" for e in seen)
     assert reads_during_writes > 5  # the reader really did follow the feed while writers wrote
+
+
+class NaiveStore(StallingStore):
+    """The classic bug, for contrast: seqs from a sequence at insert time, commit whenever."""
+
+    def _append_feed(self, conn: Any, rows: Any) -> int:
+        for op, entry_id, type_, value, quality, _frames in rows:
+            conn.exec_driver_sql(
+                "INSERT INTO feed (seq, op, entry_id, type, value, quality, line) "
+                "VALUES (nextval('naive_seq'), %s, %s, %s, %s, %s, %s)",
+                (op, entry_id, type_, value, quality, value),
+            )
+        time.sleep(random.random() * 0.003)  # commit a moment later, as a busy server would
+        return 0
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_same_check_catches_a_feed_numbered_at_insert_time(tmp_path: Any) -> None:
+    """Shows the test above has teeth: the same writers and reader on a naive feed lose entries."""
+    from takeitdown.registry.db import Database
+    from tests.registry.helpers import drop_database, make_database
+
+    target = make_database("postgresql", tmp_path)
+    try:
+        db = Database(target.url)
+        db.migrate()
+        with db.write() as conn:
+            conn.exec_driver_sql("CREATE SEQUENCE naive_seq")
+        store = NaiveStore(db)
+        committed: set[str] = set()
+        done = threading.Event()
+        seen: list[str] = []
+
+        def writer() -> None:
+            for _ in range(100):
+                values = [secrets.token_hex(16) for _ in range(HASHES_PER_CASE)]
+                store.create_cases([parse_items([("image", [{"type": "md5", "value": v} for v in values])])])
+                committed.update(values)
+
+        def reader() -> None:
+            after = 0
+            while True:
+                finished = done.is_set()
+                lines, after, more = store.read_feed(after, 500)
+                seen.extend(lines)  # NaiveStore puts the bare value in `line`
+                if finished and not more:
+                    return
+
+        threads = [threading.Thread(target=writer) for _ in range(WRITERS)]
+        read_thread = threading.Thread(target=reader)
+        read_thread.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        read_thread.join(timeout=60)
+        db.dispose()
+        assert len(committed) == WRITERS * 100 * HASHES_PER_CASE
+        assert len(committed - set(seen)) > 0  # entries committed behind the reader: lost for good
+    finally:
+        drop_database(target)
