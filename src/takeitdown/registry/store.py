@@ -358,6 +358,15 @@ class Store:
         name = _check_name(name)
         key, key_id, secret = keys.new_platform_key()
         salt, digest = keys.hash_secret(secret)
+        try:
+            self._insert_platform(name, key_id, salt, digest)
+        except IntegrityError:  # added at the same moment by another command
+            raise PlatformError(
+                f"a platform named {name!r} already exists; use `rotate` for a new key"
+            ) from None
+        return key
+
+    def _insert_platform(self, name: str, key_id: str, salt: bytes, digest: bytes) -> None:
         with self.db.write() as conn:
             if conn.execute(select(platforms.c.id).where(platforms.c.name == name)).first():
                 raise PlatformError(f"a platform named {name!r} already exists; use `rotate` for a new key")
@@ -372,7 +381,6 @@ class Store:
                     created_on=_today(),
                 )
             )
-        return key
 
     def platform_rotate(self, name: str) -> str:
         key, key_id, secret = keys.new_platform_key()
