@@ -128,3 +128,21 @@ def test_compaction_in_background_while_updating() -> None:
     qs = np.concatenate([codes[sorted(removed)[:30]], codes[n - 10 : n + 30], _queries(rng, codes, 40)])
     for q, got in zip(qs, idx.search(qs), strict=True):
         assert sorted(got) == _brute(codes[keep], labels[keep], q, 31)
+
+
+def test_unlabelled_index_reports_codes() -> None:
+    rng = np.random.default_rng(4)
+    codes = _random_codes(rng, 20_000)
+    hexes = [c.tobytes().hex() for c in codes]
+    idx = PdqIndex(labelled=False)
+    idx.build(codes)
+    idx.add(0, codes[5])  # a second copy, in the buffer
+    q = _flip(codes[5], 7, rng)
+    assert sorted(idx.search(q)[0]) == [(hexes[5], 7), (hexes[5], 7)]
+    assert idx.remove(0, hexes[5]) and idx.remove(0, hexes[5]) and not idx.remove(0, hexes[5])
+    assert idx.search(q)[0] == []
+    qs = _queries(rng, codes, 100)
+    for qq, got in zip(qs, idx.search(qs), strict=True):
+        d = np.bitwise_count(codes ^ qq).sum(axis=1)
+        want = sorted((hexes[i], int(d[i])) for i in np.nonzero(d <= 31)[0] if i != 5)
+        assert sorted(got) == want

@@ -97,7 +97,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
     def healthz() -> Any:
         return node.health()
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=Response)  # Prometheus text, not JSON, in the OpenAPI too
     def metrics() -> Response:
         node.health()  # refresh gauges
         return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)

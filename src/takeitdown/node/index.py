@@ -8,7 +8,8 @@ exact Hamming distance, so the result equals brute force.
 
 Memory (the goal is under 64 bytes a stored hash):
 - codes, 32 B, stored in the key order of table 0, so table 0 needs no row ids;
-- labels (entry ids), 4 B;
+- labels (entry ids), 4 B, only if asked for: the node's main index stores none and maps a
+  matched code back to its entry through the database, since a PDQ value is one entry;
 - tables 1..m-1: row ids of 3 bytes (4 above 2**24 rows);
 - every table: a unary bucket bitmap (one bit per entry and per bucket) and a sample of
   bucket starts, instead of an offsets array: about 0.4 B a hash at 10M;
@@ -30,7 +31,7 @@ import numpy as np
 from takeitdown.node import _kernels as K
 
 DEFAULT_THRESHOLD = 31
-SAMPLE_SHIFT = 6  # a bucket-start sample every 64 buckets
+SAMPLE_SHIFT = 8  # a bucket-start sample every 256 buckets
 
 
 def hex_to_codes(values: Sequence[str]) -> np.ndarray:
@@ -67,9 +68,9 @@ class Layout:
     @classmethod
     def plan(cls, n: int, threshold: int, tables: int = 9, width: int | None = None) -> Layout:
         # Chunks about log2(n) bits wide keep buckets near one entry; the bitmap costs
-        # 2**width bits, so the width is capped at 23 to keep the whole under 64 bytes a hash.
+        # 2**width bits, so the width is capped at 24 to keep the whole under 64 bytes a hash.
         if width is None:
-            width = min(23, max(12, math.ceil(math.log2(max(n, 2)))))
+            width = min(24, max(12, math.ceil(math.log2(max(n, 2)))))
         tables = min(tables, 256 // width)
         need = threshold + 1  # sum(radii + 1) must exceed the threshold
         base, extra = divmod(need, tables)
@@ -81,7 +82,10 @@ class Layout:
         masks: list[np.ndarray] = []
         mask_off = [0]
         for r in radii:
+            # Probes ordered by sample block: neighbouring probes then share the block's sample and
+            # bitmap words (and their ids lie close), so most lookups hit the cache.
             m = _masks(width, r)
+            m = m[np.lexsort((m, m >> SAMPLE_SHIFT))]
             masks.append(m)
             mask_off.append(mask_off[-1] + len(m))
         return cls(
@@ -104,7 +108,7 @@ def _masks(width: int, radius: int) -> np.ndarray:
 class Segment:
     """An immutable multi-index over n codes (plus a mutable tombstone bitmap)."""
 
-    def __init__(self, codes: np.ndarray, labels: np.ndarray, layout: Layout) -> None:
+    def __init__(self, codes: np.ndarray, labels: np.ndarray | None, layout: Layout) -> None:
         n = len(codes)
         self.n = n
         self.layout = layout
@@ -112,7 +116,11 @@ class Segment:
         keys0 = K.chunk_keys(codes, off0, w0)
         order = np.argsort(keys0, kind="stable")
         self.codes = np.ascontiguousarray(codes[order])
-        self.labels = labels[order].astype(np.uint32 if labels.max(initial=0) < 2**32 else np.int64)
+        self.labels = (
+            None
+            if labels is None
+            else labels[order].astype(np.uint32 if labels.max(initial=0) < 2**32 else np.int64)
+        )
         del keys0, order
         idb = 3 if n <= 2**24 else 4
         m = len(layout.offs)
@@ -141,9 +149,14 @@ class Segment:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.codes, self.labels, self.ids, self.bm, self.samples, self.tomb))
+        parts = (self.codes, self.ids, self.bm, self.samples, self.tomb)
+        return sum(a.nbytes for a in parts) + (self.labels.nbytes if self.labels is not None else 0)
 
-    def search(self, queries: np.ndarray, threshold: int, cap: int = 32) -> list[list[tuple[int, int]]]:
+    def key(self, row: int) -> int | str:
+        """What a match reports: the label, or (unlabelled) the code as hex."""
+        return int(self.labels[row]) if self.labels is not None else self.codes[row].tobytes().hex()
+
+    def search(self, queries: np.ndarray, threshold: int, cap: int = 32) -> list[list[tuple[int | str, int]]]:
         lay = self.layout
         q = len(queries)
         rows = np.empty((q, cap), dtype=np.int64)
@@ -173,7 +186,7 @@ class Segment:
         )
         over = np.nonzero(cnt > cap)[0]
         out = [
-            [(int(self.labels[r]), int(d)) for r, d in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)]
+            [(self.key(int(r)), int(d)) for r, d in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)]
             for i in range(q)
         ]
         for i in over:  # rare: more matches than the slab holds; redo that query with room
@@ -187,7 +200,8 @@ class Segment:
         )
         for r in rows:
             r = int(r)
-            if int(self.labels[r]) == label and not (int(self.tomb[r >> 6]) >> (r & 63)) & 1:
+            same = self.labels is None or int(self.labels[r]) == label
+            if same and not (int(self.tomb[r >> 6]) >> (r & 63)) & 1:
                 self.tomb[r >> 6] |= np.uint64(1 << (r & 63))
                 self.dead += 1
                 return True
@@ -196,7 +210,10 @@ class Segment:
     def live(self) -> tuple[np.ndarray, np.ndarray]:
         bits = np.unpackbits(self.tomb.view(np.uint8), bitorder="little")[: self.n].astype(bool)
         keep = ~bits
-        return self.codes[keep], self.labels[keep].astype(np.int64)
+        labels = (
+            self.labels[keep].astype(np.int64) if self.labels is not None else np.zeros(keep.sum(), np.int64)
+        )
+        return self.codes[keep], labels
 
 
 def _bucket_bitmap(sorted_keys: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -227,12 +244,15 @@ class PdqIndex:
         self,
         threshold: int = DEFAULT_THRESHOLD,
         *,
-        tables: int = 9,
+        labelled: bool = True,
+        tables: int | None = None,
         width: int | None = None,
         buffer_limit: int = 50_000,
     ) -> None:
         self.threshold = threshold
-        self._tables = tables
+        self.labelled = labelled
+        # Under 64 bytes a hash at 10M: 9 tables with 4-byte labels, 10 without.
+        self._tables = tables or (9 if labelled else 10)
         self._width = width
         self.buffer_limit = buffer_limit
         self._lock = threading.RLock()
@@ -254,9 +274,15 @@ class PdqIndex:
         return (seg.nbytes if seg else 0) + self._buf_n * 40
 
     # -- bulk build ---------------------------------------------------------------------------
-    def build(self, codes: np.ndarray | Sequence[str], labels: Iterable[int] | np.ndarray) -> None:
+    def build(
+        self, codes: np.ndarray | Sequence[str], labels: Iterable[int] | np.ndarray | None = None
+    ) -> None:
         """Replace the content with these codes (the fast way to load millions)."""
         arr = _as_codes(codes)
+        if labels is None:
+            if self.labelled:
+                raise ValueError("this index stores labels: pass them")
+            labels = np.zeros(len(arr), dtype=np.int64)
         lab = np.asarray(labels if isinstance(labels, np.ndarray) else list(labels), dtype=np.int64)
         if len(arr) != len(lab):
             raise ValueError("codes and labels differ in length")
@@ -267,7 +293,10 @@ class PdqIndex:
 
     def _make_segment(self, codes: np.ndarray, labels: np.ndarray) -> Segment:
         layout = Layout.plan(len(codes), self.threshold, self._tables, self._width)
-        return Segment(codes, labels, layout)
+        return Segment(codes, labels if self.labelled else None, layout)
+
+    def _key(self, i: int) -> int | str:
+        return int(self._buf_labels[i]) if self.labelled else self._buf_codes[i].tobytes().hex()
 
     # -- updates ------------------------------------------------------------------------------
     def add(self, label: int, code: str | np.ndarray) -> None:
@@ -277,7 +306,7 @@ class PdqIndex:
                 self._buf_codes = np.concatenate([self._buf_codes, np.zeros_like(self._buf_codes)])
                 self._buf_labels = np.concatenate([self._buf_labels, np.zeros_like(self._buf_labels)])
             self._buf_codes[self._buf_n] = c[0]
-            self._buf_labels[self._buf_n] = label
+            self._buf_labels[self._buf_n] = label if self.labelled else 0
             self._buf_n += 1
             # The buffer may grow to a quarter of the segment, so a long catch-up costs O(n) rebuilds
             # in total rather than one rebuild every `buffer_limit` adds.
@@ -290,7 +319,9 @@ class PdqIndex:
         c = (_as_codes([code]) if isinstance(code, str) else _as_codes(code).reshape(1, 4))[0]
         with self._lock:
             n = self._buf_n
-            hit = np.nonzero((self._buf_labels[:n] == label) & (self._buf_codes[:n] == c).all(axis=1))[0]
+            same = (self._buf_codes[:n] == c).all(axis=1)
+            live = self._buf_labels[:n] == label if self.labelled else self._buf_labels[:n] != -1
+            hit = np.nonzero(same & live)[0]
             if len(hit) and self._compacting:
                 # The buffer is being split by a running compaction: mark, do not move rows.
                 self._buf_labels[int(hit[0])] = -1
@@ -347,7 +378,7 @@ class PdqIndex:
     # -- search -------------------------------------------------------------------------------
     def search(
         self, queries: np.ndarray | Sequence[str], threshold: int | None = None
-    ) -> list[list[tuple[int, int]]]:
+    ) -> list[list[tuple[int | str, int]]]:
         """For each query, every stored (label, distance) with distance <= threshold."""
         thr = self.threshold if threshold is None else threshold
         if thr > self.threshold:
@@ -368,16 +399,14 @@ class PdqIndex:
                         c = q[i : i + 1]
                         d = np.bitwise_count(self._buf_codes[:n] ^ c).sum(axis=1)
                         hits = np.nonzero(d <= thr)[0]
-                        out[i] += [
-                            (int(self._buf_labels[r]), int(d[r])) for r in hits if self._buf_labels[r] != -1
-                        ]
+                        out[i] += [(self._key(int(r)), int(d[r])) for r in hits if self._buf_labels[r] != -1]
                     else:
                         out[i] += [
-                            (int(self._buf_labels[r]), int(dd))
+                            (self._key(int(r)), int(dd))
                             for r, dd in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)
                             if self._buf_labels[r] != -1
                         ]
         return out
 
-    def search_one(self, code: str, threshold: int | None = None) -> list[tuple[int, int]]:
+    def search_one(self, code: str, threshold: int | None = None) -> list[tuple[int | str, int]]:
         return self.search([code], threshold)[0]

@@ -171,7 +171,8 @@ class Matcher:
         self.store = store
         self.policy = policy or Policy()
         thr = max(self.policy.review_distance, 31)
-        self.pdq = PdqIndex(threshold=self.policy.review_distance)
+        # No labels: a PDQ value is one registry entry, found again through the database.
+        self.pdq = PdqIndex(threshold=self.policy.review_distance, labelled=False)
         self.frames = PdqIndex(threshold=thr)  # every frame of every vPDQ entry, label = entry id
         self.blocked = PdqIndex(threshold=self.policy.review_distance)  # label = block-list row id
 
@@ -196,7 +197,7 @@ class Matcher:
         for batch in self.store.iter_entries("pdq"):
             codes += [e.value for e in batch]
             labels += [e.entry_id for e in batch]
-        self.pdq.build(codes, np.array(labels, dtype=np.int64))
+        self.pdq.build(codes)
         codes, labels = [], []
         for batch in self.store.iter_entries("vpdq"):
             for e in batch:
@@ -211,7 +212,7 @@ class Matcher:
         for ch in changes:
             e = ch.entry
             if e.type == "pdq":
-                (self.pdq.add if ch.op == "add" else self.pdq.remove)(e.entry_id, e.value)
+                (self.pdq.add if ch.op == "add" else self.pdq.remove)(0, e.value)
             elif e.type == "vpdq":
                 for f in _unique_frames(e.frames):
                     (self.frames.add if ch.op == "add" else self.frames.remove)(e.entry_id, f)
@@ -241,15 +242,19 @@ class Matcher:
             matches += [Match(eid, "md5", 0, "local") for eid in self.store.block_md5(item.md5.value)]
         queries = [h.value for h in item.pdq if h.quality is None or h.quality >= PDQ_MIN_QUALITY]
         if queries:
-            best: dict[int, int] = {}
+            near: dict[str, int] = {}
             for res in self.pdq.search(queries, p.review_distance):
-                for eid, d in res:
-                    best[eid] = min(d, best.get(eid, 999))
+                for code, d in res:
+                    near[str(code)] = min(d, near.get(str(code), 999))
+            best: dict[int, int] = {}
+            for value, eids in self.store.pdq_entries(near).items():
+                for eid in eids:
+                    best[eid] = min(near[value], best.get(eid, 999))
             matches += [Match(eid, "pdq", d) for eid, d in sorted(best.items(), key=lambda x: (x[1], x[0]))]
             local: dict[int, int] = {}
             for res in self.blocked.search(queries, p.review_distance):
                 for bid, d in res:
-                    local[bid] = min(d, local.get(bid, 999))
+                    local[int(bid)] = min(d, local.get(int(bid), 999))
             if local:
                 owners = self.store.block_entry_ids(local)
                 seen: dict[int | None, int] = {}
@@ -278,7 +283,7 @@ class Matcher:
         cands: set[int] = set()
         if frames:
             for res in self.frames.search(sorted(set(frames))):
-                cands.update(eid for eid, _ in res)
+                cands.update(int(eid) for eid, _ in res)
         out = []
         for eid, raw in self.store.vpdq_frames(cands).items():
             target = VpdqHash(tuple(VpdqFrame.parse(f) for f in raw))

@@ -172,6 +172,18 @@ class NodeStore:
             )
             return [int(r[0]) for r in rows]
 
+    def pdq_entries(self, values: Iterable[str]) -> dict[str, list[int]]:
+        vals = sorted(set(values))
+        out: dict[str, list[int]] = {}
+        with self.db.read() as conn:
+            for i in range(0, len(vals), 500):
+                q = select(entries.c.entry_id, entries.c.value).where(
+                    entries.c.type == "pdq", entries.c.value.in_(vals[i : i + 500])
+                )
+                for r in conn.execute(q):
+                    out.setdefault(r.value, []).append(int(r.entry_id))
+        return out
+
     def vpdq_frames(self, entry_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
         ids = sorted(set(entry_ids))
         out: dict[int, list[dict[str, Any]]] = {}
