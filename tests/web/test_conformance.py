@@ -102,7 +102,13 @@ def test_page_agrees_with_meta_expected_hashes(new_page, registry_url) -> None:
 
 @pytest.mark.slow
 def test_page_vpdq_matches_python_vpdq(new_page, registry_url) -> None:
-    names = ["chair-19-sd-bar.mp4", "pattern-hd-no-bar.mp4", "doorknob-hd-no-bar.mp4"]
+    # Portrait SD, portrait HD, a 1080x1080 stream with padded coded size; doorknob is other content.
+    names = [
+        "chair-19-sd-bar.mp4",
+        "pattern-hd-no-bar.mp4",
+        "test-padded-dimensions.mp4",
+        "doorknob-hd-no-bar.mp4",
+    ]
     videos = [VIDEO_DIR / n for n in names]
     if not all(v.exists() for v in videos):
         pytest.skip(f"sample videos not found in {VIDEO_DIR}")
@@ -122,10 +128,17 @@ def test_page_vpdq_matches_python_vpdq(new_page, registry_url) -> None:
         page_vpdq[path.name] = (ours, python.vpdq)
         # One frame a second, the same frames as the Python side picks.
         assert [f.i for f in ours.frames] == [f.i for f in python.vpdq.frames], path.name
-    for name in names[:2]:
+    for name in names[:3]:
         ours, python = page_vpdq[name]
         assert vpdq_match(ours, python).is_match, name
         assert vpdq_match(python, ours).is_match, name
+        # Frame by frame, the page's PDQ is close to Python's (frames of quality >= 50).
+        close = [
+            PdqHash(a.pdq).distance(PdqHash(b.pdq))
+            for a, b in zip(ours.frames, python.frames, strict=True)
+            if min(a.q, b.q) >= 50
+        ]
+        assert close and statistics.median(close) <= 8 and max(close) <= 16, (name, close)
     # And different content does not match.
     doorknob, _ = page_vpdq["doorknob-hd-no-bar.mp4"]
     assert not vpdq_match(doorknob, page_vpdq["chair-19-sd-bar.mp4"][1]).is_match

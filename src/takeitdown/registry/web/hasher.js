@@ -11,7 +11,7 @@ export class HashError extends Error {
   }
 }
 
-const PDQ_MAX_SIDE = 512; // as in worker.js and the Python hasher
+import { workSize } from "./worksize.js";
 let worker = null;
 let pageDraws = false; // set when the worker cannot draw (no OffscreenCanvas there)
 let nextId = 1;
@@ -61,12 +61,10 @@ function once(target, ok, fail, ms = 30_000) {
   });
 }
 
-/** PDQ of an image source drawn by the page (shrunk to 512 px), hashed in the worker. */
-async function pdqDrawnOnPage(source, width, height) {
-  const scale = Math.min(1, PDQ_MAX_SIDE / Math.max(width, height));
+/** PDQ of an image source drawn by the page (shrunk as in worker.js), hashed in the worker. */
+async function pdqDrawnOnPage(source, width, height, video) {
   const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(width * scale));
-  canvas.height = Math.max(1, Math.round(height * scale));
+  [canvas.width, canvas.height] = workSize(width, height, video);
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
@@ -184,6 +182,8 @@ async function videoFrames(file, onProgress, onThumb) {
     const frames = [];
     const count = Math.ceil(total / fps);
     let last = -1;
+    // Luma from the decoded Y plane where the browser has WebCodecs (see videoluma.js).
+    let lumaFrames = typeof VideoFrame !== "undefined";
     for (let second = 0; second < count; second++) {
       // The first frame shown at or after each whole second, as the Python hasher picks.
       const index = Math.max(0, Math.ceil((second - 1e-3) * fps));
@@ -200,7 +200,17 @@ async function videoFrames(file, onProgress, onThumb) {
       }
       if (onThumb && !frames.length) thumbnail(video, onThumb);
       let frame = null;
-      if (!pageDraws) {
+      if (lumaFrames) {
+        const vf = await currentVideoFrame(video, t);
+        if (vf) {
+          frame = await ask({ op: "vframe", frame: vf }, [vf]).catch(() => null);
+          if (frame && frame.fallback) {
+            frame = null;
+            lumaFrames = false; // not 8-bit YUV, or rotated: draw this video's frames
+          }
+        }
+      }
+      if (!frame && !pageDraws) {
         try {
           const bitmap = await createImageBitmap(video);
           frame = await ask({ op: "frame", bitmap, t }, [bitmap]);
@@ -209,7 +219,7 @@ async function videoFrames(file, onProgress, onThumb) {
           pageDraws = true;
         }
       }
-      if (!frame) frame = await pdqDrawnOnPage(video, video.videoWidth, video.videoHeight);
+      if (!frame) frame = await pdqDrawnOnPage(video, video.videoWidth, video.videoHeight, true);
       frames.push({ i: index, t: Math.round(t * 1000) / 1000, q: frame.quality, pdq: frame.pdq });
       if (onProgress) onProgress((second + 1) / count);
     }
@@ -220,6 +230,18 @@ async function videoFrames(file, onProgress, onThumb) {
     video.load();
     URL.revokeObjectURL(url);
   }
+}
+
+/** The frame on show as a WebCodecs VideoFrame (a busy machine may need a moment), or null. */
+async function currentVideoFrame(video, t) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return new VideoFrame(video, { timestamp: Math.round(t * 1e6) });
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+    }
+  }
+  return null;
 }
 
 /** A small still of the current frame, for the list (the page shows it, nothing else). */
@@ -244,7 +266,7 @@ export async function hashFile(file, onProgress, onThumb) {
     const source = await decodeOnPage(file, base.heic);
     const width = source.naturalWidth || source.width;
     const height = source.naturalHeight || source.height;
-    const { pdq, quality, canvas } = await pdqDrawnOnPage(source, width, height);
+    const { pdq, quality, canvas } = await pdqDrawnOnPage(source, width, height, false);
     if (source.close) source.close();
     if (onThumb) canvas.toBlob((blob) => blob && onThumb(blob), "image/jpeg", 0.8);
     return { kind: "image", md5: base.md5, pdq, quality };

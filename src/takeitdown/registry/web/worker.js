@@ -1,17 +1,18 @@
 // The hashing worker: reads the picked file on the device, never sends it anywhere.
 // Messages in:  {id, op: "file", file}            -> md5 (streamed), kind sniffing, image PDQ
 //               {id, op: "frame", bitmap, t}      -> PDQ of one video frame
+//               {id, op: "vframe", frame}         -> PDQ of a VideoFrame's Y plane, or {fallback}
 //               {id, op: "pixels", data, width, height} -> PDQ of RGBA pixels the page drew
 // Browsers without OffscreenCanvas in workers (Safari before 16.4) get {decodeOnPage: true} or
 // the error "no-canvas": the page then draws the pixels itself and sends them here.
 // Messages out: {id, type: "progress", done, total} | {id, type: "result", ...} | {id, type: "error", code}
 import "./vendor/hash-wasm/md5.umd.min.js";
-import { pdqFromRGBA } from "./pdq.js";
+import { pdqFromLuma, pdqFromRGBA } from "./pdq.js";
+import { lumaOfVideoFrame } from "./videoluma.js";
+import { VIDEO_WORK_SIZE, workSize } from "./worksize.js";
 
 const { createMD5 } = globalThis.hashwasm;
 const CHUNK = 4 * 1024 * 1024;
-// Same as the Python side: big photos are shrunk so the long side is at most this, then hashed.
-const PDQ_MAX_SIDE = 512;
 const CAN_DRAW = typeof OffscreenCanvas !== "undefined";
 
 /** What the first bytes say the file is, whatever its name or type claims. */
@@ -48,12 +49,10 @@ async function md5OfFile(id, file) {
 }
 
 /** Draw the bitmap (shrunk if big) and hash its pixels. */
-function pdqOfBitmap(bitmap) {
+function pdqOfBitmap(bitmap, video = false) {
   const w0 = bitmap.width;
   const h0 = bitmap.height;
-  const scale = Math.min(1, PDQ_MAX_SIDE / Math.max(w0, h0));
-  const w = Math.max(1, Math.round(w0 * scale));
-  const h = Math.max(1, Math.round(h0 * scale));
+  const [w, h] = workSize(w0, h0, video);
   const canvas = new OffscreenCanvas(w, h);
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   ctx.imageSmoothingEnabled = true;
@@ -106,6 +105,19 @@ self.onmessage = async (event) => {
   try {
     if (op === "file") {
       postMessage({ id, type: "result", ...(await hashFile(id, event.data.file)) });
+    } else if (op === "vframe") {
+      const { frame } = event.data;
+      try {
+        const got = await lumaOfVideoFrame(frame, VIDEO_WORK_SIZE);
+        if (!got) {
+          postMessage({ id, type: "result", fallback: true });
+        } else {
+          const { hex, quality } = pdqFromLuma(got.luma, got.width, got.height);
+          postMessage({ id, type: "result", pdq: hex, quality });
+        }
+      } finally {
+        frame.close();
+      }
     } else if (op === "pixels") {
       const { data, width, height } = event.data;
       const { hex, quality } = pdqFromRGBA(data, width, height);
@@ -117,7 +129,7 @@ self.onmessage = async (event) => {
         throw Object.assign(new Error("no OffscreenCanvas"), { code: "no-canvas" });
       }
       try {
-        postMessage({ id, type: "frame", t, ...pdqOfBitmap(bitmap) });
+        postMessage({ id, type: "frame", t, ...pdqOfBitmap(bitmap, true) });
       } finally {
         bitmap.close();
       }
