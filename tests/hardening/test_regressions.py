@@ -131,3 +131,46 @@ def test_node_upload_of_truncated_apng(node_server: NodeProc) -> None:
         node_server.url + "/v1/match", files={"file": ("u.png", TRUNCATED_APNG)}, headers=node_server.auth
     )
     _refused_plainly(r, 422)
+
+
+# -- the served OpenAPI documents (found by schemathesis, tests/hardening/test_api_fuzz.py) ----
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def _resolve(doc: dict, ref: str) -> object:  # type: ignore[type-arg]
+    assert ref.startswith("#/"), ref
+    node: object = doc
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"{ref} does not resolve"
+        node = node[part]
+    return node
+
+
+def test_registry_openapi_refs_resolve_and_statuses_documented(registry_server: Server) -> None:
+    doc = httpx.get(registry_server.url + "/openapi.json").json()
+    for ref in _refs(doc):
+        _resolve(doc, ref)  # the case body's ItemIn was "#/$defs/ItemIn": unresolvable
+    reports = doc["paths"]["/v1/reports"]["post"]["responses"]
+    assert {"400", "401", "413", "422"} <= set(reports)
+    header = doc["paths"]["/v1/cases"]["post"]["parameters"][0]
+    assert header["name"] == "Idempotency-Key" and header["schema"]["minLength"] == 1
+
+
+def test_node_openapi_matches_its_replies(node_server: NodeProc) -> None:
+    doc = httpx.get(node_server.url + "/openapi.json", headers=node_server.auth).json()
+    for ref in _refs(doc):
+        _resolve(doc, ref)
+    metrics = doc["paths"]["/metrics"]["get"]["responses"]["200"]
+    assert "application/json" not in metrics.get("content", {})
+    for path, method in [("/v1/review", "get"), ("/v1/review/{review_id}", "post"), ("/v1/match", "post")]:
+        schema = doc["paths"][path][method]["responses"]["422"]["content"]["application/json"]["schema"]
+        assert schema["properties"]["detail"]["type"] == "string", (path, schema)
+    assert "requestBody" in doc["paths"]["/v1/match"]["post"]

@@ -27,6 +27,20 @@ from takeitdown.node.store import ReviewError
 log = logging.getLogger("takeitdown.node.api")
 
 OPEN_PATHS = {"/healthz", "/metrics"}
+# Our errors are {"detail": "<sentence>"}, not FastAPI's default list: documented as such.
+PROBLEM: dict[int | str, dict[str, Any]] = {
+    code: {"description": "Error", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}}}}
+    for code in (400, 401, 404, 409, 422)
+}
+# The body is read by hand (size limit first), so FastAPI cannot infer it: described here.
+MATCH_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["hashes"], "properties": {
+        "hashes": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "object"}},
+        "ref": {"type": "string"}}}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}, "ref": {"type": "string"}}}},
+}}}
 
 
 class TooLarge(Exception):
@@ -102,7 +116,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
         node.health()  # refresh gauges
         return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/v1/match")
+    @app.post("/v1/match", responses=PROBLEM, openapi_extra=MATCH_BODY)
     async def match(request: Request) -> Any:
         ctype = request.headers.get("content-type", "")
         try:
@@ -150,7 +164,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             out["review_id"] = review_id
         return out
 
-    @app.get("/v1/review")
+    @app.get("/v1/review", responses=PROBLEM)
     def review_list(status: str = "pending", limit: int = 100, after: int = 0) -> Any:
         if status not in ("pending", "removed", "not_a_match", "all"):
             return _error(400, "status must be pending, removed, not_a_match or all")
@@ -160,7 +174,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             return _error(400, "after must be a review id from 0 to 2**63-1")
         return {"items": node.store.list_review(status, limit, after)}
 
-    @app.post("/v1/review/{review_id}")
+    @app.post("/v1/review/{review_id}", responses=PROBLEM)
     async def review_decide(review_id: int, request: Request) -> Any:
         if not 0 < review_id < 2**63:  # beyond SQLite's integers: cannot exist
             return _error(404, f"No review item {review_id}.")

@@ -225,7 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "name": "Idempotency-Key",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string", "maxLength": 200},
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                     "description": "a retry with the same key returns the same case (kept 24 h in memory)",
                 }
             ],
@@ -389,7 +389,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post(
         "/v1/reports",
         response_model=ReportsOut,
-        responses={401: {"model": Problem}, 422: {"model": Problem}},
+        responses={code: {"model": Problem} for code in (400, 401, 413, 422)},
         summary="Report outcomes for feed entries (idempotent per report_id)",
     )
     def post_reports(body: ReportsIn, authorization: str | None = Header(None)) -> Any:
