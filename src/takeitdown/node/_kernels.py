@@ -153,7 +153,8 @@ def _bucket_from(bm, bm_base, pos, j):  # type: ignore[no-untyped-def]
 def search_segment(  # type: ignore[no-untyped-def]
     queries,
     thr,
-    codes,
+    hi,
+    lo,
     tomb,
     n,
     offs,
@@ -173,8 +174,9 @@ def search_segment(  # type: ignore[no-untyped-def]
 ):
     """Multi-index hashing search of one frozen segment, one query per parallel iteration.
 
-    Table 0's rows are the codes themselves (codes are stored in table-0 key order); tables
-    1.. hold row ids. A row met in table t is reported only if no earlier table would have
+    Table 0's rows are the codes themselves (stored in table-0 key order, without the table-0
+    bits, which the bucket implies: `hi` holds words 1-3, `lo` the rest of word 0); tables 1..
+    hold row ids. A row met in table t is reported only if no earlier table would have
     found it, so each match is reported once without a set. The work is done in passes
     (sample loads, bitmap scans, id reads, code checks) so that the memory loads of one pass
     are independent and the CPU overlaps their cache misses.
@@ -198,7 +200,8 @@ def search_segment(  # type: ignore[no-untyped-def]
                 queries,
                 qi,
                 thr,
-                codes,
+                hi,
+                lo,
                 tomb,
                 n,
                 offs,
@@ -229,7 +232,8 @@ def search_segment(  # type: ignore[no-untyped-def]
 def search_segment_serial(  # type: ignore[no-untyped-def]
     queries,
     thr,
-    codes,
+    hi,
+    lo,
     tomb,
     n,
     offs,
@@ -262,7 +266,8 @@ def search_segment_serial(  # type: ignore[no-untyped-def]
             queries,
             qi,
             thr,
-            codes,
+            hi,
+            lo,
             tomb,
             n,
             offs,
@@ -294,7 +299,8 @@ def _search_one(  # type: ignore[no-untyped-def]
     queries,
     qi,
     thr,
-    codes,
+    hi,
+    lo,
     tomb,
     n,
     offs,
@@ -351,28 +357,43 @@ def _search_one(  # type: ignore[no-untyped-def]
             t = tab[mi]
             s0 = pos[mi]
             for e in range(s0, s0 + cnts[mi]):
-                cand[k] = e if t == 0 else _row_id(ids, (t - 1) * n, e, idb)
-                ctab[k] = t
+                if t == 0:
+                    cand[k] = e
+                    ctab[k] = -1 - xs[mi]  # table 0: the bucket key is the row's table-0 bits
+                else:
+                    cand[k] = _row_id(ids, (t - 1) * n, e, idb)
+                    ctab[k] = t
                 k += 1
         found = 0
+        w0 = widths[0]
+        q0lo = q0 >> np.uint64(w0)
+        ns0 = s_off[1] - s_off[0] if m > 1 else samples.shape[0]
         for k in range(total):
             row = cand[k]
-            d = (
-                _popcnt(codes[row, 0] ^ q0)
-                + _popcnt(codes[row, 1] ^ q1)
-                + _popcnt(codes[row, 2] ^ q2)
-                + _popcnt(codes[row, 3] ^ q3)
-            )
+            # words 1-3 first: a random candidate fails here, on one cache line
+            d = _popcnt(hi[row, 0] ^ q1) + _popcnt(hi[row, 1] ^ q2) + _popcnt(hi[row, 2] ^ q3)
+            if d > thr:
+                continue
+            low = _lo_bits(lo, row)
+            d += _popcnt(low ^ q0lo)
+            if d > thr:
+                continue
+            tk = ctab[k]
+            if tk < 0:
+                key0 = np.uint64(-1 - tk)
+                t = 0
+            else:
+                key0 = np.uint64(key_of_row(bm, samples, ns0, shift, row))
+                t = tk
+            d += _popcnt(key0 ^ qkeys[0])
             if d > thr:
                 continue
             if (tomb[row >> 6] >> np.uint64(row & 63)) & _ONE:
                 continue
-            t = ctab[k]
+            c0 = (low << np.uint64(w0)) | key0
             dup = False
             for t2 in range(t):
-                k2 = chunk_key(
-                    codes[row, 0], codes[row, 1], codes[row, 2], codes[row, 3], offs[t2], widths[t2]
-                )
+                k2 = chunk_key(c0, hi[row, 0], hi[row, 1], hi[row, 2], offs[t2], widths[t2])
                 if _popcnt(k2 ^ qkeys[t2]) <= radii[t2]:
                     dup = True
                     break
@@ -409,22 +430,60 @@ def search_brute(queries, thr, codes, n, out_rows, out_d, out_n):  # type: ignor
 
 
 @njit(cache=True)
-def find_exact(code, codes, bm, samples, shift, off0, w0):  # type: ignore[no-untyped-def]
+def find_exact(code, hi, lo, bm, samples, shift, w0):  # type: ignore[no-untyped-def]
     """Rows holding exactly `code`, found through table 0 (rows are in table-0 key order)."""
-    key = chunk_key(code[0], code[1], code[2], code[3], off0, w0)
+    key = chunk_key(code[0], code[1], code[2], code[3], 0, w0)
     start, cnt = bucket_range(bm, 0, samples, 0, shift, key)
     out = np.empty(cnt, dtype=np.int64)
     k = 0
+    low = code[0] >> np.uint64(w0)
     for row in range(start, start + cnt):
         if (
-            codes[row, 0] == code[0]
-            and codes[row, 1] == code[1]
-            and codes[row, 2] == code[2]
-            and codes[row, 3] == code[3]
+            hi[row, 0] == code[1]
+            and hi[row, 1] == code[2]
+            and hi[row, 2] == code[3]
+            and _lo_bits(lo, row) == low
         ):
             out[k] = row
             k += 1
     return out[:k]
+
+
+@njit(inline="always", cache=True)
+def _lo_bits(lo, row):  # type: ignore[no-untyped-def]
+    """Word 0 of a stored code without its table-0 bits (kept in lo.shape[1] bytes)."""
+    v = np.uint64(0)
+    for b in range(lo.shape[1]):
+        v |= np.uint64(lo[row, b]) << np.uint64(8 * b)
+    return v
+
+
+@njit(cache=True)
+def key_of_row(bm, samples, ns0, shift, row):  # type: ignore[no-untyped-def]
+    """The table-0 key (bucket) of a row: the zeros before the row's 1 in table 0's bitmap.
+
+    Only asked for rows that already passed the check on the other bits, so rarely.
+    """
+    lo_k = 0
+    hi_k = ns0 - 1
+    while lo_k < hi_k:  # the last sample block starting at or before the row
+        mid = (lo_k + hi_k + 1) >> 1
+        if np.int64(samples[mid]) - (np.int64(mid) << shift) <= row:
+            lo_k = mid
+        else:
+            hi_k = mid - 1
+    pos = np.int64(samples[lo_k])
+    need = row - (pos - (np.int64(lo_k) << shift))  # entries to pass before ours
+    while True:
+        b = pos & 63
+        word = bm[pos >> 6] >> np.uint64(b)
+        c = np.int64(_popcnt(word))
+        if c <= need:
+            need -= c
+            pos += 64 - b
+        else:
+            p = pos + _select_in_word(word, need + 1)
+            return p - row
 
 
 @njit(cache=True)

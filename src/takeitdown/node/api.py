@@ -29,18 +29,50 @@ log = logging.getLogger("takeitdown.node.api")
 OPEN_PATHS = {"/healthz", "/metrics"}
 # Our errors are {"detail": "<sentence>"}, not FastAPI's default list: documented as such.
 PROBLEM: dict[int | str, dict[str, Any]] = {
-    code: {"description": "Error", "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}}}}
+    code: {
+        "description": "Error",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}},
+                    "required": ["detail"],
+                }
+            }
+        },
+    }
     for code in (400, 401, 404, 409, 422)
 }
 # The body is read by hand (size limit first), so FastAPI cannot infer it: described here.
-MATCH_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object", "required": ["hashes"], "properties": {
-        "hashes": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "object"}},
-        "ref": {"type": "string"}}}},
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"}, "ref": {"type": "string"}}}},
-}}}
+MATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["hashes"],
+                    "properties": {
+                        "hashes": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 100,
+                            "items": {"type": "object"},
+                        },
+                        "ref": {"type": "string"},
+                    },
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}, "ref": {"type": "string"}},
+                }
+            },
+        },
+    }
+}
 
 
 class TooLarge(Exception):

@@ -70,7 +70,7 @@ class Layout:
         # Chunks about log2(n) bits wide keep buckets near one entry; the bitmap costs
         # 2**width bits, so the width is capped at 24 to keep the whole under 64 bytes a hash.
         if width is None:
-            width = min(24, max(12, math.ceil(math.log2(max(n, 2)))))
+            width = min(24, 256 // tables, max(12, math.ceil(math.log2(max(n, 2)))))
         tables = min(tables, 256 // width)
         need = threshold + 1  # sum(radii + 1) must exceed the threshold
         base, extra = divmod(need, tables)
@@ -115,7 +115,14 @@ class Segment:
         w0, off0 = int(layout.widths[0]), int(layout.offs[0])
         keys0 = K.chunk_keys(codes, off0, w0)
         order = np.argsort(keys0, kind="stable")
-        self.codes = np.ascontiguousarray(codes[order])
+        codes = np.ascontiguousarray(codes[order])
+        # Stored without table 0's bits (the bucket a row sits in gives them back): 3 words in
+        # `hi`, the rest of word 0 in `lo` bytes. 30 bytes a code instead of 32 at 10M.
+        self.hi = np.ascontiguousarray(codes[:, 1:4])
+        self.lo_bytes = (64 - w0 + 7) // 8
+        self.lo = np.ascontiguousarray(
+            (codes[:, 0] >> np.uint64(w0)).view(np.uint8).reshape(n, 8)[:, : self.lo_bytes]
+        )
         self.labels = (
             None
             if labels is None
@@ -128,7 +135,7 @@ class Segment:
         bms: list[np.ndarray] = []
         samples: list[np.ndarray] = []
         for t in range(m):
-            keys = K.chunk_keys(self.codes, int(layout.offs[t]), int(layout.widths[t]))
+            keys = K.chunk_keys(codes, int(layout.offs[t]), int(layout.widths[t]))
             if t == 0:
                 skeys = keys
             else:
@@ -146,15 +153,42 @@ class Segment:
         self.s_off = np.cumsum([0] + [len(s) for s in samples[:-1]]).astype(np.int64)
         self.tomb = np.zeros((n + 63) // 64 + 1, dtype=np.uint64)
         self.dead = 0
+        del codes
+        self._ns0 = int(self.s_off[1]) if m > 1 else len(self.samples)
+
+    def codes(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Full (n, 4) codes of the given rows (all rows by default), table-0 bits restored."""
+        w0 = int(self.layout.widths[0])
+        if rows is None:
+            nb = 1 << w0
+            bits = np.unpackbits(self.bm[: (self.n + nb + 63) // 64 + 1].view(np.uint8), bitorder="little")
+            key0 = np.flatnonzero(bits[: self.n + nb]).astype(np.int64) - np.arange(self.n, dtype=np.int64)
+            rows_ = np.arange(self.n)
+        else:
+            rows_ = np.asarray(rows, dtype=np.int64)
+            key0 = np.array(
+                [K.key_of_row(self.bm, self.samples, self._ns0, SAMPLE_SHIFT, int(r)) for r in rows_],
+                dtype=np.int64,
+            )
+        low = np.zeros((len(rows_), 8), dtype=np.uint8)
+        low[:, : self.lo_bytes] = self.lo[rows_]
+        out = np.empty((len(rows_), 4), dtype=np.uint64)
+        out[:, 0] = (low.view(np.uint64)[:, 0] << np.uint64(w0)) | key0.astype(np.uint64)
+        out[:, 1:] = self.hi[rows_]
+        return out
 
     @property
     def nbytes(self) -> int:
-        parts = (self.codes, self.ids, self.bm, self.samples, self.tomb)
+        parts = (self.hi, self.lo, self.ids, self.bm, self.samples, self.tomb)
         return sum(a.nbytes for a in parts) + (self.labels.nbytes if self.labels is not None else 0)
 
     def key(self, row: int) -> int | str:
         """What a match reports: the label, or (unlabelled) the code as hex."""
-        return int(self.labels[row]) if self.labels is not None else self.codes[row].tobytes().hex()
+        return (
+            int(self.labels[row])
+            if self.labels is not None
+            else self.codes(np.array([row]))[0].tobytes().hex()
+        )
 
     def search(self, queries: np.ndarray, threshold: int, cap: int = 32) -> list[list[tuple[int | str, int]]]:
         lay = self.layout
@@ -166,7 +200,8 @@ class Segment:
         fn(
             queries,
             threshold,
-            self.codes,
+            self.hi,
+            self.lo,
             self.tomb,
             self.n,
             lay.offs,
@@ -195,9 +230,7 @@ class Segment:
 
     def kill(self, code: np.ndarray, label: int) -> bool:
         lay = self.layout
-        rows = K.find_exact(
-            code, self.codes, self.bm, self.samples, SAMPLE_SHIFT, int(lay.offs[0]), int(lay.widths[0])
-        )
+        rows = K.find_exact(code, self.hi, self.lo, self.bm, self.samples, SAMPLE_SHIFT, int(lay.widths[0]))
         for r in rows:
             r = int(r)
             same = self.labels is None or int(self.labels[r]) == label
@@ -213,7 +246,7 @@ class Segment:
         labels = (
             self.labels[keep].astype(np.int64) if self.labels is not None else np.zeros(keep.sum(), np.int64)
         )
-        return self.codes[keep], labels
+        return self.codes()[keep], labels
 
 
 def _bucket_bitmap(sorted_keys: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -251,8 +284,8 @@ class PdqIndex:
     ) -> None:
         self.threshold = threshold
         self.labelled = labelled
-        # Under 64 bytes a hash at 10M: 9 tables with 4-byte labels, 10 without.
-        self._tables = tables or (9 if labelled else 10)
+        # Under 64 bytes a hash at 10M: 10 tables with 4-byte labels, 11 without.
+        self._tables = tables or (10 if labelled else 11)
         self._width = width
         self.buffer_limit = buffer_limit
         self._lock = threading.RLock()
