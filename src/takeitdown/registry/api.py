@@ -153,7 +153,7 @@ class _NamedRoute(Route):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, background_checkpoints=True)
     db.migrate()
     store = Store(db)
     writer = CaseWriter(store, threads=1 if db.is_sqlite else 4)

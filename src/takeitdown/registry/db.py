@@ -8,6 +8,7 @@ they queue in Python rather than spin on SQLite's busy handler. PostgreSQL: psyc
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,7 +51,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_engine(url: str, begin: str) -> Engine:
+def _sqlite_engine(url: str, begin: str, autocheckpoint: bool = True) -> Engine:
     engine = create_engine(url, hide_parameters=True, pool_size=20, max_overflow=20)
 
     @event.listens_for(engine, "connect")
@@ -63,6 +64,8 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         cur.execute("PRAGMA cache_size=-65536")  # 64 MB
         cur.execute("PRAGMA mmap_size=1073741824")
         cur.execute("PRAGMA temp_store=MEMORY")
+        if not autocheckpoint:  # a background thread checkpoints instead (Database.checkpointer)
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -72,21 +75,57 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
     return engine
 
 
+class _Checkpointer:
+    """Moves the SQLite WAL into the database file from a background thread, once a second.
+
+    Left to itself SQLite checkpoints inside whichever commit crosses 1,000 WAL pages, and that
+    commit then waits for the copy and its fsync, stalling every submission queued behind it. A
+    PASSIVE checkpoint here never blocks writers or readers; the GIL is released while SQLite
+    works. On stop, a last TRUNCATE checkpoint leaves a small WAL behind.
+    """
+
+    def __init__(self, path: str, interval: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=10000")
+        try:
+            while not self._stop.wait(self.interval):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass  # a checkpoint is an optimisation; SQLite stays consistent without it
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+
 class Database:
     """The engines for one database URL: `write()` for writing transactions, `read()` for reads."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, background_checkpoints: bool = False) -> None:
         self.url = normalize_url(url or default_url())
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             path = parsed.database
             if not path or path == ":memory:":
                 raise DatabaseUrlError("an in-memory SQLite database cannot be shared; give a file path")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
+            self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE", not background_checkpoints)
             self.read_engine = _sqlite_engine(self.url, "BEGIN")
             self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock()
+            if background_checkpoints:
+                self._checkpointer = _Checkpointer(path)
         else:
             self.write_engine = create_engine(
                 self.url, hide_parameters=True, pool_size=20, max_overflow=20, pool_pre_ping=True
@@ -115,6 +154,8 @@ class Database:
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
