@@ -204,3 +204,24 @@ def test_largest_case_is_stored_whole(client: httpx.Client) -> None:
     assert status["items"] == 100
     withdrawn = client.delete(f"/v1/cases/{body['case_id']}", headers=bearer(body["case_secret"]))
     assert withdrawn.json()["status"] == "withdrawn"
+
+
+def test_wrong_secret_and_unknown_case_take_about_the_same_time(client: httpx.Client) -> None:
+    """Both paths look the case up and check a salted hash; only a loose bound is testable here."""
+    import statistics
+    import time
+
+    body = submit(client, [image_item()]).json()
+
+    def median_time(path: str) -> float:
+        times = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            assert client.get(path, headers=bearer("w" * 32)).status_code == 404
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    client.get("/healthz")  # warm the connection
+    wrong = median_time(f"/v1/cases/{body['case_id']}")
+    unknown = median_time("/v1/cases/TD-2222-2222")
+    assert 0.5 < wrong / unknown < 2.0, (wrong, unknown)
