@@ -165,6 +165,7 @@ def main() -> None:
     ap.add_argument("--latency-queries", type=int, default=1000)
     ap.add_argument("--no-scan", action="store_true", help="skip the 200-photo scan throughput")
     ap.add_argument("--photos", type=int, default=200)
+    ap.add_argument("--no-robustness", action="store_true", help="skip the edit-robustness table")
     args = ap.parse_args()
     print(f"cores: {os.cpu_count()}; threshold {THRESHOLD}")
     for n in (int(s) for s in args.sizes.split(",") if s):
@@ -172,6 +173,75 @@ def main() -> None:
         bench_size(n, args.queries, fq, args.latency_queries)
     if not args.no_scan:
         scan_throughput(args.photos)
+    if not args.no_robustness:
+        robustness(12)
+
+
+def robustness(count: int) -> None:
+    """PDQ distance (best of 8 orientations, as the node matches) between photos and edited copies."""
+    import io
+
+    from phone_photos import phone_photos
+    from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+
+    from takeitdown.hashing import hash_image_bytes
+    from takeitdown.node.matcher import hash_for_matching
+
+    def jpg(im: Image.Image, q: int = 90) -> bytes:
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, "JPEG", quality=q)
+        return buf.getvalue()
+
+    def crop(im: Image.Image, f: float) -> Image.Image:
+        w, h = im.size
+        return im.crop((int(w * f), int(h * f), w - int(w * f), h - int(h * f)))
+
+    def disc(im: Image.Image, share: float) -> Image.Image:
+        im = im.copy()
+        w, h = im.size
+        r = int((share * w * h / 3.1416) ** 0.5)
+        ImageDraw.Draw(im).ellipse((w // 2 - r, h // 2 - r, w // 2 + r, h // 2 + r), fill=(255, 200, 0))
+        return im
+
+    def caption(im: Image.Image) -> Image.Image:
+        im = im.copy()
+        w, h = im.size
+        ImageDraw.Draw(im).rectangle((0, h - h // 8, w, h), fill=(0, 0, 0))
+        return im
+
+    edits = {
+        "resize to 50%": lambda im: jpg(im.resize((im.width // 2, im.height // 2))),
+        "resize to 25%": lambda im: jpg(im.resize((im.width // 4, im.height // 4))),
+        "JPEG quality 50": lambda im: jpg(im, 50),
+        "JPEG quality 20": lambda im: jpg(im, 20),
+        "brightness +20%": lambda im: jpg(ImageEnhance.Brightness(im).enhance(1.2)),
+        "rotate 90": lambda im: jpg(im.rotate(90, expand=True)),
+        "mirror": lambda im: jpg(ImageOps.mirror(im)),
+        "rotate 3 degrees": lambda im: jpg(im.rotate(3)),
+        "crop 1% each side": lambda im: jpg(crop(im, 0.01)),
+        "crop 2% each side": lambda im: jpg(crop(im, 0.02)),
+        "crop 5% each side": lambda im: jpg(crop(im, 0.05)),
+        "white border 5%": lambda im: jpg(
+            ImageOps.expand(im, border=(im.width // 20, im.height // 20), fill=(255, 255, 255))
+        ),
+        "sticker (disc) over 5% of the area": lambda im: jpg(disc(im, 0.05)),
+        "sticker over 15% of the area": lambda im: jpg(disc(im, 0.15)),
+        "caption bar over 1/8 of the height": lambda im: jpg(caption(im)),
+    }
+    print(f"\n== PDQ distance after edits, {count} phone photos (10 blocks, 31 reviews) ==", flush=True)
+    photos = []
+    for p in phone_photos(count)[:count]:
+        im = Image.open(p).convert("RGB")
+        photos.append((im, hash_image_bytes(jpg(im, 95)).pdq))
+    print("| edit | median | max | <= 10 (block) | <= 31 (review) |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, edit in edits.items():
+        ds = sorted(min(orig.distance(h) for h in hash_for_matching(edit(im)).pdq) for im, orig in photos)
+        print(
+            f"| {name} | {ds[len(ds) // 2]} | {ds[-1]} | {sum(d <= 10 for d in ds)}/{len(ds)} "
+            f"| {sum(d <= 31 for d in ds)}/{len(ds)} |",
+            flush=True,
+        )
 
 
 def scan_throughput(count: int) -> None:
