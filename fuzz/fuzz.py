@@ -18,6 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import atheris  # noqa: E402
+import warnings  # noqa: E402
+
+warnings.simplefilter("ignore")  # Pillow warns on every damaged TIFF tag: megabytes of log, no signal
 
 TARGET = sys.argv[1] if len(sys.argv) > 1 else ""
 INCLUDE = ["takeitdown", "fuzz"] + (

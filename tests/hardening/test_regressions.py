@@ -174,3 +174,20 @@ def test_node_openapi_matches_its_replies(node_server: NodeProc) -> None:
         schema = doc["paths"][path][method]["responses"]["422"]["content"]["application/json"]["schema"]
         assert schema["properties"]["detail"]["type"] == "string", (path, schema)
     assert "requestBody" in doc["paths"]["/v1/match"]["post"]
+
+
+# -- rate limit per IPv6 /64 (found reading ratelimit.py for the threat model) ------------------
+
+
+def test_rate_limit_counts_an_ipv6_slash64_as_one_client() -> None:
+    from takeitdown.registry.ratelimit import RateLimiter
+
+    limiter = RateLimiter(per_minute=60, burst=3)
+    # An attacker rotating through the 2^64 addresses of one /64 used to get a fresh bucket each time.
+    same_net = [f"2001:db8:1:2::{i:x}" for i in range(1, 6)]
+    assert [limiter.allow(a) for a in same_net] == [True, True, True, False, False]
+    assert limiter.allow("2001:db8:1:3::1")  # the next /64 is another client
+    assert [limiter.allow("192.0.2.7") for _ in range(4)] == [True, True, True, False]  # IPv4: per address
+    assert limiter.allow("192.0.2.8")
+    assert limiter.allow("::ffff:192.0.2.9")  # IPv4-mapped stays per address
+    assert limiter.allow(None) and limiter.allow("not-an-address")

@@ -8,6 +8,7 @@ full again. Nothing here is logged or persisted.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 import threading
 import time
@@ -24,6 +25,13 @@ class RateLimiter:
         self._next_sweep = time.monotonic() + 60
 
     def _key(self, client: str) -> bytes:
+        # One IPv6 host usually holds a whole /64: limit that network, not each of its 2^64 addresses.
+        try:
+            ip = ipaddress.ip_address(client)
+            if ip.version == 6 and ip.ipv4_mapped is None:  # type: ignore[union-attr]
+                client = str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        except ValueError:
+            pass
         return hashlib.blake2b(client.encode(), key=self._salt, digest_size=16).digest()
 
     def allow(self, client: str | None) -> bool:
