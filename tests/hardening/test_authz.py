@@ -208,3 +208,17 @@ def test_node_right_token_accepted(node_server: NodeProc) -> None:
     assert _call(node_server.url, Endpoint("GET", "/openapi.json"), auth).status_code == 200
     assert httpx.get(node_server.url + "/healthz").status_code == 200
     assert httpx.get(node_server.url + "/metrics").status_code == 200
+
+
+def test_public_endpoints_reveal_no_hash_and_no_case(registry_server: Server, node_server: NodeProc) -> None:
+    """What anyone can read (/healthz, /metrics, the OpenAPI of the registry) names no hash or case."""
+    item = image_item()
+    with registry_server.client() as c:
+        made = c.post("/v1/cases", json={"items": [item]}).json()
+        c.get(f"/v1/cases/{made['case_id']}", headers={"Authorization": f"Bearer {made['case_secret']}"})
+        public = [c.get(p).text for p in ("/healthz", "/metrics", "/openapi.json", "/")]
+    public += [httpx.get(node_server.url + p, timeout=30).text for p in ("/healthz", "/metrics")]
+    needles = [h["value"] for h in item["hashes"]] + [made["case_id"], made["case_secret"]]
+    for text in public:
+        for needle in needles:
+            assert needle not in text and needle.lower() not in text.lower()
