@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,11 +26,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def registry_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The database URL of the test registry (a fresh SQLite file)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('registry') / 'registry.db'}"
+
+
+@pytest.fixture(scope="session")
+def registry_url(registry_db: str) -> Iterator[str]:
     """A real registry (`takeitdown serve`) on a loopback port with its own SQLite file."""
     port = free_port()
-    db = tmp_path_factory.mktemp("registry") / "registry.db"
-    log = tmp_path_factory.mktemp("registry-log") / "serve.log"
+    db = Path(registry_db.removeprefix("sqlite:///"))
+    log = db.parent / "serve.log"
     env = {k: v for k, v in os.environ.items() if k != "TAKEITDOWN_DATABASE_URL"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -43,7 +50,7 @@ def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "--port",
                 str(port),
                 "--database-url",
-                f"sqlite:///{db}",
+                registry_db,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

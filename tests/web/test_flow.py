@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,8 +38,24 @@ def distinctive_runs(data: bytes) -> list[bytes]:
     return runs
 
 
+def platform_reports(registry_url: str, registry_db: str, name: str, case_id: str) -> None:
+    """A platform (added with the real CLI) reads the feed and reports it removed one hash."""
+    command = [sys.executable, "-m", "takeitdown.cli", "registry", "platform", "add", name]
+    key = subprocess.run(
+        [*command, "--database-url", registry_db], check=True, capture_output=True, text=True, timeout=60
+    ).stdout.strip()
+    auth = {"Authorization": f"Bearer {key}"}
+    feed = httpx.get(f"{registry_url}/v1/feed", params={"limit": 10000}, headers=auth).json()
+    entry = feed["entries"][-1]  # the latest hash added: one of this case's
+    report = {"report_id": str(uuid.uuid4()), "entry_id": entry["entry_id"], "outcome": "removed"}
+    reply = httpx.post(f"{registry_url}/v1/reports", json={"reports": [report]}, headers=auth)
+    assert reply.status_code == 200 and reply.json()["accepted"] == 1, reply.text
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_full_flow_sends_only_hashes_to_own_origin(new_page, registry_url, tmp_path: Path, viewport) -> None:
+def test_full_flow_sends_only_hashes_to_own_origin(
+    new_page, registry_url, registry_db, tmp_path: Path, viewport
+) -> None:
     if not PHOTO.exists() or not VIDEO.exists():
         pytest.skip(f"conformance files not found under {CONFORMANCE}")
     # Distinctive names, so a leak of a name anywhere would be found.
@@ -99,6 +118,7 @@ def test_full_flow_sends_only_hashes_to_own_origin(new_page, registry_url, tmp_p
     assert case_id in receipt and secret in receipt
     assert not any(n in receipt for n in names)
     shot(page, "6-receipt")
+    platform_reports(registry_url, registry_db, f"platform-{viewport['width']}", case_id)
 
     # 4. Status: wrong secret first, then the right one.
     page.get_by_role("link", name="Check this case later").click()
@@ -112,6 +132,15 @@ def test_full_flow_sends_only_hashes_to_own_origin(new_page, registry_url, tmp_p
     page.get_by_role("button", name="Check").click()
     page.get_by_text("Your case is active.").wait_for()
     assert page.get_by_text("Files in this case: 2").is_visible()
+    # What the platforms reported, in plain words (the other test run's platform and report
+    # may count too: both runs send the same files, so their cases share hashes).
+    api = httpx.get(
+        f"{registry_url}/v1/cases/{case_id}", headers={"Authorization": f"Bearer {secret}"}
+    ).json()
+    assert api["platforms_received"] >= 1 and api["outcomes"]["removed"] >= 1
+    received = f"Platforms that have received your hashes: {api['platforms_received']}"
+    assert page.get_by_text(received).is_visible()
+    assert page.get_by_text(f"Took a copy down: {api['outcomes']['removed']}").is_visible()
     shot(page, "7-status")
 
     # 5. Withdraw, with a confirmation ("no" first keeps it).

@@ -8,7 +8,7 @@ export default {
   "site.tagline": "Help stop nude or sexual images of you from spreading online.",
   "nav.status": "Check a case",
   "nav.skip": "Skip to the main part",
-  "nav.home": "Start a new case",
+  "nav.home": "New case",
 
   "intro.heading": "How this works",
   "intro.p1": "You pick the photos or videos on this device. This page turns each one into a hash: a number, like a digital fingerprint.",

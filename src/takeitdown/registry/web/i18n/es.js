@@ -7,7 +7,7 @@ export default {
   "site.tagline": "Ayuda a frenar la difusión en internet de imágenes tuyas desnudas o sexuales.",
   "nav.status": "Ver un caso",
   "nav.skip": "Saltar al contenido",
-  "nav.home": "Abrir un caso nuevo",
+  "nav.home": "Caso nuevo",
 
   "intro.heading": "Cómo funciona",
   "intro.p1": "Eliges las fotos o videos en este dispositivo. Esta página convierte cada uno en un hash: un número, como una huella digital.",
