@@ -251,7 +251,9 @@ def bench_database(
         fill_feed(db, entries)
         print(f"[{name}]   filled in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
         raw_count, raw_s = raw_feed(store)
+        cpu0 = cpu_seconds(proc.pid)
         http_count, http_s = http_feed(port, key)
+        feed_cpu_s = cpu_seconds(proc.pid) - cpu0
         assert http_count == raw_count, (http_count, raw_count)
     finally:
         proc.terminate()
@@ -263,6 +265,7 @@ def bench_database(
         (f"feed entries/s (full read of {http_count:,})", http_count / http_s, raw_count / raw_s),
         (f"  full feed read, seconds ({http_count:,})", http_s, raw_s),
         http_count,
+        feed_cpu_s,
     ]
     return rows
 
@@ -329,6 +332,8 @@ def main() -> None:
             f"goal (SQLite): feed read of 1M in < 10 s: {secs:.1f} s for {count:,} entries "
             f"({per_million:.1f} s per million): {'MET' if per_million < 10 else 'MISSED'}"
         )
+        print(f"  the server spent {results['sqlite'][5]:.1f} s of CPU on that read")
+    print(f"load average while running: {os.getloadavg()[0]:.1f} (this machine has {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":
