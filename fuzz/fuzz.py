@@ -17,8 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import atheris  # noqa: E402
 import warnings  # noqa: E402
+
+import atheris  # noqa: E402
 
 warnings.simplefilter("ignore")  # Pillow warns on every damaged TIFF tag: megabytes of log, no signal
 

@@ -102,7 +102,8 @@ def test_parse_hash_only_raises_invalid_hash(obj: Any) -> None:
         h = parse_hash(obj)
     except InvalidHash:
         return
-    assert parse_hash(json.loads(json.dumps(h.to_json()))) == h
+    wire = h.to_json()  # printing is stable (vPDQ times print rounded to ms, so not `== h`)
+    assert parse_hash(json.loads(json.dumps(wire))).to_json() == wire
 
 
 @FAST
