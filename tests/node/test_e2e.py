@@ -45,7 +45,7 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
     original = conformance("pdq/bridge-mods/aaa-orig.jpg")
     unrelated = conformance("pdq/reg-test-input/labelme-subset/q0003.jpg")
     key = registry.add_platform("example-platform")
-    node = start_node(registry, key, tmp_path)
+    node = start_node(registry, key, tmp_path, extra_env={"TAKEITDOWN_NODE_MAX_UPLOAD_MB": "2"})
     try:
         client = httpx.Client(base_url=node.url, headers=node.auth, timeout=60)
         # Without the admin token nothing but /healthz and /metrics answers.
@@ -98,6 +98,10 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
             "/v1/match", files={"file": ("bad.jpg", b"\xff\xd8\xff not really a jpeg", "image/jpeg")}
         )
         assert r.status_code == 422 and "detail" in r.json()
+        r = client.post("/v1/match", files={"file": ("big.jpg", b"\xff" * (3 * 2**20), "image/jpeg")})
+        assert r.status_code == 413 and "2 MB" in r.json()["detail"]
+        r = client.post("/v1/match", content=b"hello", headers={"Content-Type": "text/plain"})
+        assert r.status_code == 415
         r = client.post("/v1/match", json={"hashes": [{"type": "pdq", "value": "xyz"}]})
         assert r.status_code == 400 and "PDQ" in r.json()["detail"]
 

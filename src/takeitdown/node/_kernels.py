@@ -149,7 +149,7 @@ def _bucket_from(bm, bm_base, pos, j):  # type: ignore[no-untyped-def]
     return first, cnt
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def search_segment(  # type: ignore[no-untyped-def]
     queries,
     thr,
@@ -228,7 +228,7 @@ def search_segment(  # type: ignore[no-untyped-def]
             )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def search_segment_serial(  # type: ignore[no-untyped-def]
     queries,
     thr,
@@ -407,7 +407,7 @@ def _search_one(  # type: ignore[no-untyped-def]
     return cand, ctab
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def search_brute(queries, thr, codes, n, out_rows, out_d, out_n):  # type: ignore[no-untyped-def]
     """Exact scan of the first n codes (the small buffer of recent adds)."""
     cap = out_rows.shape[1]

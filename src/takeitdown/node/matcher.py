@@ -239,7 +239,10 @@ class Matcher:
         matches: list[Match] = []
         if item.md5 is not None:
             matches += [Match(eid, "md5", 0) for eid in self.store.md5_entries(item.md5.value)]
-            matches += [Match(eid, "md5", 0, "local") for eid in self.store.block_md5(item.md5.value)]
+            md5_owners: set[int | None] = set()
+            for named in self.store.block_md5(item.md5.value):
+                md5_owners.update(named or [None])  # a local block matches even if it named no entry
+            matches += [Match(eid, "md5", 0, "local") for eid in sorted(md5_owners, key=lambda e: e or 0)]
         queries = [h.value for h in item.pdq if h.quality is None or h.quality >= PDQ_MIN_QUALITY]
         if queries:
             near: dict[str, int] = {}

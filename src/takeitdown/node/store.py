@@ -204,13 +204,13 @@ class NodeStore:
                 for r in conn.execute(select(block_list.c.id, block_list.c.type, block_list.c.value))
             ]
 
-    def block_md5(self, value: str) -> list[int]:
-        """Registry entry ids recorded on local blocks of this MD5."""
+    def block_md5(self, value: str) -> list[list[int]]:
+        """For each local block of this MD5, the registry entry ids the removed item matched."""
         with self.db.read() as conn:
             rows = conn.execute(
                 select(block_list.c.entry_ids).where(block_list.c.type == "md5", block_list.c.value == value)
             )
-            return sorted({int(i) for r in rows for i in (r[0] or [])})
+            return [[int(i) for i in (r[0] or [])] for r in rows]
 
     def block_entry_ids(self, block_ids: Iterable[int]) -> dict[int, list[int]]:
         ids = sorted(set(block_ids))
