@@ -61,6 +61,7 @@ class Load:
     acked: list[Acked] = field(default_factory=list)
     tried: int = 0
     failed: int = 0  # connection refused/reset, timeouts: the server was down
+    cut: int = 0  # of those, requests in flight when the server was killed
     server_errors: int = 0  # 5xx received
     other: list[str] = field(default_factory=list)
 
@@ -88,9 +89,11 @@ def _submitter(load: Load, seed: int) -> None:
             load.tried += 1
         try:
             r = httpx.post(load.url + "/v1/cases", json=body, timeout=10)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             with load.lock:
                 load.failed += 1
+                if not isinstance(exc, httpx.ConnectError):  # sent, then the server died under it
+                    load.cut += 1
             time.sleep(0.2)  # the server is down (killed): try again shortly
             continue
         with load.lock:
@@ -180,8 +183,8 @@ def test_sigkill_under_load_loses_nothing(kind: str, tmp_path: Path) -> None:
         not_on_feed = sorted(wanted - set(adds))
         report = {
             "database": kind, "kills": kills, "requests": load.tried, "acknowledged": len(acked),
-            "failed_while_down": load.failed, "server_errors_5xx": load.server_errors,
-            "cases_lost": len(lost),
+            "failed_while_down": load.failed, "cut_mid_request": load.cut,
+            "server_errors_5xx": load.server_errors, "cases_lost": len(lost),
             "cases_missing_hashes": len(missing), "hashes_not_on_feed": len(not_on_feed),
             "feed_entries": len(entries), "feed_entries_twice": len(twice),
         }  # fmt: skip
