@@ -93,7 +93,7 @@ KEYS = [
 ]  # fmt: skip
 WORDS = [
     "pdq", "md5", "sha256", "vpdq", "image", "video", "removed", "match_found", "upload_blocked",
-    "false_positive", "remove", "not_a_match", "", "PDQ", "add",
+    "false_positive", "remove", "not_a_match", "", "PDQ", "add", "\x00", "a\x00b", "\ud800", "\udfff x",
 ]  # fmt: skip
 INTS = [0, 1, -1, 49, 50, 100, 101, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30]
 FLOATS = [0.0, -0.0, 1.5, -1.0, float("inf"), float("-inf"), float("nan"), 1e308, 5e-324]
@@ -127,8 +127,13 @@ def json_value(b: Bytes, depth: int = 0) -> Any:
 
 def hash_object(b: Bytes) -> Any:
     """A hash object that is valid-shaped most of the time, with one or two fields mutated."""
-    kind = b.pick(["pdq", "md5", "sha256", "vpdq", "pdq", "other"])
+    kind = b.pick(["pdq", "md5", "sha256", "vpdq", "pdq", "other", "near"])
     obj: dict[str, Any]
+    if kind == "near":  # a few bits from the entry the fuzz node holds: the review path
+        n = int("ab" * 32, 16)
+        for _ in range(b.int_in(0, 40)):
+            n ^= 1 << b.int_in(0, 255)
+        return {"type": "pdq", "value": f"{n:064x}", "quality": b.int_in(0, 100)}
     if kind == "pdq":
         obj = {"type": "pdq", "value": b.take(32).hex().ljust(64, "0"), "quality": b.int_in(0, 100)}
     elif kind == "md5":

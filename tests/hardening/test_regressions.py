@@ -11,7 +11,7 @@ import pytest
 from takeitdown.hashing import InvalidHash, parse_hash
 from tests.hardening.conftest import ADMIN_TOKEN, Creds
 from tests.node.helpers import NodeProc
-from tests.registry.helpers import Server, bearer
+from tests.registry.helpers import Server, bearer, read_all
 
 
 def _refused_plainly(r: httpx.Response, status: int) -> None:
@@ -191,3 +191,78 @@ def test_rate_limit_counts_an_ipv6_slash64_as_one_client() -> None:
     assert limiter.allow("192.0.2.8")
     assert limiter.allow("::ffff:192.0.2.9")  # IPv4-mapped stays per address
     assert limiter.allow(None) and limiter.allow("not-an-address")
+
+
+# -- strings a database cannot store (found probing PostgreSQL, then by node_api) ---------------
+
+BAD_TEXT = ["a\x00b", "\ud800", "x\udfffy"]  # NUL (PostgreSQL text refuses it), lone surrogates (not UTF-8)
+
+
+def _report_body(report_id_json: str, entry_id: int) -> bytes:
+    # Written by hand: httpx will not encode a lone surrogate, JSON's "\ud800" escape will.
+    report = f'{{"report_id": {report_id_json}, "entry_id": {entry_id}, "outcome": "removed"}}'
+    return f'{{"reports": [{report}]}}'.encode()
+
+
+def _reports_refuse_bad_text(server: Server, key: str) -> None:
+    import json
+
+    with server.client() as c:
+        made = c.post(
+            "/v1/cases", json={"items": [{"kind": "image", "hashes": [{"type": "md5", "value": "ef" * 16}]}]}
+        )
+        assert made.status_code == 201, made.text
+        entries, _ = read_all(c, key)
+        eid = entries[-1]["entry_id"]
+        for text in BAD_TEXT:
+            r = c.post("/v1/reports", content=_report_body(json.dumps(text), eid),
+                       headers={"Content-Type": "application/json", **bearer(key)})  # fmt: skip
+            assert 200 <= r.status_code < 500, (text, r.status_code, r.text)
+            if r.status_code == 200:
+                assert r.json()["accepted"] == 0 and r.json()["rejected"], r.text
+
+
+def test_registry_report_id_unstorable_text_sqlite(registry_server: Server, creds: Creds) -> None:
+    _reports_refuse_bad_text(registry_server, creds.platform_key)
+
+
+@pytest.mark.postgres
+def test_registry_report_id_nul_postgresql(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.registry.helpers import cli, drop_database, make_database, start_server, stop_server
+
+    target = make_database("postgresql", tmp_path)  # skips with a reason when unreachable
+    server = start_server(target, tmp_path / "log")
+    try:
+        key = cli("registry", "platform", "add", "nul-check", database_url=target.url).stdout.strip()
+        _reports_refuse_bad_text(server, key)  # "a\x00b" was a 500 on PostgreSQL
+    finally:
+        stop_server(server)
+        drop_database(target)
+
+
+def test_node_match_ref_with_unstorable_text(registry_server: Server, node_server: NodeProc) -> None:
+    import json
+    import secrets
+
+    from tests.node.helpers import wait_for
+
+    value = secrets.token_hex(32)
+    with registry_server.client() as c:
+        body = {"items": [{"kind": "image", "hashes": [{"type": "pdq", "value": value, "quality": 90}]}]}
+        assert c.post("/v1/cases", json=body).status_code == 201
+    near = f"{int(value, 16) ^ ((1 << 20) - 1):064x}"  # 20 bits away: the review path stores `ref`
+    headers = {"Content-Type": "application/json", **node_server.auth}
+
+    def match(ref: str) -> httpx.Response:
+        hashes = json.dumps([{"type": "pdq", "value": near, "quality": 90}])
+        body = f'{{"hashes": {hashes}, "ref": {json.dumps(ref)}}}'
+        return httpx.post(node_server.url + "/v1/match", content=body, headers=headers, timeout=30)
+
+    wait_for(lambda: match("sync?").json()["verdict"] == "review", timeout=60, what="the node to sync")
+    for text in BAD_TEXT:  # "\ud800" was a 500 (UnicodeEncodeError storing the review item)
+        r = match(text)
+        assert r.status_code == 200 and r.json()["verdict"] == "review", (text, r.status_code, r.text)
+    items = httpx.get(
+        node_server.url + "/v1/review", params={"status": "all", "limit": 1000}, headers=node_server.auth
+    )
+    assert items.status_code == 200, items.text

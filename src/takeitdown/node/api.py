@@ -79,6 +79,12 @@ class TooLarge(Exception):
     pass
 
 
+def _clean_ref(ref: str) -> str:
+    """The caller's reference as the database can store it: no lone surrogate (JSON allows
+    "\\ud800", UTF-8 does not) and no NUL (PostgreSQL text refuses it); at most 1024 chars."""
+    return ref[:1024].encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
 def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
@@ -167,7 +173,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
                 return _error(400, 'Send the file in a multipart field named "file".')
             data = await upload.read()
             raw_ref = form.get("ref")
-            ref = raw_ref if isinstance(raw_ref, str) and raw_ref else None
+            ref = _clean_ref(raw_ref) if isinstance(raw_ref, str) and raw_ref else None
             source: Any = data
         elif ctype.startswith("application/json"):
             try:
@@ -184,7 +190,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             except InvalidHash as e:
                 return _error(400, f"Invalid hash: {e}")
             raw_ref = payload.get("ref")
-            ref = str(raw_ref)[:1024] if raw_ref is not None else None
+            ref = _clean_ref(str(raw_ref)) if raw_ref is not None else None
         else:
             return _error(415, "Send multipart/form-data with a `file`, or application/json with `hashes`.")
         try:

@@ -496,8 +496,8 @@ def _report_problem(item: Any) -> str | None:
     if missing:
         return f"report is missing: {', '.join(sorted(missing))}"
     rid = item["report_id"]
-    if not isinstance(rid, str) or not 1 <= len(rid) <= 100:
-        return "report_id must be a string of 1 to 100 characters (a UUID is best)"
+    if not isinstance(rid, str) or not 1 <= len(rid) <= 100 or not rid.isprintable():  # NUL: PostgreSQL 500
+        return "report_id must be a string of 1 to 100 printable characters (a UUID is best)"
     eid = item["entry_id"]
     if isinstance(eid, bool) or not isinstance(eid, int) or not 1 <= eid < 2**63:  # SQL BIGINT range
         return "entry_id must be a positive whole number from the feed"
