@@ -423,11 +423,14 @@ def registry_app() -> dict[str, Any]:
     from takeitdown.registry.config import Settings
 
     path = Path(tempfile.mkdtemp(prefix="takeitdown-fuzz-reg-")) / "registry.db"
-    app = create_app(Settings(database_url=f"sqlite:///{path}", case_rate_per_minute=0))
+    # FUZZ_REGISTRY_DATABASE_URL=postgresql://... runs the same target on PostgreSQL (a fresh database).
+    url = os.environ.get("FUZZ_REGISTRY_DATABASE_URL") or f"sqlite:///{path}"
+    app = create_app(Settings(database_url=url, case_rate_per_minute=0))
     store = app.state.store
-    key = store.platform_add("fuzz-platform")
-    revoked = store.platform_add("fuzz-revoked")
-    store.platform_revoke("fuzz-revoked")
+    tag = os.urandom(3).hex()  # a reused database already has these names
+    key = store.platform_add(f"fuzz-platform-{tag}")
+    revoked = store.platform_add(f"fuzz-revoked-{tag}")
+    store.platform_revoke(f"fuzz-revoked-{tag}")
     caller = AsgiCaller(app)
     body = json.dumps(
         {

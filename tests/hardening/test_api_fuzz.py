@@ -11,6 +11,7 @@ the requests get past authorization into the handlers (the refusals have their o
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,15 @@ from hypothesis.errors import Unsatisfiable
 
 from tests.hardening.conftest import ADMIN_TOKEN, Creds
 from tests.node.helpers import NodeProc
-from tests.registry.helpers import Server
+from tests.registry.helpers import (
+    Server,
+    cli,
+    drop_database,
+    image_item,
+    make_database,
+    start_server,
+    stop_server,
+)
 
 schemathesis = pytest.importorskip(
     "schemathesis", reason="schemathesis not installed (pip install -e '.[test]')"
@@ -105,3 +114,26 @@ def test_node_openapi_fuzz(node_server: NodeProc) -> None:
     assert not any(code >= 500 for counts in seen.values() for code in counts), seen
     assert node_server.health()["status"] == "ok"
     print("node schemathesis status counts:", seen)
+
+
+@pytest.mark.postgres
+def test_registry_openapi_fuzz_postgresql(tmp_path: Path) -> None:
+    """The same on PostgreSQL, which refuses what SQLite stores (a NUL in text was a 500 there)."""
+    target = make_database("postgresql", tmp_path)  # skips with a reason when unreachable
+    server = start_server(target, tmp_path / "log")
+    try:
+        key = cli("registry", "platform", "add", "schemathesis-pg", database_url=target.url).stdout.strip()
+        with server.client() as c:
+            secret = c.post("/v1/cases", json={"items": [image_item()]}).json()["case_secret"]
+
+        def headers_for(path: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {secret if path.startswith('/v1/cases/') else key}"}
+
+        modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        seen = _run_operations(server.url, headers_for, [status_code_conformance], modes)
+        assert not any(code >= 500 for counts in seen.values() for code in counts), seen
+        assert seen["GET /v1/feed [positive]"].get(200, 0) > 0, seen
+        print("registry (PostgreSQL) schemathesis status counts:", seen)
+    finally:
+        stop_server(server)
+        drop_database(target)
