@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -29,9 +30,7 @@ from fuzz.targets import MAX_LEN, TARGETS  # noqa: E402
 STAT = re.compile(r"stat::(\w+):\s+(\d+)")
 
 
-def run_target(
-    target: str, seconds: int, workdir: Path, keep_going: bool, timeout_s: int
-) -> dict[str, object]:
+def run_target(target: str, seconds: int, workdir: Path, keep_going: bool, timeout_s: int) -> dict[str, Any]:
     tdir = workdir / target
     corpus, seed_dir = tdir / "corpus", tdir / "seeds"
     corpus.mkdir(parents=True, exist_ok=True)
@@ -79,19 +78,19 @@ def main() -> int:
     ap.add_argument("--timeout", type=int, default=30, help="seconds one input may take (a hang)")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    results = []
+    results: list[dict[str, Any]] = []
     for target in args.targets:
         r = run_target(target, args.seconds, args.workdir, args.keep_going, args.timeout)
         results.append(r)
         print(
             f"{target:20} {r['executions']:>10,} execs in {r['seconds']:>6}s ({r['exec_per_sec']}/s), "
-            f"corpus +{r['corpus_added']}, findings {len(r['findings'])}, artifacts {len(r['artifacts'])}",  # type: ignore[arg-type]
+            f"corpus +{r['corpus_added']}, findings {len(r['findings'])}, artifacts {len(r['artifacts'])}",
             flush=True,
         )
-        for sig in r["findings"]:  # type: ignore[attr-defined]
+        for sig in r["findings"]:
             print(f"    finding: {sig}", flush=True)
-    total = sum(int(r["executions"]) for r in results)  # type: ignore[call-overload]
-    bad = sum(len(r["findings"]) + len(r["artifacts"]) for r in results)  # type: ignore[arg-type]
+    total = sum(int(r["executions"]) for r in results)
+    bad = sum(len(r["findings"]) + len(r["artifacts"]) for r in results)
     print(f"total {total:,} executions, {bad} findings/artifacts")
     (args.workdir / "summary.json").write_text(json.dumps({"results": results, "total": total}, indent=2))
     return 1 if bad else 0

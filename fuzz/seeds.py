@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE_PDQ = ROOT.parent / "shared" / "conformance" / "pdq"
@@ -24,7 +25,7 @@ def _image_seeds() -> dict[str, bytes]:
     rng = np.random.default_rng(7)
     rgb = Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8), "RGB")
     out: dict[str, bytes] = {}
-    for fmt, img, kw in [
+    made: list[tuple[str, Image.Image, dict[str, Any]]] = [
         ("PNG", rgb, {}),
         ("PNG", rgb.convert("I;16"), {}),
         ("PNG", rgb.convert("P"), {"transparency": 0}),
@@ -34,7 +35,8 @@ def _image_seeds() -> dict[str, bytes]:
         ("WEBP", rgb, {"quality": 50}),
         ("HEIF", rgb, {"quality": 50}),
         ("JPEG", rgb, {"quality": 60}),
-    ]:
+    ]
+    for fmt, img, kw in made:
         buf = io.BytesIO()
         img.save(buf, fmt, **kw)
         out[f"gen-{fmt.lower()}-{img.mode.replace(';', '')}"] = buf.getvalue()
@@ -62,7 +64,7 @@ def tiny_video(container: str = "mp4", codec: str = "libx264", seconds: int = 2,
     rng = np.random.default_rng(11)
     buf = io.BytesIO()
     with av.open(buf, mode="w", format=container) as out:
-        stream = out.add_stream(codec, rate=fps)
+        stream: Any = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
         if codec == "mjpeg":
             stream.pix_fmt = "yuvj420p"

@@ -150,9 +150,9 @@ def hash_object(b: Bytes) -> Any:
         return json_value(b)
     for _ in range(b.int_in(0, 2)):
         target: Any = obj
-        frames = obj.get("frames")
-        if kind == "vpdq" and b.byte() & 1 and isinstance(frames, list) and frames:
-            target = frames[0]
+        now = obj.get("frames")
+        if kind == "vpdq" and b.byte() & 1 and isinstance(now, list) and now:
+            target = now[0]
         if not isinstance(target, dict):
             break
         key = b.pick([*target.keys(), b.pick(KEYS)])
