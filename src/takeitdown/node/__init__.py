@@ -9,6 +9,18 @@ For platforms that embed the upload check in their own code:
 (`Node` in `takeitdown.node.service` also runs sync and reporting in-process.)
 """
 
-from takeitdown.node.matcher import Match, Matcher, Policy, Verdict
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Match", "Matcher", "Policy", "Verdict"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the matcher pulls in numba and the database layer, which the
+    # `takeitdown` command (e.g. `takeitdown hash` on a person's device) should not pay for.
+    if name in __all__:
+        from takeitdown.node import matcher
+
+        return getattr(matcher, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
