@@ -58,7 +58,7 @@ def hash_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image
     if not data:
         raise HashingError("The file is empty.")
     md5, sha256 = digest_bytes(data)
-    return ImageHashes(md5=md5, sha256=sha256, pdq=pdq_of_image(load_image(data, max_pixels)))
+    return ImageHashes(md5=md5, sha256=sha256, pdq=pdq_of_image(load_image(data, max_pixels, luma_only=True)))
 
 
 def hash_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileHashes:
@@ -69,7 +69,7 @@ def hash_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileHas
     if path.stat().st_size == 0:
         raise HashingError("The file is empty.")
     if _looks_like_image(path):
-        pdq = pdq_of_image(load_image(path, max_pixels))
+        pdq = pdq_of_image(load_image(path, max_pixels, luma_only=True))
         md5, sha256 = digest_file(path)
         return ImageHashes(md5=md5, sha256=sha256, pdq=pdq)
     try:

@@ -10,6 +10,11 @@ from takeitdown.hashing.types import PdqHash
 
 
 def _pixels(image: Image.Image) -> np.ndarray:
+    """An HxWx3 uint8 array for pdqhash. A greyscale image is given as a zero-copy view whose
+    three channels are the same plane, so R=G=B=L and pdqhash's luma is L itself."""
+    if image.mode == "L":
+        plane = np.asarray(image, dtype=np.uint8)
+        return np.lib.stride_tricks.as_strided(plane, shape=(*plane.shape, 3), strides=(*plane.strides, 0))
     if image.mode != "RGB":
         image = image.convert("RGB")
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))

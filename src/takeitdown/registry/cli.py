@@ -6,9 +6,6 @@ import logging
 import sys
 
 import typer
-from sqlalchemy.engine import make_url
-
-from takeitdown.registry.db import Database, DatabaseUrlError
 
 app = typer.Typer(help="Run and administer the registry.", no_args_is_help=True)
 platform_app = typer.Typer(
@@ -26,6 +23,8 @@ def _fail(message: str) -> None:
 
 
 def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -39,6 +38,7 @@ def serve(
 
     from takeitdown.registry.api import create_app
     from takeitdown.registry.config import Settings
+    from takeitdown.registry.db import DatabaseUrlError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -61,6 +61,8 @@ def serve(
 
 
 def _store(database_url: str | None):  # type: ignore[no-untyped-def]
+    # Imported here, not at the top: `takeitdown hash` should not load the database layer.
+    from takeitdown.registry.db import Database, DatabaseUrlError
     from takeitdown.registry.store import Store
 
     try:
