@@ -7,10 +7,10 @@ duplicate, so a crash between sending and marking sends it again without countin
 from __future__ import annotations
 
 import logging
-import threading
 
 import httpx
 
+from takeitdown.node.background import BackgroundLoop
 from takeitdown.node.backoff import Backoff
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.store import NodeStore
@@ -20,7 +20,9 @@ log = logging.getLogger("takeitdown.node.outbox")
 BATCH = 1000  # the registry's limit a request
 
 
-class OutboxSender:
+class OutboxSender(BackgroundLoop):
+    thread_name = "takeitdown-outbox"
+
     def __init__(
         self,
         store: NodeStore,
@@ -29,28 +31,13 @@ class OutboxSender:
         interval: float = 5.0,
         backoff: Backoff | None = None,
     ) -> None:
+        super().__init__()
         self.store = store
         self.client = client
         self.metrics = metrics
         self.interval = interval
         self.backoff = backoff or Backoff(base=1.0, cap=300.0)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last_error: str | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="takeitdown-outbox", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=30)
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def send_once(self) -> int:
         """Send one batch; returns how many rows left the outbox."""
@@ -90,5 +77,4 @@ class OutboxSender:
                 self.last_error = str(e)
                 delay = self.backoff.next_delay()
                 log.warning("sending reports failed (%s); retrying in %.1fs", e, delay)
-            self._wake.wait(delay)
-            self._wake.clear()
+            self._sleep(delay)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
 import httpx
 
+from takeitdown.node.background import BackgroundLoop
 from takeitdown.node.backoff import Backoff
 from takeitdown.node.matcher import Matcher
 from takeitdown.node.metrics import NodeMetrics
@@ -21,7 +21,9 @@ class FeedError(Exception):
     pass
 
 
-class Syncer:
+class Syncer(BackgroundLoop):
+    thread_name = "takeitdown-sync"
+
     def __init__(
         self,
         store: NodeStore,
@@ -32,6 +34,7 @@ class Syncer:
         poll_seconds: float = 10.0,
         backoff: Backoff | None = None,
     ) -> None:
+        super().__init__()
         self.store = store
         self.matcher = matcher
         self.client = client
@@ -39,26 +42,10 @@ class Syncer:
         self.page_size = page_size
         self.poll_seconds = poll_seconds
         self.backoff = backoff or Backoff(base=1.0, cap=300.0)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last_success: float | None = None  # wall time of the last page read without error
         self.caught_up_at: float | None = None  # wall time we last saw `more: false`
         self.last_error: str | None = None
         self.cursor = store.cursor()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="takeitdown-sync", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=30)
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def lag_seconds(self) -> float | None:
         """Seconds since the node last held everything the registry had (None before the first time)."""
@@ -110,5 +97,4 @@ class Syncer:
                 self.metrics.sync_errors.inc()
                 delay = self.backoff.next_delay()
                 log.warning("sync failed (%s); retrying in %.1fs", e, delay)
-            self._wake.wait(delay)
-            self._wake.clear()
+            self._sleep(delay)
