@@ -1,78 +1,40 @@
-"""Database engines for the registry, and the Alembic migrations applied at start.
+"""The registry's database: its defaults, its migrations and a background WAL checkpointer.
 
-SQLite: WAL, busy_timeout and synchronous=NORMAL; writers use `BEGIN IMMEDIATE` (so a write
-transaction never fails half-way on a lock upgrade) and, inside one process, take a lock so
-they queue in Python rather than spin on SQLite's busy handler. PostgreSQL: psycopg 3.
+Engines, transactions and migrations come from `takeitdown.sqldb`. SQLite runs with
+synchronous=NORMAL and a large cache: the registry favours submission throughput, and a
+committed case survives a process kill (tests/hardening/test_crash.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from takeitdown.sqldb import DatabaseUrlError, SqlDatabase, normalize_url
+
+__all__ = [
+    "DEFAULT_SQLITE_PATH",
+    "MIGRATIONS",
+    "Database",
+    "DatabaseUrlError",
+    "default_url",
+    "normalize_url",
+]
 
 DEFAULT_SQLITE_PATH = Path("takeitdown-data") / "registry.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-
-class DatabaseUrlError(ValueError):
-    """A database URL we cannot use (clear message for the CLI)."""
+SQLITE_PRAGMAS = (
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA cache_size=-65536",  # 64 MB
+    "PRAGMA mmap_size=1073741824",
+    "PRAGMA temp_store=MEMORY",
+)
 
 
 def default_url() -> str:
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
-
-
-def normalize_url(url: str) -> str:
-    """Accept the usual spellings and pick the installed driver (psycopg 3) for PostgreSQL."""
-    url = url.strip()
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    try:
-        parsed = make_url(url)
-    except Exception as exc:  # noqa: BLE001 - sqlalchemy raises several types here
-        raise DatabaseUrlError(
-            f"not a database URL: {url!r} (try sqlite:///path.db or postgresql://...)"
-        ) from exc
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise DatabaseUrlError(
-            f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
-        )
-    return url
-
-
-def _sqlite_engine(url: str, begin: str, autocheckpoint: bool = True) -> Engine:
-    engine = create_engine(url, hide_parameters=True, pool_size=20, max_overflow=20)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=10000")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA cache_size=-65536")  # 64 MB
-        cur.execute("PRAGMA mmap_size=1073741824")
-        cur.execute("PRAGMA temp_store=MEMORY")
-        if not autocheckpoint:  # a background thread checkpoints instead (Database.checkpointer)
-            cur.execute("PRAGMA wal_autocheckpoint=0")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(begin)
-
-    return engine
 
 
 class _Checkpointer:
@@ -108,54 +70,19 @@ class _Checkpointer:
         self._thread.join(timeout=15)
 
 
-class Database:
-    """The engines for one database URL: `write()` for writing transactions, `read()` for reads."""
+class Database(SqlDatabase):
+    migrations = MIGRATIONS
+    pool_size = 20
 
     def __init__(self, url: str | None = None, background_checkpoints: bool = False) -> None:
-        self.url = normalize_url(url or default_url())
-        parsed = make_url(self.url)
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        # With background checkpoints the writer stops checkpointing inside its commits.
+        writer_pragmas = ("PRAGMA wal_autocheckpoint=0",) if background_checkpoints else ()
+        super().__init__(url or default_url(), SQLITE_PRAGMAS, writer_pragmas)
         self._checkpointer: _Checkpointer | None = None
-        if self.is_sqlite:
-            path = parsed.database
-            if not path or path == ":memory:":
-                raise DatabaseUrlError("an in-memory SQLite database cannot be shared; give a file path")
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE", not background_checkpoints)
-            self.read_engine = _sqlite_engine(self.url, "BEGIN")
-            self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock()
-            if background_checkpoints:
-                self._checkpointer = _Checkpointer(path)
-        else:
-            self.write_engine = create_engine(
-                self.url, hide_parameters=True, pool_size=20, max_overflow=20, pool_pre_ping=True
-            )
-            self.read_engine = self.write_engine
-            self._write_lock = contextlib.nullcontext()
-
-    @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One writing transaction (committed on success, rolled back on error)."""
-        with self._write_lock, self.write_engine.begin() as conn:
-            yield conn
-
-    @contextlib.contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self.read_engine.connect() as conn:
-            yield conn
-
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.write() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        if background_checkpoints and self.sqlite_path:
+            self._checkpointer = _Checkpointer(self.sqlite_path)
 
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            self.read_engine.dispose()
+        super().dispose()
