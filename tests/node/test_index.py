@@ -146,3 +146,40 @@ def test_unlabelled_index_reports_codes() -> None:
         d = np.bitwise_count(codes ^ qq).sum(axis=1)
         want = sorted((hexes[i], int(d[i])) for i in np.nonzero(d <= 31)[0] if i != 5)
         assert sorted(got) == want
+
+
+def test_four_byte_row_ids_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Above 2**24 stored hashes row ids take 4 bytes; lower the limit to take that path here.
+    from takeitdown.node import index
+
+    monkeypatch.setattr(index, "ID3_MAX_ROWS", 1000)
+    rng = np.random.default_rng(5)
+    codes = _random_codes(rng, 5000)
+    for i in range(0, 300, 3):
+        codes[i] = _flip(codes[0], int(rng.integers(0, 32)), rng)
+    labels = np.arange(5000, dtype=np.int64)
+    idx = PdqIndex()
+    idx.build(codes, labels)
+    assert idx._segment is not None and idx._segment.idb == 4
+    qs = _queries(rng, codes, 200)
+    for q, got in zip(qs, idx.search(qs), strict=True):
+        assert sorted(got) == _brute(codes, labels, q, 31)
+
+
+def test_select_in_word_both_ways() -> None:
+    # Bucket lookups find the j-th set bit of a word: with BMI2 pdep where it is fast, else a
+    # popcount search. Both must agree with a plain reference on every j.
+    from takeitdown.node import _kernels as K
+
+    rng = np.random.default_rng(6)
+    words = [np.uint64(w) for w in rng.integers(0, 2**63, size=200, dtype=np.int64)]
+    words += [np.uint64(2**64 - 1), np.uint64(1), np.uint64(2**63), np.uint64(0x8000000000000001)]
+    ways = [K.select_popcount] + ([K.select_pdep] if K.FAST_PDEP else [])
+    checked = 0
+    for w in words:
+        ones = [b for b in range(64) if (int(w) >> b) & 1]
+        for j, bit in enumerate(ones, start=1):
+            for select in ways:
+                assert select(w, j) == bit
+                checked += 1
+    assert checked > 200 * 30 * len(ways)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 
@@ -33,6 +34,68 @@ def _cttz(typingctx, x):  # type: ignore[no-untyped-def]
 
     return sig, codegen
 
+
+def _make_prefetch(locality):  # type: ignore[no-untyped-def]
+    """prefetch(arr, i): start loading the cache line of arr's flat element i (no fault if out
+    of bounds: a prefetch is only a hint). A query's loads are thousands of independent cache
+    misses; issuing them a pass ahead keeps many in flight instead of one per branch."""
+
+    @intrinsic
+    def prefetch(typingctx, arr, idx):  # type: ignore[no-untyped-def]
+        sig = types.void(arr, idx)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            ary = context.make_array(signature.args[0])(context, builder, args[0])
+            i8p = ir.IntType(8).as_pointer()
+            ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
+            i32 = ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+            fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
+            # read, the given locality, data cache
+            builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, locality), ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return prefetch
+
+
+_prefetch = _make_prefetch(3)
+
+
+@intrinsic
+def _pdep(typingctx, src, mask):  # type: ignore[no-untyped-def]
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        i64 = ir.IntType(64)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(i64, [i64, i64]), "llvm.x86.bmi.pdep.64"
+        )
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+def _fast_pdep() -> bool:
+    """Whether select may use BMI2 pdep: one instruction on Intel since Haswell and AMD since
+    Zen 3, but microcoded (hundreds of cycles) on Zen 1 and 2, where the popcount search wins.
+    Not when numba is told to compile for another CPU (NUMBA_CPU_NAME, portable caches)."""
+    import llvmlite.binding as llvm
+    from numba.core import config
+
+    if config.CPU_NAME is not None:
+        return False
+    try:
+        return bool(llvm.get_host_cpu_features().get("bmi2")) and llvm.get_host_cpu_name() not in (
+            "znver1",
+            "znver2",
+        )
+    except RuntimeError:  # no host information on this platform
+        return False
+
+
+FAST_PDEP = _fast_pdep()
 
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -58,7 +121,7 @@ def chunk_key(c0, c1, c2, c3, off, w):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", cache=True)
-def _select_in_word(word, j):  # type: ignore[no-untyped-def]
+def select_popcount(word, j):  # type: ignore[no-untyped-def]
     """Bit position of the j-th (1-based) set bit of word: a binary search on popcounts."""
     pos = np.int64(0)
     size = np.int64(32)
@@ -71,6 +134,15 @@ def _select_in_word(word, j):  # type: ignore[no-untyped-def]
             pos += size
         size >>= 1
     return pos
+
+
+@njit(inline="always", cache=True)
+def select_pdep(word, j):  # type: ignore[no-untyped-def]
+    """select_popcount in two instructions and no branch: deposit 1 << (j - 1) into word's set bits."""
+    return np.int64(_cttz(_pdep(_ONE << np.uint64(j - 1), word)))
+
+
+_select_in_word = select_pdep if FAST_PDEP else select_popcount
 
 
 @njit(inline="always", cache=True)
@@ -110,14 +182,6 @@ def bucket_range(bm, bm_base, samples, s_base, shift, x):  # type: ignore[no-unt
             cnt += run
             break
     return start, cnt
-
-
-@njit(inline="always", cache=True)
-def _row_id(ids, base, e, idb):  # type: ignore[no-untyped-def]
-    r = np.int64(0)
-    for k in range(idb):
-        r |= np.int64(ids[base + e, k]) << (8 * k)
-    return r
 
 
 @njit(inline="always", cache=True)
@@ -168,6 +232,7 @@ def search_segment(  # type: ignore[no-untyped-def]
     s_off,
     shift,
     ids,
+    idb,
     out_rows,
     out_d,
     out_n,
@@ -178,8 +243,8 @@ def search_segment(  # type: ignore[no-untyped-def]
     bits, which the bucket implies: `hi` holds words 1-3, `lo` the rest of word 0); tables 1..
     hold row ids. A row met in table t is reported only if no earlier table would have
     found it, so each match is reported once without a set. The work is done in passes
-    (sample loads, bitmap scans, id reads, code checks) so that the memory loads of one pass
-    are independent and the CPU overlaps their cache misses.
+    (sample loads, bitmap scans, id reads, code checks), each prefetching what the next pass
+    reads, so that thousands of cache misses overlap instead of stalling one at a time.
     """
     m = offs.shape[0]
     nprobe = mask_off[m]
@@ -215,6 +280,7 @@ def search_segment(  # type: ignore[no-untyped-def]
                 s_off,
                 shift,
                 ids,
+                idb,
                 out_rows,
                 out_d,
                 out_n,
@@ -247,6 +313,7 @@ def search_segment_serial(  # type: ignore[no-untyped-def]
     s_off,
     shift,
     ids,
+    idb,
     out_rows,
     out_d,
     out_n,
@@ -281,6 +348,7 @@ def search_segment_serial(  # type: ignore[no-untyped-def]
             s_off,
             shift,
             ids,
+            idb,
             out_rows,
             out_d,
             out_n,
@@ -314,6 +382,7 @@ def _search_one(  # type: ignore[no-untyped-def]
     s_off,
     shift,
     ids,
+    idb,
     out_rows,
     out_d,
     out_n,
@@ -327,83 +396,99 @@ def _search_one(  # type: ignore[no-untyped-def]
 ):
     m = offs.shape[0]
     cap = out_rows.shape[1]
-    idb = ids.shape[1]
     nprobe = mask_off[m]
+    n0 = mask_off[1]  # table 0's probes come first
     lowmask = (np.int64(1) << shift) - 1
-    if True:
-        q0, q1, q2, q3 = queries[qi, 0], queries[qi, 1], queries[qi, 2], queries[qi, 3]
-        for t in range(m):
-            qkeys[t] = chunk_key(q0, q1, q2, q3, offs[t], widths[t])
-        for t in range(m):
-            key = qkeys[t]
-            for mi in range(mask_off[t], mask_off[t + 1]):
-                x = np.int64(key ^ masks[mi])
-                xs[mi] = x
-                tab[mi] = t
-                pos[mi] = np.int64(samples[s_off[t] + (x >> shift)])
-        total = 0
-        for mi in range(nprobe):
-            t = tab[mi]
-            x = xs[mi]
-            p, c = _bucket_from(bm, bm_off[t], pos[mi], x & lowmask)
-            pos[mi] = p - x  # first entry of the bucket in table order
-            cnts[mi] = c
-            total += c
-        if total > len(cand):
-            cand = np.empty(total * 2, dtype=np.int64)
-            ctab = np.empty(total * 2, dtype=np.int64)
-        k = 0
-        for mi in range(nprobe):
-            t = tab[mi]
-            s0 = pos[mi]
-            for e in range(s0, s0 + cnts[mi]):
-                if t == 0:
-                    cand[k] = e
-                    ctab[k] = -1 - xs[mi]  # table 0: the bucket key is the row's table-0 bits
-                else:
-                    cand[k] = _row_id(ids, (t - 1) * n, e, idb)
-                    ctab[k] = t
-                k += 1
-        found = 0
-        w0 = widths[0]
-        q0lo = q0 >> np.uint64(w0)
-        ns0 = s_off[1] - s_off[0] if m > 1 else samples.shape[0]
-        for k in range(total):
-            row = cand[k]
-            # words 1-3 first: a random candidate fails here, on one cache line
-            d = _popcnt(hi[row, 0] ^ q1) + _popcnt(hi[row, 1] ^ q2) + _popcnt(hi[row, 2] ^ q3)
-            if d > thr:
-                continue
-            low = _lo_bits(lo, row)
-            d += _popcnt(low ^ q0lo)
-            if d > thr:
-                continue
-            tk = ctab[k]
-            if tk < 0:
-                key0 = np.uint64(-1 - tk)
-                t = 0
+    q0, q1, q2, q3 = queries[qi, 0], queries[qi, 1], queries[qi, 2], queries[qi, 3]
+    for t in range(m):
+        qkeys[t] = chunk_key(q0, q1, q2, q3, offs[t], widths[t])
+    # Pass 1: each probe's key and the sample its bucket lookup starts from; fetch the bitmap there.
+    for t in range(m):
+        key = qkeys[t]
+        for mi in range(mask_off[t], mask_off[t + 1]):
+            x = np.int64(key ^ masks[mi])
+            xs[mi] = x
+            tab[mi] = t
+            p = np.int64(samples[s_off[t] + (x >> shift)])
+            pos[mi] = p
+            _prefetch(bm, bm_off[t] + (p >> 6))
+    # Pass 2: bucket ranges; fetch what they point to (codes in table 0, row ids elsewhere).
+    total = 0
+    for mi in range(nprobe):
+        t = tab[mi]
+        x = xs[mi]
+        p, c = _bucket_from(bm, bm_off[t], pos[mi], x & lowmask)
+        first = p - x  # first entry of the bucket in table order
+        pos[mi] = first
+        cnts[mi] = c
+        total += c
+        if c > 0:
+            if mi < n0:
+                _prefetch(hi, 3 * first)
             else:
-                key0 = np.uint64(key_of_row(bm, samples, ns0, shift, row))
-                t = tk
-            d += _popcnt(key0 ^ qkeys[0])
-            if d > thr:
-                continue
-            if (tomb[row >> 6] >> np.uint64(row & 63)) & _ONE:
-                continue
-            c0 = (low << np.uint64(w0)) | key0
-            dup = False
-            for t2 in range(t):
-                k2 = chunk_key(c0, hi[row, 0], hi[row, 1], hi[row, 2], offs[t2], widths[t2])
-                if _popcnt(k2 ^ qkeys[t2]) <= radii[t2]:
-                    dup = True
-                    break
-            if dup:
-                continue
-            if found < cap:
-                out_rows[qi, found] = row
-                out_d[qi, found] = d
-            found += 1
-        out_n[qi] = found
+                _prefetch(ids, ((t - 1) * n + first) * idb)
+    if total > len(cand):
+        cand = np.empty(total * 2, dtype=np.int64)
+        ctab = np.empty(total * 2, dtype=np.int64)
+    # Pass 3: candidate rows; fetch their codes.
+    k = 0
+    for mi in range(n0):
+        for e in range(pos[mi], pos[mi] + cnts[mi]):
+            cand[k] = e
+            ctab[k] = -1 - xs[mi]  # table 0: the bucket key is the row's table-0 bits
+            k += 1
+    for mi in range(n0, nprobe):
+        t = tab[mi]
+        b = ((t - 1) * n + pos[mi]) * idb
+        for _ in range(cnts[mi]):
+            r = np.int64(ids[b]) | (np.int64(ids[b + 1]) << 8) | (np.int64(ids[b + 2]) << 16)
+            if idb == 4:
+                r |= np.int64(ids[b + 3]) << 24
+            b += idb
+            cand[k] = r
+            ctab[k] = t
+            _prefetch(hi, 3 * r)
+            k += 1
+    # Pass 4: verify by the exact distance, words 1-3 first (one cache line), then the rest.
+    found = 0
+    w0 = widths[0]
+    q0lo = q0 >> np.uint64(w0)
+    ns0 = s_off[1] - s_off[0] if m > 1 else samples.shape[0]
+    for k in range(total):
+        row = cand[k]
+        d = _popcnt(hi[row, 0] ^ q1) + _popcnt(hi[row, 1] ^ q2) + _popcnt(hi[row, 2] ^ q3)
+        if d > thr:
+            continue
+        low = _lo_bits(lo, row)
+        d += _popcnt(low ^ q0lo)
+        if d > thr:
+            continue
+        tk = ctab[k]
+        if tk < 0:
+            key0 = np.uint64(-1 - tk)
+            t = 0
+        else:
+            key0 = np.uint64(key_of_row(bm, samples, ns0, shift, row))
+            t = tk
+        d += _popcnt(key0 ^ qkeys[0])
+        if d > thr:
+            continue
+        if (tomb[row >> 6] >> np.uint64(row & 63)) & _ONE:
+            continue
+        c0 = (low << np.uint64(w0)) | key0
+        dup = False
+        for t2 in range(t):  # reported by the first table that finds it, so only once
+            k2 = chunk_key(c0, hi[row, 0], hi[row, 1], hi[row, 2], offs[t2], widths[t2])
+            if _popcnt(k2 ^ qkeys[t2]) <= radii[t2]:
+                dup = True
+                break
+        if dup:
+            continue
+        if found < cap:
+            out_rows[qi, found] = row
+            out_d[qi, found] = d
+        found += 1
+    out_n[qi] = found
     return cand, ctab
 
 

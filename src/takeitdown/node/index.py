@@ -10,9 +10,9 @@ Memory (the goal is under 64 bytes a stored hash):
 - codes, 32 B, stored in the key order of table 0, so table 0 needs no row ids;
 - labels (entry ids), 4 B, only if asked for: the node's main index stores none and maps a
   matched code back to its entry through the database, since a PDQ value is one entry;
-- tables 1..m-1: row ids of 3 bytes (4 above 2**24 rows);
+- tables 1..m-1: row ids of 3 bytes (4 above 2**24 rows), read a pass ahead of use;
 - every table: a unary bucket bitmap (one bit per entry and per bucket) and a sample of
-  bucket starts, instead of an offsets array: about 0.4 B a hash at 10M;
+  bucket starts every 64 buckets, instead of an offsets array: about 0.7 B a hash at 10M;
 - a tombstone bitmap (1/8 B) for removals.
 Recent adds go to a small buffer that is brute-forced; `compact()` folds buffer and tombstones
 into a new segment (run it in the background; adds and removes keep working meanwhile).
@@ -31,7 +31,8 @@ import numpy as np
 from takeitdown.node import _kernels as K
 
 DEFAULT_THRESHOLD = 31
-SAMPLE_SHIFT = 8  # a bucket-start sample every 256 buckets
+SAMPLE_SHIFT = 6  # a bucket-start sample every 64 buckets: a lookup scans a word or two
+ID3_MAX_ROWS = 2**24  # row ids take 3 bytes up to here, 4 above
 
 
 def hex_to_codes(values: Sequence[str]) -> np.ndarray:
@@ -129,9 +130,9 @@ class Segment:
             else labels[order].astype(np.uint32 if labels.max(initial=0) < 2**32 else np.int64)
         )
         del keys0, order
-        idb = 3 if n <= 2**24 else 4
+        self.idb = idb = 3 if n <= ID3_MAX_ROWS else 4
         m = len(layout.offs)
-        self.ids = np.zeros(((m - 1) * n, idb), dtype=np.uint8)
+        self.ids = np.zeros((m - 1) * n * idb, dtype=np.uint8)  # (m - 1) tables x n rows x idb bytes
         bms: list[np.ndarray] = []
         samples: list[np.ndarray] = []
         for t in range(m):
@@ -141,7 +142,7 @@ class Segment:
             else:
                 order = np.argsort(keys, kind="stable").astype(np.uint32)
                 skeys = keys[order]
-                self.ids[(t - 1) * n : t * n] = order.view(np.uint8).reshape(n, 4)[:, :idb]
+                self.ids[(t - 1) * n * idb : t * n * idb] = order.view(np.uint8).reshape(n, 4)[:, :idb].reshape(-1)
                 del order
             bm, smp = _bucket_bitmap(skeys, int(layout.widths[t]))
             bms.append(bm)
@@ -215,6 +216,7 @@ class Segment:
             self.s_off,
             SAMPLE_SHIFT,
             self.ids,
+            self.idb,
             rows,
             dist,
             cnt,
