@@ -7,7 +7,8 @@ radii[t] of the query's chunk in every table finds every match. Candidates are v
 exact Hamming distance, so the result equals brute force.
 
 Memory (the goal is under 64 bytes a stored hash):
-- codes, 32 B, stored in the key order of table 0, so table 0 needs no row ids;
+- codes, 30 B, stored in the key order of table 0, so table 0 needs no row ids (and its
+  bits: the bucket a row sits in gives them);
 - labels (entry ids), 4 B, only if asked for: the node's main index stores none and maps a
   matched code back to its entry through the database, since a PDQ value is one entry;
 - tables 1..m-1: row ids of 3 bytes (4 above 2**24 rows), read a pass ahead of use;
@@ -142,7 +143,8 @@ class Segment:
             else:
                 order = np.argsort(keys, kind="stable").astype(np.uint32)
                 skeys = keys[order]
-                self.ids[(t - 1) * n * idb : t * n * idb] = order.view(np.uint8).reshape(n, 4)[:, :idb].reshape(-1)
+                low_bytes = order.view(np.uint8).reshape(n, 4)[:, :idb]  # little-endian
+                self.ids[(t - 1) * n * idb : t * n * idb] = low_bytes.reshape(-1)
                 del order
             bm, smp = _bucket_bitmap(skeys, int(layout.widths[t]))
             bms.append(bm)
