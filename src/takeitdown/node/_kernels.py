@@ -412,6 +412,7 @@ def _search_one(  # type: ignore[no-untyped-def]
             p = np.int64(samples[s_off[t] + (x >> shift)])
             pos[mi] = p
             _prefetch(bm, bm_off[t] + (p >> 6))
+            _prefetch(bm, bm_off[t] + ((p + 160) >> 6))  # the scan may run into the next line
     # Pass 2: bucket ranges; fetch what they point to (codes in table 0, row ids elsewhere).
     total = 0
     for mi in range(nprobe):

@@ -185,13 +185,11 @@ class Segment:
         parts = (self.hi, self.lo, self.ids, self.bm, self.samples, self.tomb)
         return sum(a.nbytes for a in parts) + (self.labels.nbytes if self.labels is not None else 0)
 
-    def key(self, row: int) -> int | str:
-        """What a match reports: the label, or (unlabelled) the code as hex."""
-        return (
-            int(self.labels[row])
-            if self.labels is not None
-            else self.codes(np.array([row]))[0].tobytes().hex()
-        )
+    def keys(self, rows: np.ndarray) -> list[int | str]:
+        """What matches report: the labels, or (unlabelled) the codes as hex."""
+        if self.labels is not None:
+            return list(self.labels[rows].tolist())
+        return [c.tobytes().hex() for c in self.codes(rows)]
 
     def search(self, queries: np.ndarray, threshold: int, cap: int = 32) -> list[list[tuple[int | str, int]]]:
         lay = self.layout
@@ -224,10 +222,13 @@ class Segment:
             cnt,
         )
         over = np.nonzero(cnt > cap)[0]
-        out = [
-            [(self.key(int(r)), int(d)) for r, d in zip(rows[i, : cnt[i]], dist[i, : cnt[i]], strict=True)]
-            for i in range(q)
-        ]
+        kept = np.minimum(cnt, cap)
+        hit = np.arange(cap) < kept[:, None]
+        keys, dists = self.keys(rows[hit]), dist[hit].tolist()
+        out, at = [], 0
+        for k in kept.tolist():
+            out.append(list(zip(keys[at : at + k], dists[at : at + k], strict=True)))
+            at += k
         for i in over:  # rare: more matches than the slab holds; redo that query with room
             out[i] = self.search(queries[i : i + 1], threshold, cap=int(cnt[i]))[0]
         return out
