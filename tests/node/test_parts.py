@@ -54,6 +54,23 @@ def _rm(eid: int, kind: str, value: str, seq: int) -> dict:
     }
 
 
+def test_feed_items_without_an_entry_id_are_skipped_not_stalling(tmp_path: Path) -> None:
+    # A page the node cannot fully read must not stop it for good: every item it can apply
+    # applies, the cursor moves past the page, and the rest is skipped.
+    store = _store(tmp_path)
+    page = [
+        "not an object",
+        {"seq": 1, "op": "add", "type": "pdq", "value": _pdq(9)},  # no entry_id
+        {**_add(0, "md5", "e" * 32, 2), "entry_id": "abc"},
+        {**_add(0, "md5", "e" * 32, 3), "entry_id": True},
+        {**_add(0, "md5", "e" * 32, 4), "entry_id": 2**70},
+        _add(6, "md5", "f" * 32, 5),
+    ]
+    changes = store.apply_page(page, 5)
+    assert [(c.op, c.entry.entry_id, c.entry.value) for c in changes] == [("add", 6, "f" * 32)]
+    assert store.cursor() == 5
+
+
 def test_feed_pages_apply_net_changes_and_move_cursor(tmp_path: Path) -> None:
     store = _store(tmp_path)
     assert store.cursor() == 0

@@ -13,7 +13,8 @@ Memory (the goal is under 64 bytes a stored hash):
   matched code back to its entry through the database, since a PDQ value is one entry;
 - tables 1..m-1: row ids of 3 bytes (4 above 2**24 rows), read a pass ahead of use;
 - every table: a unary bucket bitmap (one bit per entry and per bucket) and a sample of
-  bucket starts every 64 buckets, instead of an offsets array: about 0.7 B a hash at 10M;
+  bucket starts every 64 buckets, instead of an offsets array: about 0.28 B a hash a table
+  at 10M;
 - a tombstone bitmap (1/8 B) for removals.
 Recent adds go to a small buffer that is brute-forced; `compact()` folds buffer and tombstones
 into a new segment (run it in the background; adds and removes keep working meanwhile).

@@ -74,6 +74,17 @@ def _valid(e: dict[str, Any]) -> Entry | None:
     return None
 
 
+def _has_entry_id(e: Any) -> bool:
+    """Whether a feed item names an entry. One that does not cannot be applied; it is skipped
+    (and logged, without its content) so that it cannot stall the node's sync for good."""
+    eid = e.get("entry_id") if isinstance(e, dict) else None
+    if isinstance(eid, int) and not isinstance(eid, bool) and 0 < eid < 2**63:
+        return True
+    seq = e.get("seq") if isinstance(e, dict) else None
+    log.error("feed item skipped: no usable entry_id (seq %r)", seq if isinstance(seq, int) else None)
+    return False
+
+
 class NodeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -84,9 +95,10 @@ class NodeStore:
             row = conn.execute(select(sync_state.c.cursor).where(sync_state.c.id == 1)).first()
         return int(row[0]) if row else 0
 
-    def apply_page(self, page: list[dict[str, Any]], next_cursor: int) -> list[Change]:
+    def apply_page(self, page: list[Any], next_cursor: int) -> list[Change]:
         """Apply one feed page and move the cursor in ONE transaction; return the net changes."""
-        ids = {int(e["entry_id"]) for e in page if "entry_id" in e}
+        page = [e for e in page if _has_entry_id(e)]
+        ids = {int(e["entry_id"]) for e in page}
         with self.db.write() as conn:
             before: dict[int, Entry] = {}
             id_list = sorted(ids)
@@ -97,8 +109,6 @@ class NodeStore:
             after: dict[int, Entry | None] = dict(before)
             for e in page:
                 op = e.get("op")
-                if "entry_id" not in e:
-                    continue
                 eid = int(e["entry_id"])
                 if op == "remove":
                     after[eid] = None
