@@ -35,32 +35,25 @@ def _cttz(typingctx, x):  # type: ignore[no-untyped-def]
     return sig, codegen
 
 
-def _make_prefetch(locality):  # type: ignore[no-untyped-def]
-    """prefetch(arr, i): start loading the cache line of arr's flat element i (no fault if out
-    of bounds: a prefetch is only a hint). A query's loads are thousands of independent cache
-    misses; issuing them a pass ahead keeps many in flight instead of one per branch."""
+@intrinsic
+def _prefetch(typingctx, arr, idx):  # type: ignore[no-untyped-def]
+    """_prefetch(arr, i): start loading the cache line of arr's flat element i (never faults: a
+    prefetch is only a hint). A query's loads are thousands of independent cache misses; issuing
+    them a pass ahead keeps many in flight instead of one per branch."""
+    sig = types.void(arr, idx)
 
-    @intrinsic
-    def prefetch(typingctx, arr, idx):  # type: ignore[no-untyped-def]
-        sig = types.void(arr, idx)
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
+        # read (0), keep in all cache levels (3), data cache (1)
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
 
-        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-            ary = context.make_array(signature.args[0])(context, builder, args[0])
-            i8p = ir.IntType(8).as_pointer()
-            ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
-            i32 = ir.IntType(32)
-            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-            fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
-            # read, the given locality, data cache
-            builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, locality), ir.Constant(i32, 1)])
-            return context.get_dummy_value()
-
-        return sig, codegen
-
-    return prefetch
-
-
-_prefetch = _make_prefetch(3)
+    return sig, codegen
 
 
 @intrinsic
