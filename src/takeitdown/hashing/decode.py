@@ -105,7 +105,9 @@ def load_image(
         return image
     except HashingError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+    # RuntimeError: pillow-heif's report of a libheif decode error, for example a HEIC whose
+    # coded picture is far larger than the size its header declares (libheif refuses it).
+    except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, Image.DecompressionBombError) as e:
         raise HashingError(f"The image is damaged or incomplete and could not be decoded ({e}).") from e
 
 
