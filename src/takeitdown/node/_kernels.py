@@ -139,47 +139,8 @@ _select_in_word = select_pdep if FAST_PDEP else select_popcount
 
 
 @njit(inline="always", cache=True)
-def bucket_range(bm, bm_base, samples, s_base, shift, x):  # type: ignore[no-untyped-def]
-    """(start, count) of bucket x in a unary-coded bucket bitmap.
-
-    The bitmap holds, for every bucket in key order, one 1 per entry followed by a 0. samples[k]
-    is the bit position where bucket k << shift starts, so a lookup skips at most 2**shift - 1
-    zeros from a sample: a word or two of popcounts.
-    """
-    x = np.int64(x)
-    k = x >> shift
-    j = x - (k << shift)
-    pos = np.int64(samples[s_base + k])
-    while j > 0:
-        b = pos & 63
-        word = (~bm[bm_base + (pos >> 6)]) >> np.uint64(b)
-        z = np.int64(_popcnt(word))
-        if z < j:
-            j -= z
-            pos += 64 - b
-        else:
-            pos += _select_in_word(word, j) + 1
-            j = 0
-    start = pos - np.int64(x)
-    cnt = np.int64(0)
-    while True:
-        b = pos & 63
-        word = bm[bm_base + (pos >> 6)] >> np.uint64(b)
-        inv = ~word
-        run = np.int64(_cttz(inv)) if inv != 0 else np.int64(64)
-        avail = 64 - b
-        if run >= avail:
-            cnt += avail
-            pos += avail
-        else:
-            cnt += run
-            break
-    return start, cnt
-
-
-@njit(inline="always", cache=True)
 def _bucket_from(bm, bm_base, pos, j):  # type: ignore[no-untyped-def]
-    """Like bucket_range, from a sample position `pos` and j zeros to skip; returns (bitpos, cnt)."""
+    """From bit `pos`, skip j zeros; returns (bit position of the bucket's first entry, count)."""
     while j > 0:
         b = pos & 63
         word = (~bm[bm_base + (pos >> 6)]) >> np.uint64(b)
@@ -195,7 +156,7 @@ def _bucket_from(bm, bm_base, pos, j):  # type: ignore[no-untyped-def]
     while True:
         b = pos & 63
         inv = ~(bm[bm_base + (pos >> 6)] >> np.uint64(b))
-        run = np.int64(_cttz(inv))
+        run = np.int64(_cttz(inv))  # 64 when inv is 0 (cttz is not zero-poison here)
         avail = 64 - b
         if run >= avail:
             cnt += avail
@@ -206,112 +167,52 @@ def _bucket_from(bm, bm_base, pos, j):  # type: ignore[no-untyped-def]
     return first, cnt
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def search_segment(  # type: ignore[no-untyped-def]
-    queries,
-    thr,
-    hi,
-    lo,
-    tomb,
-    n,
-    offs,
-    widths,
-    radii,
-    masks,
-    mask_off,
-    bm,
-    bm_off,
-    samples,
-    s_off,
-    shift,
-    ids,
-    idb,
-    out_rows,
-    out_d,
-    out_n,
-):
-    """Multi-index hashing search of one frozen segment, one query per parallel iteration.
+@njit(inline="always", cache=True)
+def bucket_range(bm, bm_base, samples, s_base, shift, x):  # type: ignore[no-untyped-def]
+    """(start, count) of bucket x in a unary-coded bucket bitmap.
 
-    Table 0's rows are the codes themselves (stored in table-0 key order, without the table-0
-    bits, which the bucket implies: `hi` holds words 1-3, `lo` the rest of word 0); tables 1..
-    hold row ids. A row met in table t is reported only if no earlier table would have
-    found it, so each match is reported once without a set. The work is done in passes
-    (sample loads, bitmap scans, id reads, code checks), each prefetching what the next pass
-    reads, so that thousands of cache misses overlap instead of stalling one at a time.
+    The bitmap holds, for every bucket in key order, one 1 per entry followed by a 0. samples[k]
+    is the bit position where bucket k << shift starts, so a lookup skips at most 2**shift - 1
+    zeros from a sample: a word or two of popcounts. Bucket x's entries start at its bit
+    position minus x (the zeros of the buckets before it).
     """
-    m = offs.shape[0]
-    nprobe = mask_off[m]
+    x = np.int64(x)
+    k = x >> shift
+    first, cnt = _bucket_from(bm, bm_base, np.int64(samples[s_base + k]), x - (k << shift))
+    return first - x, cnt
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def search_segment(queries, thr, seg, out_rows, out_d, out_n):  # type: ignore[no-untyped-def]
+    """Multi-index hashing search of one frozen segment, blocks of queries in parallel.
+
+    `seg` is the segment's arrays (`Segment.arrays`): hi, lo, tomb, n, offs, widths, radii, masks,
+    mask_off, bm, bm_off, samples, s_off, shift, ids, idb. Table 0's rows are the codes themselves
+    (stored in table-0 key order, without the table-0 bits, which the bucket implies: `hi` holds
+    words 1-3, `lo` the rest of word 0); tables 1.. hold row ids. A row met in table t is reported
+    only if no earlier table would have found it, so each match is reported once without a set.
+    The work is done in passes (sample loads, bitmap scans, id reads, code checks), each
+    prefetching what the next pass reads, so that thousands of cache misses overlap instead of
+    stalling one at a time.
+    """
     nq = queries.shape[0]
-    # Blocks of queries, each with scratch arrays allocated once: a fresh allocation per query
-    # costs more in page faults than the search itself.
     nblocks = min(nq, 64)
     for blk in prange(nblocks):
-        xs = np.empty(nprobe, dtype=np.int64)
-        pos = np.empty(nprobe, dtype=np.int64)
-        cnts = np.empty(nprobe, dtype=np.int64)
-        tab = np.empty(nprobe, dtype=np.int64)
-        qkeys = np.empty(m, dtype=np.uint64)
-        cand = np.empty(4096, dtype=np.int64)
-        ctab = np.empty(4096, dtype=np.int64)
-        for qi in range(blk * nq // nblocks, (blk + 1) * nq // nblocks):
-            cand, ctab = _search_one(
-                queries,
-                qi,
-                thr,
-                hi,
-                lo,
-                tomb,
-                n,
-                offs,
-                widths,
-                radii,
-                masks,
-                mask_off,
-                bm,
-                bm_off,
-                samples,
-                s_off,
-                shift,
-                ids,
-                idb,
-                out_rows,
-                out_d,
-                out_n,
-                xs,
-                pos,
-                cnts,
-                tab,
-                qkeys,
-                cand,
-                ctab,
-            )
+        first, last = blk * nq // nblocks, (blk + 1) * nq // nblocks
+        _search_range(queries, first, last, thr, seg, out_rows, out_d, out_n)
 
 
 @njit(cache=True, nogil=True)
-def search_segment_serial(  # type: ignore[no-untyped-def]
-    queries,
-    thr,
-    hi,
-    lo,
-    tomb,
-    n,
-    offs,
-    widths,
-    radii,
-    masks,
-    mask_off,
-    bm,
-    bm_off,
-    samples,
-    s_off,
-    shift,
-    ids,
-    idb,
-    out_rows,
-    out_d,
-    out_n,
-):
+def search_segment_serial(queries, thr, seg, out_rows, out_d, out_n):  # type: ignore[no-untyped-def]
     """search_segment on the calling thread: for a query or two, waking a thread pool costs more."""
+    _search_range(queries, 0, queries.shape[0], thr, seg, out_rows, out_d, out_n)
+
+
+@njit(cache=True, nogil=True)
+def _search_range(queries, first, last, thr, seg, out_rows, out_d, out_n):  # type: ignore[no-untyped-def]
+    """Queries first..last-1, with scratch arrays allocated once: a fresh allocation per query
+    costs more in page faults than the search itself."""
+    offs, mask_off = seg[4], seg[8]
     m = offs.shape[0]
     nprobe = mask_off[m]
     xs = np.empty(nprobe, dtype=np.int64)
@@ -321,72 +222,18 @@ def search_segment_serial(  # type: ignore[no-untyped-def]
     qkeys = np.empty(m, dtype=np.uint64)
     cand = np.empty(4096, dtype=np.int64)
     ctab = np.empty(4096, dtype=np.int64)
-    for qi in range(queries.shape[0]):
+    for qi in range(first, last):
         cand, ctab = _search_one(
-            queries,
-            qi,
-            thr,
-            hi,
-            lo,
-            tomb,
-            n,
-            offs,
-            widths,
-            radii,
-            masks,
-            mask_off,
-            bm,
-            bm_off,
-            samples,
-            s_off,
-            shift,
-            ids,
-            idb,
-            out_rows,
-            out_d,
-            out_n,
-            xs,
-            pos,
-            cnts,
-            tab,
-            qkeys,
-            cand,
-            ctab,
+            queries, qi, thr, seg, out_rows, out_d, out_n, xs, pos, cnts, tab, qkeys, cand, ctab
         )
 
 
 @njit(cache=True)
 def _search_one(  # type: ignore[no-untyped-def]
-    queries,
-    qi,
-    thr,
-    hi,
-    lo,
-    tomb,
-    n,
-    offs,
-    widths,
-    radii,
-    masks,
-    mask_off,
-    bm,
-    bm_off,
-    samples,
-    s_off,
-    shift,
-    ids,
-    idb,
-    out_rows,
-    out_d,
-    out_n,
-    xs,
-    pos,
-    cnts,
-    tab,
-    qkeys,
-    cand,
-    ctab,
+    queries, qi, thr, seg, out_rows, out_d, out_n, xs, pos, cnts, tab, qkeys, cand, ctab
 ):
+    """One query; returns the candidate buffers, grown if it needed more room."""
+    hi, lo, tomb, n, offs, widths, radii, masks, mask_off, bm, bm_off, samples, s_off, shift, ids, idb = seg
     m = offs.shape[0]
     cap = out_rows.shape[1]
     nprobe = mask_off[m]

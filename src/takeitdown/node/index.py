@@ -159,6 +159,14 @@ class Segment:
         self.dead = 0
         del codes
         self._ns0 = int(self.s_off[1]) if m > 1 else len(self.samples)
+        # What the search kernels read, in their order (see `_kernels.search_segment`). The
+        # tombstone bitmap is the same array object, so removals show at once.
+        lay = layout
+        self.arrays = (
+            self.hi, self.lo, self.tomb, self.n, lay.offs, lay.widths, lay.radii, lay.masks,
+            lay.mask_off, self.bm, self.bm_off, self.samples, self.s_off, SAMPLE_SHIFT, self.ids,
+            self.idb,
+        )  # fmt: skip
 
     def codes(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Full (n, 4) codes of the given rows (all rows by default), table-0 bits restored."""
@@ -193,35 +201,12 @@ class Segment:
         return [c.tobytes().hex() for c in self.codes(rows)]
 
     def search(self, queries: np.ndarray, threshold: int, cap: int = 32) -> list[list[tuple[int | str, int]]]:
-        lay = self.layout
         q = len(queries)
         rows = np.empty((q, cap), dtype=np.int64)
         dist = np.empty((q, cap), dtype=np.int32)
         cnt = np.zeros(q, dtype=np.int64)
         fn = K.search_segment if q >= 8 else K.search_segment_serial
-        fn(
-            queries,
-            threshold,
-            self.hi,
-            self.lo,
-            self.tomb,
-            self.n,
-            lay.offs,
-            lay.widths,
-            lay.radii,
-            lay.masks,
-            lay.mask_off,
-            self.bm,
-            self.bm_off,
-            self.samples,
-            self.s_off,
-            SAMPLE_SHIFT,
-            self.ids,
-            self.idb,
-            rows,
-            dist,
-            cnt,
-        )
+        fn(queries, threshold, self.arrays, rows, dist, cnt)
         over = np.nonzero(cnt > cap)[0]
         kept = np.minimum(cnt, cap)
         hit = np.arange(cap) < kept[:, None]
