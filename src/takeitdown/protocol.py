@@ -1,0 +1,515 @@
+"""The contract between the roles: the only place a shape that crosses a role boundary is declared.
+
+The person's device, the registry, a platform node, the python-threatexchange extension, the
+page's schema test and the benchmarks all speak these shapes (DESIGN.md, "Hash types"):
+
+- hash values and their wire form (`parse_hash`, `PdqHash`, `Md5Hash`, `Sha256Hash`, `VpdqHash`);
+- the case item a submission carries (`CaseItem`);
+- the feed entry and feed page a platform reads (`FeedEntry`, `FeedPage`);
+- the outcome report a platform sends back (`Report`, `Outcome`);
+- the error body every service answers with (`Problem`, `ProblemCode`): a stable
+  machine-readable `code` beside the English `detail`, so the page translates by code.
+
+Standard library only: the registry imports this without loading any media library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+# -- hash values ------------------------------------------------------------------------------
+
+HashType = Literal["pdq", "md5", "sha256", "vpdq"]
+HASH_TYPES: tuple[str, ...] = ("pdq", "md5", "sha256", "vpdq")
+FEED_TYPES: frozenset[str] = frozenset({"pdq", "md5", "vpdq"})  # sha256 stays with the case
+
+PDQ_MATCH_THRESHOLD = 31
+PDQ_MIN_QUALITY = 50
+MAX_VPDQ_FRAMES = 36_000  # ten hours at one frame a second
+
+_HEX = re.compile(r"[0-9a-f]*")
+
+
+class InvalidHash(ValueError):
+    """A hash value (or case item) that does not fit the wire format; `code` says which rule."""
+
+    def __init__(self, message: str, code: str = "hash.invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parse_hex(value: object, length: int, name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidHash(f"{name} must be a string of {length} hex characters")
+    text = value.lower()
+    if len(text) != length:
+        raise InvalidHash(f"{name} must be {length} hex characters, got {len(value)}")
+    if not _HEX.fullmatch(text):
+        raise InvalidHash(f"{name} must contain only hex characters 0-9 and a-f")
+    return text
+
+
+def _parse_int(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidHash(f"{name} must be a whole number from {low} to {high}")
+    if not low <= value <= high:
+        raise InvalidHash(f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True, order=True)
+class Md5Hash:
+    value: str
+
+    type: ClassVar[HashType] = "md5"
+
+    @classmethod
+    def parse(cls, value: object) -> Md5Hash:
+        return cls(_parse_hex(value, 32, "MD5"))
+
+    def __str__(self) -> str:
+        return self.value
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "md5", "value": self.value}
+
+
+@dataclass(frozen=True, order=True)
+class Sha256Hash:
+    value: str
+
+    type: ClassVar[HashType] = "sha256"
+
+    @classmethod
+    def parse(cls, value: object) -> Sha256Hash:
+        return cls(_parse_hex(value, 64, "SHA-256"))
+
+    def __str__(self) -> str:
+        return self.value
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "sha256", "value": self.value}
+
+
+@dataclass(frozen=True, order=True)
+class PdqHash:
+    """A 256-bit PDQ hash; `quality` (0-100) is how much detail the image had, if known."""
+
+    value: str
+    quality: int | None = None
+
+    type: ClassVar[HashType] = "pdq"
+
+    @classmethod
+    def parse(cls, value: object, quality: object = None) -> PdqHash:
+        hex_value = _parse_hex(value, 64, "PDQ hash")
+        if quality is None:
+            return cls(hex_value, None)
+        return cls(hex_value, _parse_int(quality, "PDQ quality", 0, 100))
+
+    @classmethod
+    def from_bits(cls, bits: Iterable[int], quality: int | None = None) -> PdqHash:
+        """From 256 0/1 values in the reference bit order (what `pdqhash.compute` returns)."""
+        flat = [1 if b else 0 for b in bits]
+        if len(flat) != 256:
+            raise InvalidHash(f"a PDQ hash has 256 bits, got {len(flat)}")
+        as_int = int("".join(map(str, flat)), 2)
+        return cls(f"{as_int:064x}", quality)
+
+    def as_int(self) -> int:
+        return int(self.value, 16)
+
+    def bit_count(self) -> int:
+        return self.as_int().bit_count()
+
+    def distance(self, other: PdqHash) -> int:
+        """Hamming distance between the two 256-bit hashes."""
+        return (self.as_int() ^ other.as_int()).bit_count()
+
+    def is_distributable(self) -> bool:
+        return self.quality is None or self.quality >= PDQ_MIN_QUALITY
+
+    def __str__(self) -> str:
+        return self.value
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "pdq", "value": self.value}
+        if self.quality is not None:
+            out["quality"] = self.quality
+        return out
+
+
+_FRAME_FIELDS = frozenset({"i", "t", "q", "pdq"})
+
+
+@dataclass(frozen=True)
+class VpdqFrame:
+    """One hashed video frame: index, timestamp in seconds, PDQ quality and PDQ hash."""
+
+    i: int
+    t: float
+    q: int
+    pdq: str
+
+    @classmethod
+    def parse(cls, data: object) -> VpdqFrame:
+        if not isinstance(data, dict):
+            raise InvalidHash('a vPDQ frame must be an object {"i", "t", "q", "pdq"}')
+        unknown = set(data) - _FRAME_FIELDS
+        if unknown:
+            raise InvalidHash(f"unknown vPDQ frame fields: {', '.join(sorted(map(str, unknown)))}")
+        missing = _FRAME_FIELDS - set(data)
+        if missing:
+            raise InvalidHash(f"vPDQ frame is missing: {', '.join(sorted(missing))}")
+        t = data["t"]
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
+            raise InvalidHash("vPDQ frame time t must be a number of seconds >= 0")
+        return cls(
+            i=_parse_int(data["i"], "vPDQ frame index i", 0, 2**31 - 1),
+            t=float(t),
+            q=_parse_int(data["q"], "vPDQ frame quality q", 0, 100),
+            pdq=_parse_hex(data["pdq"], 64, "vPDQ frame PDQ hash"),
+        )
+
+    @property
+    def hash(self) -> PdqHash:
+        return PdqHash(self.pdq, self.q)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"i": self.i, "t": round(self.t, 3), "q": self.q, "pdq": self.pdq}
+
+
+@dataclass(frozen=True)
+class VpdqHash:
+    """The frame hashes of one video, in frame order."""
+
+    frames: tuple[VpdqFrame, ...]
+
+    type: ClassVar[HashType] = "vpdq"
+
+    @classmethod
+    def parse(cls, frames: object) -> VpdqHash:
+        if not isinstance(frames, list):
+            raise InvalidHash("vPDQ frames must be a list of frame objects")
+        if not frames:
+            raise InvalidHash("vPDQ needs at least one frame")
+        if len(frames) > MAX_VPDQ_FRAMES:
+            raise InvalidHash(f"vPDQ may have at most {MAX_VPDQ_FRAMES} frames", "hash.too_many_frames")
+        return cls(tuple(VpdqFrame.parse(f) for f in frames))
+
+    def __str__(self) -> str:
+        return f"vpdq[{len(self.frames)} frames]"
+
+    def frames_json(self) -> str:
+        """The canonical JSON of the frame list: what the feed carries and the registry keys on."""
+        return json.dumps([f.to_json() for f in self.frames], separators=(",", ":"), sort_keys=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "vpdq", "frames": [f.to_json() for f in self.frames]}
+
+
+AnyHash = PdqHash | Md5Hash | Sha256Hash | VpdqHash
+
+_HASH_FIELDS = {
+    "pdq": {"type", "value", "quality"},
+    "md5": {"type", "value"},
+    "sha256": {"type", "value"},
+    "vpdq": {"type", "frames"},
+}
+
+
+def parse_hash(data: object) -> AnyHash:
+    """Parse one wire-format hash object such as {"type": "pdq", "value": ..., "quality": ...}."""
+    if not isinstance(data, dict):
+        raise InvalidHash('a hash must be an object with a "type"')
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in _HASH_FIELDS:  # a dict/list "type" is unhashable
+        raise InvalidHash(
+            f"unknown hash type {kind!r}; expected one of pdq, md5, sha256, vpdq", "hash.unknown_type"
+        )
+    unknown = set(data) - _HASH_FIELDS[kind]
+    if unknown:
+        raise InvalidHash(f"unknown fields for a {kind} hash: {', '.join(sorted(map(str, unknown)))}")
+    if kind == "vpdq":
+        return VpdqHash.parse(data.get("frames"))
+    if "value" not in data:
+        raise InvalidHash(f'a {kind} hash needs a "value"')
+    if kind == "pdq":
+        return PdqHash.parse(data["value"], data.get("quality"))
+    if kind == "md5":
+        return Md5Hash.parse(data["value"])
+    return Sha256Hash.parse(data["value"])
+
+
+# -- case items -------------------------------------------------------------------------------
+
+ItemKind = Literal["image", "video"]
+MAX_HASHES_PER_ITEM = 20
+MAX_ITEMS_PER_CASE = 100
+ITEM_HASH_TYPES: dict[str, frozenset[str]] = {
+    "image": frozenset({"pdq", "md5", "sha256"}),
+    "video": frozenset({"vpdq", "md5", "sha256", "pdq"}),
+}
+
+
+@dataclass(frozen=True)
+class CaseItem:
+    """One picked photo or video as a case carries it: `{"kind": ..., "hashes": [...]}`."""
+
+    kind: ItemKind
+    hashes: tuple[AnyHash, ...]
+
+    @classmethod
+    def parse(cls, kind: object, hashes: object) -> CaseItem:
+        if kind not in ITEM_HASH_TYPES:
+            raise InvalidHash(f'kind must be "image" or "video", got {kind!r}', "item.bad_kind")
+        if not isinstance(hashes, list) or not hashes:
+            raise InvalidHash("an item needs at least one hash", "item.no_hashes")
+        if len(hashes) > MAX_HASHES_PER_ITEM:
+            raise InvalidHash(f"an item may carry at most {MAX_HASHES_PER_ITEM} hashes", "item.too_many_hashes")
+        parsed = []
+        for n, data in enumerate(hashes):
+            try:
+                h = parse_hash(data)
+            except InvalidHash as exc:
+                raise InvalidHash(f"hash {n}: {exc}", exc.code) from None
+            if h.type not in ITEM_HASH_TYPES[str(kind)]:
+                raise InvalidHash(f"hash {n}: a {kind} item cannot carry a {h.type} hash", "item.hash_not_allowed")
+            parsed.append(h)
+        return cls(kind, tuple(parsed))  # type: ignore[arg-type]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"kind": self.kind, "hashes": [h.to_json() for h in self.hashes]}
+
+
+def case_body(items: Iterable[CaseItem]) -> dict[str, Any]:
+    """The JSON body of `POST /v1/cases` for these items."""
+    return {"items": [item.to_wire() for item in items]}
+
+
+# -- the feed ---------------------------------------------------------------------------------
+
+FeedOp = Literal["add", "remove"]
+FEED_OPS: tuple[str, ...] = ("add", "remove")
+
+
+class InvalidFeedEntry(ValueError):
+    """A feed item a node cannot apply (it is logged by seq and skipped)."""
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One change to the shared hash list. `add` carries the hash; `remove` names the entry.
+
+    The wire form is one flat JSON object, the same for every type:
+    `{"seq", "op", "type", "value", "quality", "entry_id", "frames"}`; `frames` is the vPDQ frame
+    list (null for other types, and on `remove`).
+    """
+
+    seq: int
+    op: FeedOp
+    entry_id: int
+    type: str
+    value: str
+    quality: int | None = None
+    frames: tuple[VpdqFrame, ...] | None = None
+
+    def to_wire(self, frames_json: str | None = None) -> str:
+        """The entry as served. The registry stores this line with the row, so a page is one join.
+
+        `frames_json` may pass the canonical frames JSON already made (it is the vPDQ's key).
+        Safe to format by hand: every field is an integer, a fixed word, hex, or frames JSON.
+        """
+        q = "null" if self.quality is None else str(int(self.quality))
+        if frames_json is None:
+            frames_json = "null" if self.frames is None else VpdqHash(self.frames).frames_json()
+        return (
+            f'{{"seq":{int(self.seq)},"op":"{self.op}","type":"{self.type}","value":"{self.value}",'
+            f'"quality":{q},"entry_id":{int(self.entry_id)},"frames":{frames_json}}}'
+        )
+
+    @classmethod
+    def parse(cls, data: object) -> FeedEntry:
+        """Check one feed item as strictly as every other hash on the way in."""
+        if not isinstance(data, dict):
+            raise InvalidFeedEntry("a feed entry must be an object")
+        seq, eid, op, kind = data.get("seq"), data.get("entry_id"), data.get("op"), data.get("type")
+        for name, v in (("seq", seq), ("entry_id", eid)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 < v < 2**63:
+                raise InvalidFeedEntry(f"{name} must be a positive whole number")
+        if op not in FEED_OPS:
+            raise InvalidFeedEntry(f"unknown op {op!r}")
+        if kind not in FEED_TYPES:
+            raise InvalidFeedEntry(f"unknown hash type {kind!r}")
+        value = data.get("value")
+        try:
+            if kind == "pdq":
+                pdq = PdqHash.parse(value, data.get("quality"))
+                return cls(seq, op, eid, "pdq", pdq.value, pdq.quality)  # type: ignore[arg-type]
+            if kind == "md5":
+                return cls(seq, op, eid, "md5", Md5Hash.parse(value).value)  # type: ignore[arg-type]
+            key = _parse_hex(value, 64, "vPDQ key")
+            frames = None if op == "remove" else VpdqHash.parse(data.get("frames")).frames
+            return cls(seq, op, eid, "vpdq", key, None, frames)  # type: ignore[arg-type]
+        except InvalidHash as exc:
+            raise InvalidFeedEntry(str(exc)) from None
+
+    @property
+    def vpdq(self) -> VpdqHash | None:
+        return None if self.frames is None else VpdqHash(self.frames)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """`GET /v1/feed?after=N`: entries in seq order, `next` to pass back as `after`, and `more`."""
+
+    entries: list[Any]  # raw items: a node parses each with FeedEntry.parse and skips bad ones
+    next: int
+    more: bool
+
+    @classmethod
+    def parse(cls, data: object) -> FeedPage:
+        if not isinstance(data, dict):
+            raise InvalidFeedEntry("a feed page must be an object")
+        entries, nxt, more = data.get("entries"), data.get("next"), data.get("more", False)
+        if not isinstance(entries, list):
+            raise InvalidFeedEntry("a feed page needs a list 'entries'")
+        if isinstance(nxt, bool) or not isinstance(nxt, int) or nxt < 0:
+            raise InvalidFeedEntry("a feed page needs a whole number 'next'")
+        return cls(entries, nxt, bool(more))
+
+
+# -- outcome reports --------------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    """What a platform did about a feed entry, as it reports it back to the registry."""
+
+    MATCH_FOUND = "match_found"  # a copy was found on the platform
+    REMOVED = "removed"  # the copy was taken down
+    UPLOAD_BLOCKED = "upload_blocked"  # a new upload was stopped before it was posted
+    FALSE_POSITIVE = "false_positive"  # a reviewer found the match was not the same content
+
+
+OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
+MAX_REPORT_ID = 100
+MAX_REPORTS_PER_BATCH = 1000
+_REPORT_FIELDS = frozenset({"report_id", "entry_id", "outcome"})
+
+
+class InvalidReport(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Report:
+    """`{"report_id", "entry_id", "outcome"}`: one outcome, idempotent per (platform, report_id)."""
+
+    report_id: str
+    entry_id: int
+    outcome: Outcome
+
+    @classmethod
+    def parse(cls, item: object) -> Report:
+        if not isinstance(item, dict):
+            raise InvalidReport('a report must be an object {"report_id", "entry_id", "outcome"}')
+        unknown = set(item) - _REPORT_FIELDS
+        if unknown:
+            raise InvalidReport(f"unknown report fields: {', '.join(sorted(map(str, unknown)))}")
+        missing = _REPORT_FIELDS - set(item)
+        if missing:
+            raise InvalidReport(f"report is missing: {', '.join(sorted(missing))}")
+        rid = item["report_id"]
+        # printable only: a NUL is a 500 on PostgreSQL
+        if not isinstance(rid, str) or not 1 <= len(rid) <= MAX_REPORT_ID or not rid.isprintable():
+            raise InvalidReport(
+                f"report_id must be a string of 1 to {MAX_REPORT_ID} printable characters (a UUID is best)"
+            )
+        eid = item["entry_id"]
+        if isinstance(eid, bool) or not isinstance(eid, int) or not 1 <= eid < 2**63:  # SQL BIGINT
+            raise InvalidReport("entry_id must be a positive whole number from the feed")
+        if item["outcome"] not in OUTCOMES:
+            raise InvalidReport(f"outcome must be one of {', '.join(OUTCOMES)}")
+        return cls(rid, eid, Outcome(item["outcome"]))
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"report_id": self.report_id, "entry_id": self.entry_id, "outcome": self.outcome.value}
+
+
+# -- problems (error bodies) ------------------------------------------------------------------
+
+
+class ProblemCode(StrEnum):
+    """Stable codes for every error a client can cause. Never renamed: pages translate by them."""
+
+    BODY_NOT_JSON = "body.not_json"
+    BODY_SHAPE = "body.shape"  # well-formed JSON of the wrong shape
+    BODY_UNKNOWN_FIELD = "body.unknown_field"
+    BODY_MISSING_FIELD = "body.missing_field"
+    BODY_TOO_LARGE = "body.too_large"
+    BODY_TOO_SLOW = "body.too_slow"
+    UNSUPPORTED_MEDIA_TYPE = "body.media_type"
+    QUERY_INVALID = "query.invalid"
+    CROSS_SITE = "request.cross_site"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"  # busy or locked database, not ready: retry after a while
+    INTERNAL = "internal"
+
+    AUTH_MISSING = "auth.missing"
+    AUTH_INVALID = "auth.invalid"
+
+    CASE_NO_ITEMS = "case.no_items"
+    CASE_TOO_MANY_ITEMS = "case.too_many_items"
+    CASE_NOTHING_ACCEPTED = "case.nothing_accepted"
+    CASE_NOT_FOUND = "case.not_found"
+    IDEMPOTENCY_KEY_INVALID = "idempotency.key_invalid"
+    IDEMPOTENCY_CONFLICT = "idempotency.conflict"
+
+    FEED_CURSOR_PAST_END = "feed.cursor_past_end"
+    REPORTS_TOO_MANY = "reports.too_many"
+
+    HASH_INVALID = "hash.invalid"
+    UPLOAD_UNREADABLE = "upload.unreadable"
+    REVIEW_NOT_FOUND = "review.not_found"
+    REVIEW_CONFLICT = "review.conflict"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error body: `{"code": ..., "detail": ...}` plus any extra fields (`rejected`, ...)."""
+
+    status: int
+    code: ProblemCode | str
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"code": str(self.code), "detail": self.detail, **self.extra}
+
+    @classmethod
+    def parse(cls, status: int, data: object) -> Problem:
+        """Read an error body from another role, tolerating a body that is not a problem."""
+        if isinstance(data, dict) and isinstance(data.get("detail"), str):
+            code = data.get("code") if isinstance(data.get("code"), str) else "unknown"
+            extra = {k: v for k, v in data.items() if k not in ("code", "detail")}
+            return cls(status, str(code), data["detail"], extra)
+        return cls(status, "unknown", f"HTTP {status}")
+
+
+# The schema of a problem body, for the OpenAPI documents of both services.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "description": "stable machine-readable code (ProblemCode)"},
+        "detail": {"type": "string", "description": "one plain English sentence"},
+    },
+    "required": ["code", "detail"],
+}
