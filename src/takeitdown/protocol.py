@@ -15,6 +15,7 @@ Standard library only: the registry imports this without loading any media libra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -272,7 +273,9 @@ class CaseItem:
         if not isinstance(hashes, list) or not hashes:
             raise InvalidHash("an item needs at least one hash", "item.no_hashes")
         if len(hashes) > MAX_HASHES_PER_ITEM:
-            raise InvalidHash(f"an item may carry at most {MAX_HASHES_PER_ITEM} hashes", "item.too_many_hashes")
+            raise InvalidHash(
+                f"an item may carry at most {MAX_HASHES_PER_ITEM} hashes", "item.too_many_hashes"
+            )
         parsed = []
         for n, data in enumerate(hashes):
             try:
@@ -280,7 +283,9 @@ class CaseItem:
             except InvalidHash as exc:
                 raise InvalidHash(f"hash {n}: {exc}", exc.code) from None
             if h.type not in ITEM_HASH_TYPES[str(kind)]:
-                raise InvalidHash(f"hash {n}: a {kind} item cannot carry a {h.type} hash", "item.hash_not_allowed")
+                raise InvalidHash(
+                    f"hash {n}: a {kind} item cannot carry a {h.type} hash", "item.hash_not_allowed"
+                )
             parsed.append(h)
         return cls(kind, tuple(parsed))  # type: ignore[arg-type]
 
@@ -295,8 +300,23 @@ def case_body(items: Iterable[CaseItem]) -> dict[str, Any]:
 
 # -- the feed ---------------------------------------------------------------------------------
 
-FeedOp = Literal["add", "remove"]
-FEED_OPS: tuple[str, ...] = ("add", "remove")
+FeedOp = Literal["add", "remove", "state"]
+FEED_OPS: tuple[str, ...] = ("add", "remove", "state")
+
+
+class TrustState(StrEnum):
+    """How far platforms have vouched for an entry. Changes travel on the feed as `state` entries.
+
+    An entry is `unconfirmed` until a platform reviewer confirms it; disputes from several
+    platforms with no confirmation make it `quarantined`: off the lists until an operator acts.
+    """
+
+    UNCONFIRMED = "unconfirmed"
+    CONFIRMED = "confirmed"
+    QUARANTINED = "quarantined"
+
+
+TRUST_STATES: tuple[str, ...] = tuple(t.value for t in TrustState)
 
 
 class InvalidFeedEntry(ValueError):
@@ -305,11 +325,17 @@ class InvalidFeedEntry(ValueError):
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One change to the shared hash list. `add` carries the hash; `remove` names the entry.
+    """One change to the shared hash list.
+
+    - `add`: the entry joins the list (it carries the hash, and `trust`, normally unconfirmed);
+    - `remove`: the entry left the list (every case holding it was withdrawn);
+    - `state`: the entry's trust state changed to `trust`; `quarantined` means off the lists
+      (a node stops matching it) until a later `state` entry restores it.
 
     The wire form is one flat JSON object, the same for every type:
-    `{"seq", "op", "type", "value", "quality", "entry_id", "frames"}`; `frames` is the vPDQ frame
-    list (null for other types, and on `remove`).
+    `{"seq", "op", "type", "value", "quality", "entry_id", "frames", "trust"}`; `frames` is the
+    vPDQ frame list (null for other types and on `remove`/`state`); `trust` is null on `remove`
+    and may be absent from older registries (read as unconfirmed on `add`).
     """
 
     seq: int
@@ -319,6 +345,7 @@ class FeedEntry:
     value: str
     quality: int | None = None
     frames: tuple[VpdqFrame, ...] | None = None
+    trust: TrustState | None = None
 
     def to_wire(self, frames_json: str | None = None) -> str:
         """The entry as served. The registry stores this line with the row, so a page is one join.
@@ -329,9 +356,10 @@ class FeedEntry:
         q = "null" if self.quality is None else str(int(self.quality))
         if frames_json is None:
             frames_json = "null" if self.frames is None else VpdqHash(self.frames).frames_json()
+        trust = "null" if self.trust is None else f'"{TrustState(self.trust).value}"'
         return (
             f'{{"seq":{int(self.seq)},"op":"{self.op}","type":"{self.type}","value":"{self.value}",'
-            f'"quality":{q},"entry_id":{int(self.entry_id)},"frames":{frames_json}}}'
+            f'"quality":{q},"entry_id":{int(self.entry_id)},"frames":{frames_json},"trust":{trust}}}'
         )
 
     @classmethod
@@ -347,16 +375,25 @@ class FeedEntry:
             raise InvalidFeedEntry(f"unknown op {op!r}")
         if kind not in FEED_TYPES:
             raise InvalidFeedEntry(f"unknown hash type {kind!r}")
+        raw_trust = data.get("trust")
+        if raw_trust is None:
+            trust = TrustState.UNCONFIRMED if op == "add" else None
+        elif raw_trust in TRUST_STATES:
+            trust = TrustState(raw_trust)
+        else:
+            raise InvalidFeedEntry(f"unknown trust state {raw_trust!r}")
+        if op == "state" and trust is None:
+            raise InvalidFeedEntry("a state entry needs a trust state")
         value = data.get("value")
         try:
             if kind == "pdq":
                 pdq = PdqHash.parse(value, data.get("quality"))
-                return cls(seq, op, eid, "pdq", pdq.value, pdq.quality)  # type: ignore[arg-type]
+                return cls(seq, op, eid, "pdq", pdq.value, pdq.quality, None, trust)  # type: ignore[arg-type]
             if kind == "md5":
-                return cls(seq, op, eid, "md5", Md5Hash.parse(value).value)  # type: ignore[arg-type]
+                return cls(seq, op, eid, "md5", Md5Hash.parse(value).value, None, None, trust)  # type: ignore[arg-type]
             key = _parse_hex(value, 64, "vPDQ key")
-            frames = None if op == "remove" else VpdqHash.parse(data.get("frames")).frames
-            return cls(seq, op, eid, "vpdq", key, None, frames)  # type: ignore[arg-type]
+            frames = VpdqHash.parse(data.get("frames")).frames if op == "add" else None
+            return cls(seq, op, eid, "vpdq", key, None, frames, trust)  # type: ignore[arg-type]
         except InvalidHash as exc:
             raise InvalidFeedEntry(str(exc)) from None
 
@@ -365,13 +402,32 @@ class FeedEntry:
         return None if self.frames is None else VpdqHash(self.frames)
 
 
+def chain_start(epoch: str) -> str:
+    """The running hash of an empty feed in this epoch (the registry's life since its creation)."""
+    return hashlib.sha256(b"takeitdown-feed-v1:" + epoch.encode()).hexdigest()
+
+
+def chain_next(previous: str, line: str) -> str:
+    """The running hash after one more feed line: sha256(previous hash bytes || line)."""
+    return hashlib.sha256(bytes.fromhex(previous) + line.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class FeedPage:
-    """`GET /v1/feed?after=N`: entries in seq order, `next` to pass back as `after`, and `more`."""
+    """`GET /v1/feed?after=N`: entries in seq order, `next` to pass back as `after`, and `more`.
+
+    `epoch` names this registry's life (a new one after a reset); `base` is the running hash of
+    the feed up to `after` and `head` up to `next` (`chain_next` over the served lines). A node
+    keeps (epoch, next, head) with its cursor and resyncs from 0 when a page's epoch or base
+    differs: the registry was reset or restored from a backup. Older registries send none (None).
+    """
 
     entries: list[Any]  # raw items: a node parses each with FeedEntry.parse and skips bad ones
     next: int
     more: bool
+    epoch: str | None = None
+    base: str | None = None
+    head: str | None = None
 
     @classmethod
     def parse(cls, data: object) -> FeedPage:
@@ -382,7 +438,13 @@ class FeedPage:
             raise InvalidFeedEntry("a feed page needs a list 'entries'")
         if isinstance(nxt, bool) or not isinstance(nxt, int) or nxt < 0:
             raise InvalidFeedEntry("a feed page needs a whole number 'next'")
-        return cls(entries, nxt, bool(more))
+        marks = {}
+        for name in ("epoch", "base", "head"):
+            v = data.get(name)
+            if v is not None and (not isinstance(v, str) or not 1 <= len(v) <= 128):
+                raise InvalidFeedEntry(f"a feed page's {name!r} must be a short string")
+            marks[name] = v
+        return cls(entries, nxt, bool(more), **marks)
 
 
 # -- outcome reports --------------------------------------------------------------------------
@@ -399,8 +461,9 @@ class Outcome(StrEnum):
 
 OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
 MAX_REPORT_ID = 100
+MAX_CONTENT_REF = 200
 MAX_REPORTS_PER_BATCH = 1000
-_REPORT_FIELDS = frozenset({"report_id", "entry_id", "outcome"})
+_REPORT_FIELDS = frozenset({"report_id", "entry_id", "outcome", "content_ref"})
 
 
 class InvalidReport(ValueError):
@@ -409,20 +472,24 @@ class InvalidReport(ValueError):
 
 @dataclass(frozen=True)
 class Report:
-    """`{"report_id", "entry_id", "outcome"}`: one outcome, idempotent per (platform, report_id)."""
+    """`{"report_id", "entry_id", "outcome", "content_ref"}`: one outcome, idempotent per
+    (platform, report_id). `content_ref` is the platform's own opaque id for the piece of content
+    (never a URL a person could follow), so one piece counts once per outcome in a case's status.
+    """
 
     report_id: str
     entry_id: int
     outcome: Outcome
+    content_ref: str | None = None
 
     @classmethod
-    def parse(cls, item: object) -> Report:
+    def parse(cls, item: object, require_content_ref: bool = False) -> Report:
         if not isinstance(item, dict):
             raise InvalidReport('a report must be an object {"report_id", "entry_id", "outcome"}')
         unknown = set(item) - _REPORT_FIELDS
         if unknown:
             raise InvalidReport(f"unknown report fields: {', '.join(sorted(map(str, unknown)))}")
-        missing = _REPORT_FIELDS - set(item)
+        missing = _REPORT_FIELDS - set(item) - ({"content_ref"} if not require_content_ref else set())
         if missing:
             raise InvalidReport(f"report is missing: {', '.join(sorted(missing))}")
         rid = item["report_id"]
@@ -436,10 +503,24 @@ class Report:
             raise InvalidReport("entry_id must be a positive whole number from the feed")
         if item["outcome"] not in OUTCOMES:
             raise InvalidReport(f"outcome must be one of {', '.join(OUTCOMES)}")
-        return cls(rid, eid, Outcome(item["outcome"]))
+        ref = item.get("content_ref")
+        if ref is not None and (
+            not isinstance(ref, str) or not 1 <= len(ref) <= MAX_CONTENT_REF or not ref.isprintable()
+        ):
+            raise InvalidReport(
+                f"content_ref must be a string of 1 to {MAX_CONTENT_REF} printable characters"
+            )
+        return cls(rid, eid, Outcome(item["outcome"]), ref)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"report_id": self.report_id, "entry_id": self.entry_id, "outcome": self.outcome.value}
+        out: dict[str, Any] = {
+            "report_id": self.report_id,
+            "entry_id": self.entry_id,
+            "outcome": self.outcome.value,
+        }
+        if self.content_ref is not None:
+            out["content_ref"] = self.content_ref
+        return out
 
 
 # -- problems (error bodies) ------------------------------------------------------------------
