@@ -1,32 +1,55 @@
-# Each target sets up .venv on its own, so a fresh clone needs nothing but Python 3.11+.
+# Each target sets up .venv on its own. A fresh machine needs Python 3.11+ with venv and a C++
+# compiler (pdqhash ships only a source distribution); see README.md, "Set up".
+#
+# Two install stamps: `make run` installs only what the services need (the default install);
+# test, test-fast, lint and bench add the test tools, and bench adds faiss on top.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test bench lint clean vendor
+.PHONY: run test test-fast bench lint clean vendor
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(RUN_STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e .
+	touch $@
 
-run: $(STAMP)
+# atheris (the fuzz extra) only where a wheel exists (Linux): elsewhere the fuzz tests skip.
+$(TEST_STAMP): $(RUN_STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --only-binary atheris -e '.[fuzz]' \
+		|| echo "make: no atheris wheel for this platform; the atheris fuzz tests will skip"
+	touch $@
+
+$(BENCH_STAMP): $(TEST_STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+run: $(RUN_STAMP)
 	$(BIN)/takeitdown serve
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# The inner loop: no browser, nothing marked slow (the PostgreSQL variants still run if it answers).
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -m 'not browser and not slow'
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/hashing.py
 	@for b in bench/registry.py bench/index.py; do \
 		if [ -f $$b ]; then $(BIN)/python $$b || exit 1; fi; \
 	done
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests bench fuzz tools
+	$(BIN)/ruff format --check src tests bench fuzz tools
 	$(BIN)/mypy src
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) takeitdown-data .pytest_cache

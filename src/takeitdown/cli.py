@@ -16,6 +16,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import takeitdown
+
+        typer.echo(f"takeitdown {takeitdown.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Take It Down: hash photos and videos on this device, run the registry, run a platform node."""
+
+
 app.command("hash")(hash_command)
 app.command("serve")(serve)
 app.add_typer(registry_app, name="registry")

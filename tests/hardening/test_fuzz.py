@@ -32,7 +32,9 @@ CI_SECONDS = int(os.environ.get("FUZZ_CI_SECONDS", "4"))
 @pytest.mark.slow
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_atheris_bounded_run(target: str, tmp_path: Path) -> None:
-    pytest.importorskip("atheris", reason="atheris not installed (pip install -e '.[test]')")
+    pytest.importorskip(
+        "atheris", reason="atheris not installed (pip install -e '.[fuzz]'; wheels for Linux only)"
+    )
     write_seeds(target, tmp_path / "seeds")
     (tmp_path / "corpus").mkdir()
     cmd = [

@@ -1,0 +1,1 @@
+"""Maintainer tooling that is not part of the installed package."""
