@@ -73,17 +73,28 @@ def scan(
         None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP
     ),
     workers: int = typer.Option(0, help="Hashing processes (default: every core)"),
+    engine: str = typer.Option("local", help="Who hashes: local (a process pool on this machine)"),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (--engine ray)"),
 ) -> None:
-    """Scan hosted content against the synced list; findings go to the review queue. Resumable."""
+    """Scan hosted content against the synced list; findings go to the review queue. Resumable.
+
+    The source is a folder or a JSONL manifest, a local path or an fsspec URL (e.g. s3://...).
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from takeitdown.node.db import DatabaseUrlError
+    from takeitdown.node.engines import make_engine
     from takeitdown.node.matcher import Matcher, Policy
     from takeitdown.node.scan import ScanSourceError
     from takeitdown.node.scan import scan as run_scan
 
     console = Console(stderr=True)
+    try:
+        scan_engine = make_engine(engine, workers or None, ray_address)
+    except (ValueError, ImportError) as e:
+        _fail(str(e))
+        return
     try:
         matcher = Matcher.open(database_url, Policy.from_env())
     except (DatabaseUrlError, ValueError) as e:
@@ -111,12 +122,12 @@ def scan(
                 bar.advance(task)
 
         try:
-            s = run_scan(source, matcher, workers or None, progress=_P())
+            s = run_scan(source, matcher, progress=_P(), engine=scan_engine)
         except ScanSourceError as e:
             _fail(str(e))
             return
     console.print(
         f"{s.total} items: {s.scanned} scanned now, {s.skipped} done before, {s.errors} unreadable; "
         f"findings sent to review: {s.block} near-certain (block policy), {s.review} possible. "
-        f"{s.per_second:.1f} items/s on {workers or os.cpu_count()} processes."
+        f"{s.per_second:.1f} items/s on {scan_engine.describe()}."
     )

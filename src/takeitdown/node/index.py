@@ -287,6 +287,22 @@ class PdqIndex:
         self._compacting = False
         self._removed_during_compaction: list[tuple[np.ndarray, int]] = []
 
+    # -- pickling (to ship a built index to scan workers: its arrays travel, not a rebuild) -----
+    def __getstate__(self) -> dict[str, object]:
+        with self._lock:
+            state = dict(self.__dict__)
+            n = self._buf_n
+            state["_buf_codes"] = self._buf_codes[: max(n, 1)].copy()
+            state["_buf_labels"] = self._buf_labels[: max(n, 1)].copy()
+        del state["_lock"]
+        state["_compacting"] = False
+        state["_removed_during_compaction"] = []
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # -- size -------------------------------------------------------------------------------
     def __len__(self) -> int:
         seg = self._segment

@@ -31,6 +31,7 @@ from takeitdown.hashing import (
 )
 from takeitdown.hashing.types import VpdqFrame
 from takeitdown.node.index import PdqIndex
+from takeitdown.node.snapshot import HashLists, ListSnapshot
 from takeitdown.node.store import Change, NodeStore
 
 
@@ -165,10 +166,15 @@ _RANK = {"allow": 0, "review": 1, "block": 2}
 
 
 class Matcher:
-    """In-memory indexes over the node's database; updated as sync pages and reviews apply."""
+    """In-memory indexes over the node's database; updated as sync pages and reviews apply.
+
+    Matching reads `lookups` (the database, or a `ListSnapshot` in a detached copy); `store` is
+    for the rest of the node (scan progress, review) and is absent from a detached copy.
+    """
 
     def __init__(self, store: NodeStore, policy: Policy | None = None) -> None:
         self.store = store
+        self.lookups: HashLists = store
         self.policy = policy or Policy()
         thr = max(self.policy.review_distance, 31)
         # No labels: a PDQ value is one registry entry, found again through the database.
@@ -187,6 +193,22 @@ class Matcher:
         m.load()
         return m
 
+    def detached(self) -> Matcher:
+        """A copy that needs no database, for scan workers elsewhere: the same indexes (shared,
+        not copied) and a snapshot of every lookup. It pickles (the database handle stays here)."""
+        twin = Matcher.__new__(Matcher)
+        twin.__dict__.update(self.__dict__)
+        del twin.store
+        twin.lookups = ListSnapshot.of(self.lookups)
+        return twin
+
+    def __getstate__(self) -> dict[str, Any]:
+        if not isinstance(self.lookups, ListSnapshot):
+            raise TypeError("a matcher over a database does not pickle: pickle matcher.detached()")
+        state = dict(self.__dict__)
+        state.pop("store", None)
+        return state
+
     # -- loading and updates -------------------------------------------------------------------
     def load(self) -> None:
         """(Re)build every index from the database."""
@@ -194,18 +216,18 @@ class Matcher:
 
         codes: list[str] = []
         labels: list[int] = []
-        for batch in self.store.iter_entries("pdq"):
+        for batch in self.lookups.iter_entries("pdq"):
             codes += [e.value for e in batch]
             labels += [e.entry_id for e in batch]
         self.pdq.build(codes)
         codes, labels = [], []
-        for batch in self.store.iter_entries("vpdq"):
+        for batch in self.lookups.iter_entries("vpdq"):
             for e in batch:
                 for f in _unique_frames(e.frames):
                     codes.append(f)
                     labels.append(e.entry_id)
         self.frames.build(codes, np.array(labels, dtype=np.int64))
-        blocks = [(i, v) for i, kind, v in self.store.blocks() if kind == "pdq"]
+        blocks = [(i, v) for i, kind, v in self.lookups.blocks() if kind == "pdq"]
         self.blocked.build([v for _, v in blocks], np.array([i for i, _ in blocks], dtype=np.int64))
 
     def apply(self, changes: list[Change]) -> None:
@@ -238,9 +260,9 @@ class Matcher:
         p = self.policy
         matches: list[Match] = []
         if item.md5 is not None:
-            matches += [Match(eid, "md5", 0) for eid in self.store.md5_entries(item.md5.value)]
+            matches += [Match(eid, "md5", 0) for eid in sorted(self.lookups.md5_entries(item.md5.value))]
             md5_owners: set[int | None] = set()
-            for named in self.store.block_md5(item.md5.value):
+            for named in self.lookups.block_md5(item.md5.value):
                 md5_owners.update(named or [None])  # a local block matches even if it named no entry
             matches += [Match(eid, "md5", 0, "local") for eid in sorted(md5_owners, key=lambda e: e or 0)]
         queries = [h.value for h in item.pdq if h.quality is None or h.quality >= PDQ_MIN_QUALITY]
@@ -250,7 +272,7 @@ class Matcher:
                 for code, d in res:
                     near[str(code)] = min(d, near.get(str(code), 999))
             best: dict[int, int] = {}
-            for value, eids in self.store.pdq_entries(near).items():
+            for value, eids in self.lookups.pdq_entries(near).items():
                 for eid in eids:
                     best[eid] = min(near[value], best.get(eid, 999))
             matches += [Match(eid, "pdq", d) for eid, d in sorted(best.items(), key=lambda x: (x[1], x[0]))]
@@ -259,7 +281,7 @@ class Matcher:
                 for bid, d in res:
                     local[int(bid)] = min(d, local.get(int(bid), 999))
             if local:
-                owners = self.store.block_entry_ids(local)
+                owners = self.lookups.block_entry_ids(local)
                 seen: dict[int | None, int] = {}
                 for bid, d in local.items():
                     ids: list[int | None] = list(owners.get(bid) or []) or [None]
@@ -288,7 +310,7 @@ class Matcher:
             for res in self.frames.search(sorted(set(frames))):
                 cands.update(int(eid) for eid, _ in res)
         out = []
-        for eid, raw in self.store.vpdq_frames(cands).items():
+        for eid, raw in sorted(self.lookups.vpdq_frames(cands).items()):
             target = VpdqHash(tuple(VpdqFrame.parse(f) for f in raw))
             vm = vpdq_match(query, target, threshold=self.policy.vpdq_share)
             if vm.is_match:

@@ -1,24 +1,30 @@
-"""Scan content a platform already hosts: hash every item on every core, match, record, resume.
+"""Scan content a platform already hosts: hash every item, match, record, resume.
 
-The per-item work is two pure functions, `hash_item` (item -> hashes, in worker processes) and
-`Matcher.check` (hashes -> verdict, here), so a distributed engine can map `hash_item` later.
-Results are recorded in batches, each batch in one transaction with its findings (which go to
-the review queue), so a stopped scan resumes after the last recorded batch.
+The per-item work is two pure functions, `hash_item` (item -> hashes) and `Matcher.check`
+(hashes -> verdict). A `ScanEngine` (`engines.py`: a local process pool, or `ray_engine.py`: a Ray
+cluster) maps them over the items; this module lists the items, skips those done before, and
+records what comes back in batches, each batch in one transaction with its findings (which go to
+the review queue), so a stopped scan resumes after the last recorded batch, whatever the engine.
+
+Sources are a folder or a JSONL manifest of {"id", "path"}, on a local path or any fsspec URL
+(`s3://`, `gs://`, ... where the filesystem package is installed; `file://` always).
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import os
+import posixpath
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from takeitdown.hashing import HashingError
-from takeitdown.node.matcher import ItemHashes, Matcher, hash_for_matching
+from takeitdown.node.matcher import ItemHashes, Matcher, Verdict, hash_for_matching
+
+if TYPE_CHECKING:
+    from takeitdown.node.engines import ScanEngine
 
 
 class ScanSourceError(ValueError):
@@ -28,7 +34,17 @@ class ScanSourceError(ValueError):
 @dataclass(frozen=True)
 class Item:
     id: str
-    path: str
+    path: str  # a local path or an fsspec URL
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One scanned item, as every engine hands it back: hashes or an error, and the verdict."""
+
+    item: Item
+    hashes: dict[str, Any] | None  # ItemHashes JSON
+    error: str | None
+    verdict: Verdict | None
 
 
 @dataclass
@@ -46,12 +62,32 @@ class Summary:
         return self.scanned / self.seconds if self.seconds else 0.0
 
 
+def is_url(source: str | Path) -> bool:
+    return isinstance(source, str) and "://" in source
+
+
 def source_key(source: str | Path) -> str:
-    return str(Path(source).resolve())
+    return str(source) if is_url(source) else str(Path(source).resolve())
+
+
+def _fsspec(url: str) -> tuple[Any, str]:
+    try:
+        import fsspec
+    except ImportError as e:
+        raise ScanSourceError(f"{url}: reading URLs needs fsspec (pip install 'takeitdown[ray]')") from e
+    try:
+        return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
+    except (ImportError, ValueError) as e:
+        raise ScanSourceError(f"{url}: no filesystem for this URL here ({e})") from e
 
 
 def iter_items(source: str | Path) -> Iterator[Item]:
-    """A folder (every file below it, id = relative path) or a JSONL manifest of {"id", "path"}."""
+    """A folder (every file below it, id = relative path) or a JSONL manifest of {"id", "path"}.
+
+    Streams: a manifest of any size is read line by line (a folder's listing is sorted first)."""
+    if is_url(source):
+        yield from _iter_url_items(str(source))
+        return
     src = Path(source)
     if src.is_dir():
         for p in sorted(src.rglob("*")):
@@ -60,45 +96,108 @@ def iter_items(source: str | Path) -> Iterator[Item]:
         return
     if not src.is_file():
         raise ScanSourceError(f"{source}: no such folder or manifest")
-    base = src.parent
     with src.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                item_id, path = str(rec["id"]), str(rec["path"])
-            except (ValueError, KeyError, TypeError) as e:
-                raise ScanSourceError(f'{source} line {n}: expected {{"id": ..., "path": ...}} ({e})') from e
+        for item_id, path in _manifest_lines(str(source), f):
             p = Path(path)
-            yield Item(item_id, str(p if p.is_absolute() else base / p))
+            yield Item(item_id, path if is_url(path) or p.is_absolute() else str(src.parent / p))
+
+
+def _iter_url_items(url: str) -> Iterator[Item]:
+    fs, root = _fsspec(url)
+    try:
+        is_dir = fs.isdir(root)
+        is_file = not is_dir and fs.isfile(root)
+    except OSError as e:
+        raise ScanSourceError(f"{url}: cannot list it ({e})") from e
+    if is_dir:
+        root = root.rstrip("/")
+        for p in sorted(fs.find(root)):
+            rel = posixpath.relpath(p, root)
+            if not posixpath.basename(p).startswith("."):
+                yield Item(rel, fs.unstrip_protocol(p))
+        return
+    if not is_file:
+        raise ScanSourceError(f"{url}: no such folder or manifest")
+    base = fs.unstrip_protocol(posixpath.dirname(root))
+    with fs.open(root, "rt", encoding="utf-8") as f:
+        for item_id, path in _manifest_lines(url, f):
+            yield Item(item_id, path if is_url(path) or path.startswith("/") else f"{base}/{path}")
+
+
+def _manifest_lines(name: str, lines: Any) -> Iterator[tuple[str, str]]:
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            yield str(rec["id"]), str(rec["path"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ScanSourceError(f'{name} line {n}: expected {{"id": ..., "path": ...}} ({e})') from e
+
+
+def read_bytes(path: str) -> bytes:
+    """The content at an fsspec URL (local paths are hashed from the file, not through here)."""
+    import fsspec
+
+    with fsspec.open(path, "rb") as f:
+        return f.read()  # type: ignore[no-any-return]
 
 
 def hash_item(item: Item) -> tuple[Item, dict[str, Any] | None, str | None]:
     """Pure: an item -> its hashes (as JSON) or an error message."""
     try:
-        return item, hash_for_matching(item.path).to_json(), None
+        target: str | bytes = read_bytes(item.path) if is_url(item.path) else item.path
+        return item, hash_for_matching(target).to_json(), None
     except HashingError as e:
         return item, None, str(e)
     except OSError as e:
         return item, None, f"cannot read the file: {e.strerror or e}"
+    except ImportError as e:  # an fsspec URL whose filesystem package is not installed here
+        return item, None, f"cannot read the file: {e}"
 
 
-def _init_worker() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+def hash_and_match(item: Item, matcher: Matcher) -> ItemResult:
+    """Both pure steps for one item, where the hash list is at hand (a worker, or the node)."""
+    return match_hashed(matcher, *hash_item(item))
+
+
+def match_hashed(
+    matcher: Matcher, item: Item, hashes: dict[str, Any] | None, error: str | None
+) -> ItemResult:
+    verdict = None if hashes is None else matcher.check(ItemHashes.from_json(hashes))
+    return ItemResult(item, hashes, error, verdict)
+
+
+def _todo(source: str | Path, done: set[str]) -> Iterator[Item]:
+    """Items not recorded before; an id listed twice is scanned once (`done` grows as we go)."""
+    for it in iter_items(source):
+        if it.id not in done:
+            done.add(it.id)
+            yield it
 
 
 def scan(
-    source: str | Path, matcher: Matcher, workers: int | None = None, batch: int = 64, progress: Any = None
+    source: str | Path,
+    matcher: Matcher,
+    workers: int | None = None,
+    batch: int = 64,
+    progress: Any = None,
+    engine: ScanEngine | None = None,
 ) -> Summary:
+    """Scan `source` with `engine` (default: a local pool of `workers` processes)."""
+    from takeitdown.node.engines import LocalEngine
+
+    engine = engine or LocalEngine(workers)
     key = source_key(source)
-    items = list(iter_items(source))
     done = matcher.store.scan_done(key)
-    todo = [it for it in items if it.id not in done]
-    summary = Summary(total=len(items), skipped=len(items) - len(todo))
+    summary = Summary()
+    for it in iter_items(source):  # a counting pass: cheap next to hashing, and streams
+        summary.total += 1
+        summary.skipped += it.id in done
+    done = set(done)
     started = time.perf_counter()
     if progress is not None:
-        progress.start(len(todo))
+        progress.start(summary.total - summary.skipped)
     results: list[dict[str, Any]] = []
     findings: list[tuple[str, str | None, str | None, list[dict[str, Any]]]] = []
 
@@ -107,31 +206,21 @@ def scan(
         results.clear()
         findings.clear()
 
-    def handle(item: Item, hashes: dict[str, Any] | None, error: str | None) -> None:
-        if hashes is None:
+    for r in engine.run(_todo(source, done), matcher):
+        v = r.verdict
+        if v is None:
             summary.errors += 1
-            results.append({"item_id": item.id, "ok": False, "verdict": None, "error": error})
+            results.append({"item_id": r.item.id, "ok": False, "verdict": None, "error": r.error})
         else:
-            v = matcher.check(ItemHashes.from_json(hashes))
-            results.append({"item_id": item.id, "ok": True, "verdict": v.verdict, "error": None})
+            results.append({"item_id": r.item.id, "ok": True, "verdict": v.verdict, "error": None})
             if v.verdict != "allow":
                 setattr(summary, v.verdict, getattr(summary, v.verdict) + 1)
-                findings.append((item.id, v.md5, v.pdq, [m.to_json() for m in v.matches]))
+                findings.append((r.item.id, v.md5, v.pdq, [m.to_json() for m in v.matches]))
         summary.scanned += 1
         if progress is not None:
             progress.advance()
         if len(results) >= batch:
             flush()
-
-    n = workers or os.cpu_count() or 1
-    if n <= 1 or len(todo) < 2:
-        for it in todo:
-            handle(*hash_item(it))
-    else:
-        ctx = mp.get_context("spawn")  # no fork of a process holding threads and an index
-        with ctx.Pool(n, initializer=_init_worker) as pool:
-            for res in pool.imap_unordered(hash_item, todo, chunksize=4):
-                handle(*res)
     flush()
     summary.seconds = time.perf_counter() - started
     return summary
