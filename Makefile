@@ -2,7 +2,8 @@
 # compiler (pdqhash ships only a source distribution); see README.md, "Set up".
 #
 # Two install stamps: `make run` installs only what the services need (the default install);
-# test, test-fast, lint and bench add the test tools, and bench adds faiss on top.
+# test, test-fast, lint and bench add the test tools and the ray extra (so the Ray tests run),
+# and bench adds faiss on top.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,7 +21,7 @@ $(RUN_STAMP): pyproject.toml
 
 # atheris (the fuzz extra) only where a wheel exists (Linux): elsewhere the fuzz tests skip.
 $(TEST_STAMP): $(RUN_STAMP)
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,ray]'
 	$(BIN)/pip install --quiet --only-binary atheris -e '.[fuzz]' \
 		|| echo "make: no atheris wheel for this platform; the atheris fuzz tests will skip"
 	touch $@
