@@ -26,9 +26,10 @@ from typing import Any, ClassVar, Literal
 
 # -- hash values ------------------------------------------------------------------------------
 
-HashType = Literal["pdq", "md5", "sha256", "vpdq"]
-HASH_TYPES: tuple[str, ...] = ("pdq", "md5", "sha256", "vpdq")
-FEED_TYPES: frozenset[str] = frozenset({"pdq", "md5", "vpdq"})  # sha256 stays with the case
+HashType = Literal["pdq", "md5", "sha256", "vpdq", "pdq80", "pdq70"]
+HASH_TYPES: tuple[str, ...] = ("pdq", "md5", "sha256", "vpdq", "pdq80", "pdq70")
+# sha256 stays with the case; pdq80/pdq70 are the centred window hashes (docs/matching.md)
+FEED_TYPES: frozenset[str] = frozenset({"pdq", "md5", "vpdq", "pdq80", "pdq70"})
 
 PDQ_MATCH_THRESHOLD = 31
 PDQ_MIN_QUALITY = 50
@@ -146,6 +147,50 @@ class PdqHash:
         return out
 
 
+WINDOW_TYPES: dict[str, int] = {"pdq80": 80, "pdq70": 70}
+
+
+@dataclass(frozen=True, order=True)
+class PdqWindowHash:
+    """PDQ of the centred window keeping `window` percent of each side (80 or 70) of a photo.
+
+    Wire form `{"type": "pdq80" | "pdq70", "value": 64 hex, "quality": 0-100}`: the same value
+    and quality rules as `pdq`, under its own type so that a node that does not know windows
+    skips them instead of matching them as whole images (docs/matching.md).
+    """
+
+    value: str
+    quality: int | None = None
+    window: int = 80
+
+    @property
+    def type(self) -> str:
+        return f"pdq{self.window}"
+
+    @classmethod
+    def parse(cls, kind: str, value: object, quality: object = None) -> PdqWindowHash:
+        if kind not in WINDOW_TYPES:
+            raise InvalidHash(f"unknown window hash type {kind!r}; expected pdq80 or pdq70")
+        pdq = PdqHash.parse(value, quality)
+        return cls(pdq.value, pdq.quality, WINDOW_TYPES[kind])
+
+    @property
+    def pdq(self) -> PdqHash:
+        return PdqHash(self.value, self.quality)
+
+    def is_distributable(self) -> bool:
+        return self.quality is None or self.quality >= PDQ_MIN_QUALITY
+
+    def __str__(self) -> str:
+        return self.value
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "value": self.value}
+        if self.quality is not None:
+            out["quality"] = self.quality
+        return out
+
+
 _FRAME_FIELDS = frozenset({"i", "t", "q", "pdq"})
 
 
@@ -215,13 +260,15 @@ class VpdqHash:
         return {"type": "vpdq", "frames": [f.to_json() for f in self.frames]}
 
 
-AnyHash = PdqHash | Md5Hash | Sha256Hash | VpdqHash
+AnyHash = PdqHash | Md5Hash | Sha256Hash | VpdqHash | PdqWindowHash
 
 _HASH_FIELDS = {
     "pdq": {"type", "value", "quality"},
     "md5": {"type", "value"},
     "sha256": {"type", "value"},
     "vpdq": {"type", "frames"},
+    "pdq80": {"type", "value", "quality"},
+    "pdq70": {"type", "value", "quality"},
 }
 
 
@@ -232,7 +279,8 @@ def parse_hash(data: object) -> AnyHash:
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in _HASH_FIELDS:  # a dict/list "type" is unhashable
         raise InvalidHash(
-            f"unknown hash type {kind!r}; expected one of pdq, md5, sha256, vpdq", "hash.unknown_type"
+            f"unknown hash type {kind!r}; expected one of pdq, md5, sha256, vpdq, pdq80, pdq70",
+            "hash.unknown_type",
         )
     unknown = set(data) - _HASH_FIELDS[kind]
     if unknown:
@@ -243,6 +291,8 @@ def parse_hash(data: object) -> AnyHash:
         raise InvalidHash(f'a {kind} hash needs a "value"')
     if kind == "pdq":
         return PdqHash.parse(data["value"], data.get("quality"))
+    if kind in WINDOW_TYPES:
+        return PdqWindowHash.parse(kind, data["value"], data.get("quality"))
     if kind == "md5":
         return Md5Hash.parse(data["value"])
     return Sha256Hash.parse(data["value"])
@@ -254,7 +304,7 @@ ItemKind = Literal["image", "video"]
 MAX_HASHES_PER_ITEM = 20
 MAX_ITEMS_PER_CASE = 100
 ITEM_HASH_TYPES: dict[str, frozenset[str]] = {
-    "image": frozenset({"pdq", "md5", "sha256"}),
+    "image": frozenset({"pdq", "md5", "sha256", "pdq80", "pdq70"}),
     "video": frozenset({"vpdq", "md5", "sha256", "pdq"}),
 }
 
@@ -389,6 +439,9 @@ class FeedEntry:
             if kind == "pdq":
                 pdq = PdqHash.parse(value, data.get("quality"))
                 return cls(seq, op, eid, "pdq", pdq.value, pdq.quality, None, trust)  # type: ignore[arg-type]
+            if kind in WINDOW_TYPES:
+                win = PdqWindowHash.parse(kind, value, data.get("quality"))
+                return cls(seq, op, eid, kind, win.value, win.quality, None, trust)  # type: ignore[arg-type]
             if kind == "md5":
                 return cls(seq, op, eid, "md5", Md5Hash.parse(value).value, None, None, trust)  # type: ignore[arg-type]
             key = _parse_hex(value, 64, "vPDQ key")

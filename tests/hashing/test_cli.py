@@ -42,12 +42,14 @@ def test_json_lines_for_images_and_videos(mixed_folder: Path) -> None:
 
     image = records["c.png"]
     expected = hash_file(mixed_folder / "c.png")
-    assert set(image) == {"path", "kind", "md5", "sha256", "pdq", "quality"}
+    assert set(image) == {"path", "kind", "md5", "sha256", "pdq", "quality", "windows", "pictures", "hashes"}
     assert image["kind"] == "image" and image["pdq"] == expected.pdq.value
+    assert image["hashes"] == expected.wire_hashes()  # what a case item would carry
+    assert set(image["windows"]) == {"pdq80", "pdq70"} and image["pictures"] == 1
     assert image["md5"] == hashlib.md5((mixed_folder / "c.png").read_bytes()).hexdigest()
 
     video = records["clip.mp4"]
-    assert set(video) == {"path", "kind", "md5", "sha256", "vpdq"}
+    assert set(video) == {"path", "kind", "md5", "sha256", "vpdq", "hashes"}
     assert video["kind"] == "video" and len(video["vpdq"]) == 4
     assert set(video["vpdq"][0]) == {"i", "t", "q", "pdq"}
 

@@ -52,8 +52,11 @@ def hash_record(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, A
     if isinstance(result, ImageHashes):
         record["pdq"] = result.pdq.value
         record["quality"] = result.pdq.quality
+        record["windows"] = {w.type: w.value for w in result.windows}
+        record["pictures"] = len(result.stills)  # frames or pages that differ
     else:
         record["vpdq"] = [frame.to_json() for frame in result.vpdq.frames]
+    record["hashes"] = result.wire_hashes()  # what a case item carries to the registry
     return record
 
 
@@ -71,6 +74,8 @@ def _table_row(record: dict[str, Any]) -> tuple[str, ...]:
         return (record["path"], "[red]error[/red]", record["error"], "")
     if record["kind"] == "image":
         details = f"quality {record['quality']}\nMD5 {record['md5']}"
+        if record.get("pictures", 1) > 1:
+            details += f"\n{record['pictures']} pictures (frames or pages), each hashed"
         return (record["path"], "image", f"PDQ {record['pdq']}", details)
     frames = record["vpdq"]
     return (record["path"], "video", f"vPDQ {len(frames)} frames", f"MD5 {record['md5']}")

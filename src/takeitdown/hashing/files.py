@@ -8,11 +8,11 @@ from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
 
-from takeitdown.hashing.decode import DEFAULT_MAX_PIXELS, load_image
+from takeitdown.hashing.decode import DEFAULT_MAX_PIXELS
 from takeitdown.hashing.digest import digest_bytes, digest_file
 from takeitdown.hashing.errors import HashingError
-from takeitdown.hashing.pdq import pdq_of_image
-from takeitdown.hashing.types import Md5Hash, PdqHash, Sha256Hash, VpdqHash
+from takeitdown.hashing.frames import MAX_SUBMITTED_STILLS, StillHashes, picture_hashes
+from takeitdown.hashing.types import Md5Hash, PdqHash, PdqWindowHash, Sha256Hash, VpdqHash
 from takeitdown.hashing.video import vpdq_of_video
 
 
@@ -20,12 +20,22 @@ from takeitdown.hashing.video import vpdq_of_video
 class ImageHashes:
     md5: Md5Hash
     sha256: Sha256Hash
-    pdq: PdqHash
+    pdq: PdqHash  # of the first picture
     kind: Literal["image"] = "image"
+    # every distinct picture (frame, page) with its window hashes, the first one first
+    stills: tuple[StillHashes, ...] = ()
+
+    @property
+    def windows(self) -> tuple[PdqWindowHash, ...]:
+        return self.stills[0].windows if self.stills else ()
 
     def wire_hashes(self) -> list[dict[str, Any]]:
-        """The hashes as a case item sends them (DESIGN.md wire format)."""
-        return [self.pdq.to_json(), self.md5.to_json()]
+        """The hashes as a case item sends them (DESIGN.md wire format): PDQ and MD5, then the
+        windows, then the other pictures of an animation or multi-page file (docs/matching.md)."""
+        out = [self.pdq.to_json(), self.md5.to_json()]
+        for still in self.stills[:MAX_SUBMITTED_STILLS]:
+            out += [h for h in still.wire_hashes() if h != out[0]]
+        return out
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,8 @@ def hash_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image
     if not data:
         raise HashingError("The file is empty.")
     md5, sha256 = digest_bytes(data)
-    return ImageHashes(md5=md5, sha256=sha256, pdq=pdq_of_image(load_image(data, max_pixels, luma_only=True)))
+    stills = tuple(picture_hashes(data, max_pixels))
+    return ImageHashes(md5=md5, sha256=sha256, pdq=stills[0].pdq, stills=stills)
 
 
 def hash_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileHashes:
@@ -69,9 +80,9 @@ def hash_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileHas
     if path.stat().st_size == 0:
         raise HashingError("The file is empty.")
     if _looks_like_image(path):
-        pdq = pdq_of_image(load_image(path, max_pixels, luma_only=True))
+        stills = tuple(picture_hashes(path, max_pixels))
         md5, sha256 = digest_file(path)
-        return ImageHashes(md5=md5, sha256=sha256, pdq=pdq)
+        return ImageHashes(md5=md5, sha256=sha256, pdq=stills[0].pdq, stills=stills)
     try:
         vpdq = vpdq_of_video(path)
     except HashingError as e:

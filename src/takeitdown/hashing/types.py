@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-HashType = Literal["pdq", "md5", "sha256", "vpdq"]
+HashType = Literal["pdq", "md5", "sha256", "vpdq", "pdq80", "pdq70"]
 
 PDQ_MATCH_THRESHOLD = 31
 PDQ_MIN_QUALITY = 50
@@ -119,6 +119,50 @@ class PdqHash:
         return out
 
 
+WINDOW_TYPES: dict[str, int] = {"pdq80": 80, "pdq70": 70}
+
+
+@dataclass(frozen=True, order=True)
+class PdqWindowHash:
+    """PDQ of the centred window keeping `window` percent of each side (80 or 70) of a photo.
+
+    Wire form `{"type": "pdq80" | "pdq70", "value": 64 hex, "quality": 0-100}`: the same value
+    and quality rules as `pdq`, under its own type so that a node that does not know windows
+    skips them instead of matching them as whole images (docs/matching.md).
+    """
+
+    value: str
+    quality: int | None = None
+    window: int = 80
+
+    @property
+    def type(self) -> str:
+        return f"pdq{self.window}"
+
+    @classmethod
+    def parse(cls, kind: str, value: object, quality: object = None) -> PdqWindowHash:
+        if kind not in WINDOW_TYPES:
+            raise InvalidHash(f"unknown window hash type {kind!r}; expected pdq80 or pdq70")
+        pdq = PdqHash.parse(value, quality)
+        return cls(pdq.value, pdq.quality, WINDOW_TYPES[kind])
+
+    @property
+    def pdq(self) -> PdqHash:
+        return PdqHash(self.value, self.quality)
+
+    def is_distributable(self) -> bool:
+        return self.quality is None or self.quality >= PDQ_MIN_QUALITY
+
+    def __str__(self) -> str:
+        return self.value
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "value": self.value}
+        if self.quality is not None:
+            out["quality"] = self.quality
+        return out
+
+
 @dataclass(frozen=True)
 class VpdqFrame:
     """One hashed video frame: index, timestamp in seconds, PDQ quality and PDQ hash."""
@@ -184,7 +228,7 @@ class VpdqHash:
         return {"type": "vpdq", "frames": [f.to_json() for f in self.frames]}
 
 
-AnyHash = PdqHash | Md5Hash | Sha256Hash | VpdqHash
+AnyHash = PdqHash | Md5Hash | Sha256Hash | VpdqHash | PdqWindowHash
 
 
 def parse_hash(data: object) -> AnyHash:
@@ -197,9 +241,11 @@ def parse_hash(data: object) -> AnyHash:
         "md5": {"type", "value"},
         "sha256": {"type", "value"},
         "vpdq": {"type", "frames"},
+        "pdq80": {"type", "value", "quality"},
+        "pdq70": {"type", "value", "quality"},
     }
     if not isinstance(kind, str) or kind not in allowed:  # a dict/list "type" is unhashable
-        raise InvalidHash(f"unknown hash type {kind!r}; expected one of pdq, md5, sha256, vpdq")
+        raise InvalidHash(f"unknown hash type {kind!r}; expected one of pdq, md5, sha256, vpdq, pdq80, pdq70")
     unknown = set(data) - allowed[kind]
     if unknown:
         raise InvalidHash(f"unknown fields for a {kind} hash: {', '.join(sorted(map(str, unknown)))}")
@@ -209,6 +255,8 @@ def parse_hash(data: object) -> AnyHash:
         raise InvalidHash(f'a {kind} hash needs a "value"')
     if kind == "pdq":
         return PdqHash.parse(data["value"], data.get("quality"))
+    if kind in WINDOW_TYPES:
+        return PdqWindowHash.parse(kind, data["value"], data.get("quality"))
     if kind == "md5":
         return Md5Hash.parse(data["value"])
     return Sha256Hash.parse(data["value"])

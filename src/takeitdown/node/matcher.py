@@ -29,6 +29,8 @@ from takeitdown.hashing import (
     pdq_dihedral,
     vpdq_match,
 )
+from takeitdown.hashing.frames import distinct_stills, frame_count
+from takeitdown.hashing.scenes import query_frames
 from takeitdown.hashing.types import VpdqFrame
 from takeitdown.node.index import PdqIndex
 from takeitdown.node.snapshot import HashLists, ListSnapshot
@@ -117,31 +119,52 @@ class ItemHashes:
 
 
 def hash_for_matching(source: str | Path | bytes) -> ItemHashes:
-    """Hash a file (path or bytes) the way uploads and scans are matched. Pure: no state."""
+    """Hash a file (path or bytes) the way uploads and scans are matched. Pure: no state.
+
+    Every picture is checked as a photo: each distinct frame of an animation and each page of a
+    multi-page file in its 8 rotations and flips, and a video's frames (sampled densely, from a
+    random phase, and at scene cuts: `hashing.scenes`) against photo entries as well as videos.
+    """
     if isinstance(source, bytes):
         if not source:
             raise HashingError("The file is empty.")
         md5, _ = digest_bytes(source)
         try:
-            image = load_image(source)
+            pdq = _picture_pdqs(source)
         except HashingError:
             # Not an image we can read: maybe a video. PyAV wants a file, so a private temp file.
             with tempfile.NamedTemporaryFile(prefix="takeitdown-", suffix=".bin") as tmp:
                 tmp.write(source)
                 tmp.flush()
                 hashed = hash_file(tmp.name)
-            if hashed.kind == "video":
-                return ItemHashes(md5=md5, vpdq=hashed.vpdq)
+                if hashed.kind == "video":
+                    return ItemHashes(md5=md5, vpdq=query_frames(tmp.name))
             raise
-        return ItemHashes(md5=md5, pdq=pdq_dihedral(image))
+        return ItemHashes(md5=md5, pdq=pdq)
     if _is_image(source):
-        image = load_image(source)  # decoded once: the 8 PDQs come from one pass
+        pdq = _picture_pdqs(source)
         md5, _ = digest_file(source)
-        return ItemHashes(md5=md5, pdq=pdq_dihedral(image))
+        return ItemHashes(md5=md5, pdq=pdq)
     hashed = hash_file(source)  # a video (or a clear HashingError)
     if hashed.kind == "video":
-        return ItemHashes(md5=hashed.md5, vpdq=hashed.vpdq)
+        return ItemHashes(md5=hashed.md5, vpdq=query_frames(source))
     return ItemHashes(md5=hashed.md5, pdq=[hashed.pdq])
+
+
+# Pictures of one multi-frame upload checked in all 8 orientations (each costs 8 lookups).
+MAX_CHECKED_STILLS = 32
+
+
+def _picture_pdqs(source: str | Path | bytes) -> list[PdqHash]:
+    """The first picture's 8 PDQs (original first), then those of every other distinct picture."""
+    if frame_count(source) <= 1:
+        return pdq_dihedral(load_image(source))  # decoded once: the 8 PDQs come from one pass
+    out: list[PdqHash] = []
+    for still in distinct_stills(source)[:MAX_CHECKED_STILLS]:
+        out += pdq_dihedral(still.image)
+    if not out:
+        raise HashingError("The image has no frames that could be decoded.")
+    return out
 
 
 def _is_image(path: str | Path) -> bool:
@@ -266,6 +289,9 @@ class Matcher:
                 md5_owners.update(named or [None])  # a local block matches even if it named no entry
             matches += [Match(eid, "md5", 0, "local") for eid in sorted(md5_owners, key=lambda e: e or 0)]
         queries = [h.value for h in item.pdq if h.quality is None or h.quality >= PDQ_MIN_QUALITY]
+        if item.vpdq is not None:
+            # A listed photo shown as (part of) a video: its frames are photos too.
+            queries += sorted({f.pdq for f in item.vpdq.frames if f.q >= PDQ_MIN_QUALITY} - set(queries))
         if queries:
             near: dict[str, int] = {}
             for res in self.pdq.search(queries, p.review_distance):

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from takeitdown.hashing import InvalidHash, Md5Hash, PdqHash, VpdqHash
+from takeitdown.hashing.types import WINDOW_TYPES, PdqWindowHash
 from takeitdown.node.db import Database
 from takeitdown.node.schema import block_list, entries, outbox, review_items, scan_results, sync_state
 
@@ -58,6 +59,9 @@ def _valid(e: dict[str, Any]) -> Entry | None:
         if kind == "pdq":
             h = PdqHash.parse(e["value"], e.get("quality"))
             return Entry(eid, "pdq", h.value, h.quality)
+        if kind in WINDOW_TYPES:  # centred window hashes (docs/matching.md)
+            w = PdqWindowHash.parse(kind, e["value"], e.get("quality"))
+            return Entry(eid, kind, w.value, w.quality)
         if kind == "md5":
             return Entry(eid, "md5", Md5Hash.parse(e["value"]).value)
         if kind == "vpdq":
@@ -67,7 +71,7 @@ def _valid(e: dict[str, Any]) -> Entry | None:
         log.warning("feed entry %s skipped: %s", e.get("entry_id"), exc)
         return None
     log.info(
-        "feed entry %s of type %r ignored (this node matches pdq, md5, vpdq)",
+        "feed entry %s of type %r ignored (this node matches pdq, pdq80, pdq70, md5, vpdq)",
         e.get("entry_id"),
         e.get("type"),
     )

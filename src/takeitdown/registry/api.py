@@ -79,7 +79,7 @@ class CaseStatus(BaseModel):
 class FeedEntry(BaseModel):
     seq: int
     op: Literal["add", "remove"]
-    type: Literal["pdq", "md5", "vpdq"]
+    type: Literal["pdq", "md5", "vpdq", "pdq80", "pdq70"]
     value: str
     quality: int | None
     entry_id: int

@@ -14,14 +14,16 @@ from takeitdown.hashing.types import (
     InvalidHash,
     Md5Hash,
     PdqHash,
+    PdqWindowHash,
     Sha256Hash,
     VpdqHash,
     parse_hash,
 )
 
 MAX_HASHES_PER_ITEM = 20
-ALLOWED = {"image": {"pdq", "md5", "sha256"}, "video": {"vpdq", "md5", "sha256", "pdq"}}
-FEED_TYPES = {"pdq", "md5", "vpdq"}  # sha256 is kept with the case but not distributed
+ALLOWED = {"image": {"pdq", "md5", "sha256", "pdq80", "pdq70"}, "video": {"vpdq", "md5", "sha256", "pdq"}}
+# sha256 is kept with the case but not distributed; pdq80/pdq70: window hashes (docs/matching.md)
+FEED_TYPES = {"pdq", "md5", "vpdq", "pdq80", "pdq70"}
 
 
 @dataclass
@@ -49,6 +51,8 @@ def canonical_frames(vpdq: VpdqHash) -> str:
 def _row(parsed: Any) -> HashRow:
     if isinstance(parsed, PdqHash):
         return HashRow("pdq", parsed.value, parsed.quality, None, parsed.is_distributable())
+    if isinstance(parsed, PdqWindowHash):
+        return HashRow(parsed.type, parsed.value, parsed.quality, None, parsed.is_distributable())
     if isinstance(parsed, Md5Hash):
         return HashRow("md5", parsed.value, None, None, True)
     if isinstance(parsed, Sha256Hash):

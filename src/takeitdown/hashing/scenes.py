@@ -1,0 +1,83 @@
+"""The node's query-side video sampler: denser than the device's one frame a second, at a phase
+the uploader cannot know, and at every scene cut.
+
+The device hashes the frame at 0 s, 1 s, 2 s, ... (`video.vpdq_of_video`), so an evader who
+swaps exactly those frames for others used to make a listed video pass. Here the node hashes
+`per_second` frames a second starting at a random offset, plus the first frame after each cut
+(a jump in a 16x16 thumbnail), so dodging it means replacing a large share of all frames
+(docs/matching.md measures how many). Every decoded frame is thumbnailed; only sampled frames
+pay for a PDQ.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import av
+import numpy as np
+
+from takeitdown.hashing.errors import HashingError
+from takeitdown.hashing.pdq import pdq_of_pixels
+from takeitdown.hashing.types import MAX_VPDQ_FRAMES, VpdqFrame, VpdqHash
+from takeitdown.hashing.video import VIDEO_CONTAINERS, VIDEO_WORK_SIZE, _rotate, _scaled_size
+
+QUERY_FRAMES_PER_SECOND = 4.0
+# Mean absolute change of a 16x16 grey thumbnail (0-255) that counts as a cut.
+SCENE_CUT_DELTA = 24.0
+THUMB = 16
+
+
+def query_frames(
+    path: str | Path,
+    per_second: float = QUERY_FRAMES_PER_SECOND,
+    phase: float | None = None,
+    work_size: int = VIDEO_WORK_SIZE,
+    max_frames: int = MAX_VPDQ_FRAMES,
+) -> VpdqHash:
+    """vPDQ frames of a video for matching it: `per_second` frames a second from a random phase,
+    plus the first frame of every scene."""
+    step = 1.0 / per_second
+    offset = random.SystemRandom().uniform(0, step) if phase is None else phase % step
+    frames: list[VpdqFrame] = []
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if container.format.name not in VIDEO_CONTAINERS:
+                raise HashingError("This video format is not supported; use MP4, MOV, WebM, MKV or AVI.")
+            if not container.streams.video:
+                raise HashingError("The file has no video track.")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            time_base, start_pts = stream.time_base, stream.start_time
+            start = float(start_pts * time_base) if start_pts is not None and time_base else 0.0
+            next_time = offset
+            last_thumb: np.ndarray | None = None
+            for index, frame in enumerate(container.decode(stream)):
+                if frame.pts is None or frame.time_base is None:
+                    continue
+                t = max(0.0, float(frame.pts * frame.time_base) - start)
+                thumb = frame.to_ndarray(format="gray", width=THUMB, height=THUMB).astype(np.float32)
+                cut = last_thumb is None or float(np.abs(thumb - last_thumb).mean()) >= SCENE_CUT_DELTA
+                last_thumb = thumb
+                due = t + 1e-3 >= next_time
+                if not (due or cut):
+                    continue
+                while next_time <= t + 1e-3:
+                    next_time += step
+                if len(frames) >= max_frames:
+                    break  # the frames so far still count
+                width, height = frame.width, frame.height
+                if max(width, height) > work_size:
+                    width, height = _scaled_size(width, height, work_size)
+                pixels = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+                pdq = pdq_of_pixels(_rotate(pixels, getattr(frame, "rotation", 0) or 0))
+                frames.append(VpdqFrame(i=index, t=t, q=pdq.quality or 0, pdq=pdq.value))
+    except HashingError:
+        raise
+    except FileNotFoundError as e:
+        raise HashingError("The file does not exist.") from e
+    except (av.FFmpegError, OSError, ValueError, MemoryError) as e:
+        raise HashingError("The video is damaged or in a format we cannot read.") from e
+    if not frames:
+        raise HashingError("The video has no frames that could be decoded.")
+    return VpdqHash(tuple(frames))
