@@ -38,8 +38,28 @@ def normalize_case_id(text: str) -> str | None:
     return text if CASE_ID_RE.fullmatch(text) else None
 
 
+# Case secrets are read off a screen and typed on a phone: the case alphabet (no 0/O, no 1/I),
+# 28 characters (140 bits) in groups of four. Secrets made before were `token_urlsafe(24)`,
+# which mixes O/0 and l/I/1; they are stored hashed as they were and stay valid as typed.
+SECRET_CHARS = 28
+SECRET_GROUP = 4
+_SECRET_RE = re.compile(rf"[{CASE_ALPHABET}]{{{SECRET_CHARS}}}")
+
+
 def new_secret() -> str:
-    return secrets.token_urlsafe(24)  # 192 bits
+    chars = "".join(secrets.choice(CASE_ALPHABET) for _ in range(SECRET_CHARS))
+    return _grouped(chars)
+
+
+def _grouped(chars: str) -> str:
+    return "-".join(chars[i : i + SECRET_GROUP] for i in range(0, len(chars), SECRET_GROUP))
+
+
+def normalize_secret(text: str) -> str | None:
+    """The canonical form of a new-style secret typed loosely (any case, spaces, dashes or not),
+    or None when it is not one. Old secrets never normalize: they must be typed exactly."""
+    chars = re.sub(r"[\s-]", "", text).upper()
+    return _grouped(chars) if _SECRET_RE.fullmatch(chars) else None
 
 
 def hash_secret(secret: str) -> tuple[bytes, bytes]:
@@ -48,11 +68,22 @@ def hash_secret(secret: str) -> tuple[bytes, bytes]:
 
 
 def check_secret(secret: str, salt: bytes | None, stored: bytes | None) -> bool:
-    """Constant-time check; pass None for an unknown id to spend the same time and fail."""
+    """Constant-time check; pass None for an unknown id to spend the same time and fail.
+
+    A case secret is tried as typed (old secrets, platform keys) and in its canonical form, so
+    "abcd efgh ..." opens the case of "ABCD-EFGH-..."; both are always compared."""
+    candidates = [secret]
+    canonical = normalize_secret(secret)
+    candidates.append(canonical if canonical is not None else secret)
     if salt is None or stored is None:
-        hmac.compare_digest(hashlib.sha256(_DUMMY_SALT + secret.encode()).digest(), _DUMMY_HASH)
+        salt, stored = _DUMMY_SALT, _DUMMY_HASH
+        for candidate in candidates:
+            hmac.compare_digest(hashlib.sha256(salt + candidate.encode()).digest(), stored)
         return False
-    return hmac.compare_digest(hashlib.sha256(salt + secret.encode()).digest(), stored)
+    ok = False
+    for candidate in candidates:
+        ok |= hmac.compare_digest(hashlib.sha256(salt + candidate.encode()).digest(), stored)
+    return ok
 
 
 def new_platform_key() -> tuple[str, str, str]:
