@@ -27,6 +27,12 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{size['width']}x{size['height']}.png"), full_page=True)
 
 
+def goto(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Open a page and wait until its language table is applied and its script is wired."""
+    page.goto(url)
+    page.wait_for_selector("html[data-ready]", state="attached")
+
+
 def answer_questions(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_label("Under 18").check()
     page.locator("input[name=content][value=yes]").check()

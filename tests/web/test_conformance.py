@@ -14,7 +14,7 @@ import pytest
 
 from takeitdown.hashing import HashingError, PdqHash, VpdqHash, hash_file, vpdq_match
 
-from .helpers import CONFORMANCE, answer_questions, file_results, wait_hashed
+from .helpers import CONFORMANCE, answer_questions, file_results, goto, wait_hashed
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_page_hashes_match_python_on_every_conformance_image(new_page, registry_
     images = conformance_images()
     assert len(images) >= 40
     page = new_page()
-    page.goto(registry_url + "/")
+    goto(page, registry_url + "/")
     answer_questions(page)
     page.locator("#files").set_input_files([str(p) for p in images])
     wait_hashed(page)
@@ -91,7 +91,7 @@ def test_page_agrees_with_meta_expected_hashes(new_page, registry_url) -> None:
     expected = json.loads(expected_file.read_text())
     paths = [CONFORMANCE / rel for rel in expected["images"]]
     page = new_page()
-    page.goto(registry_url + "/")
+    goto(page, registry_url + "/")
     answer_questions(page)
     page.locator("#files").set_input_files([str(p) for p in paths])
     wait_hashed(page)
@@ -113,7 +113,7 @@ def test_page_vpdq_matches_python_vpdq(new_page, registry_url) -> None:
     if not all(v.exists() for v in videos):
         pytest.skip(f"sample videos not found in {VIDEO_DIR}")
     page = new_page()
-    page.goto(registry_url + "/")
+    goto(page, registry_url + "/")
     answer_questions(page)
     page.locator("#files").set_input_files([str(v) for v in videos])
     wait_hashed(page)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import CONFORMANCE, DESKTOP, PHONE, answer_questions, file_results, shot, wait_hashed
+from .helpers import CONFORMANCE, DESKTOP, PHONE, answer_questions, file_results, goto, shot, wait_hashed
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +74,7 @@ def test_full_flow_sends_only_hashes_to_own_origin(
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=registry_url)
 
     # 1. Start: what happens, the two questions.
-    page.goto(registry_url + "/")
+    goto(page, registry_url + "/")
     assert page.locator("#step-pick").is_hidden()
     shot(page, "1-start")
     # An adult about adult images is pointed to StopNCII, and cannot pick files here.
@@ -105,11 +105,11 @@ def test_full_flow_sends_only_hashes_to_own_origin(
     # 3. Send: receipt with case number and secret, copy and save.
     page.get_by_role("button", name="Send the hashes").click()
     page.locator("#step-receipt").wait_for(state="visible")
-    case_id = page.locator("#case-id").text_content()
-    secret = page.locator("#case-secret").text_content()
+    case_id = page.locator(".case-id").text_content()
+    secret = page.locator(".case-secret").text_content()
     assert case_id.startswith("TD-") and secret
     assert page.locator("#file-list li").count() == 0
-    page.locator("button.copy[data-copy=case-secret]").click()
+    page.locator("dd:has(.case-secret) button.copy").click()
     page.get_by_text("Copied").first.wait_for()
     assert page.evaluate("() => navigator.clipboard.readText()") == secret
     with page.expect_download() as download_info:
@@ -132,13 +132,17 @@ def test_full_flow_sends_only_hashes_to_own_origin(
     page.get_by_role("button", name="Check").click()
     page.get_by_text("Your case is active.").wait_for()
     assert page.get_by_text("Files in this case: 2").is_visible()
+    assert page.locator("#status-items bdi").text_content() == "2"
     # What the platforms reported, in plain words (the other test run's platform and report
     # may count too: both runs send the same files, so their cases share hashes).
     api = httpx.get(
         f"{registry_url}/v1/cases/{case_id}", headers={"Authorization": f"Bearer {secret}"}
     ).json()
     assert api["platforms_received"] >= 1 and api["outcomes"]["removed"] >= 1
-    received = f"Platforms that have received your hashes: {api['platforms_received']}"
+    n = api["platforms_received"]
+    received = (
+        f"{n} platform has received your hashes." if n == 1 else f"{n} platforms have received your hashes."
+    )
     assert page.get_by_text(received).is_visible()
     assert page.get_by_text(f"Took a copy down: {api['outcomes']['removed']}").is_visible()
     shot(page, "7-status")
@@ -189,15 +193,15 @@ def test_full_flow_sends_only_hashes_to_own_origin(
 
 def test_spanish(new_page, registry_url) -> None:
     page = new_page(PHONE, locale="es-ES")
-    page.goto(registry_url + "/")
+    goto(page, registry_url + "/")
     assert page.locator("html").get_attribute("lang") == "es"
     assert page.get_by_text("Primero, dos preguntas").is_visible()
     page.get_by_label("Menos de 18").check()
     page.locator("input[name=content][value=yes]").check()
     shot(page, "es-ready-to-pick")
-    # The switch takes the page to English and is remembered on the status page.
-    page.get_by_role("button", name="View this page in English").click()
+    # The picker takes the page to English and is remembered on the status page.
+    page.get_by_label("Idioma").select_option("en")
+    page.get_by_text("First, two questions").wait_for()
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_text("First, two questions").is_visible()
-    page.goto(registry_url + "/status.html")
+    goto(page, registry_url + "/status.html")
     assert page.get_by_role("heading", name="Check a case").is_visible()

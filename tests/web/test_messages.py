@@ -3,7 +3,6 @@ every control has a name a screen reader can say."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import av
@@ -11,27 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .helpers import CONFORMANCE, PHONE, ROOT, answer_questions, file_results, shot, wait_hashed
+from .helpers import CONFORMANCE, PHONE, answer_questions, file_results, goto, shot, wait_hashed
 
-WEB = ROOT / "src" / "takeitdown" / "registry" / "web"
 PHOTO = CONFORMANCE / "pdq" / "bridge-mods" / "aaa-orig.jpg"
-
-
-def keys(path: Path) -> set[str]:
-    return set(re.findall(r'^\s*"([\w.-]+)":', path.read_text(), flags=re.M))
-
-
-def test_spanish_and_english_tables_have_the_same_keys() -> None:
-    en, es = keys(WEB / "i18n" / "en.js"), keys(WEB / "i18n" / "es.js")
-    assert len(en) > 50
-    assert en == es, f"only in en: {sorted(en - es)}; only in es: {sorted(es - en)}"
-    used = set()
-    for page in ("index.html", "status.html", "app.js", "status.js"):
-        text = (WEB / page).read_text()
-        used |= set(re.findall(r'data-i18n="([\w.-]+)"', text))
-        used |= set(re.findall(r'[:]([\w-]+\.[\w.-]+)"', text))  # data-i18n-attr="attr:key"
-        used |= set(re.findall(r'\bt\("([\w.-]+)"', text))
-    assert used - en == set(), f"strings used but missing from the tables: {sorted(used - en)}"
 
 
 def long_video(path: Path, seconds: int) -> None:
@@ -64,7 +45,7 @@ def test_clear_messages_for_files_the_page_cannot_hash(new_page, registry_url, t
     again.write_bytes(PHOTO.read_bytes())
 
     page = new_page(PHONE)
-    page.goto(registry_url + "/")
+    goto(page, registry_url + "/")
     answer_questions(page)
     page.locator("#files").set_input_files([str(heic), str(broken), str(too_long), str(PHOTO), str(again)])
     wait_hashed(page)
@@ -86,7 +67,7 @@ def test_clear_messages_for_files_the_page_cannot_hash(new_page, registry_url, t
 def test_controls_have_accessible_names_and_keyboard_reaches_the_picker(new_page, registry_url) -> None:
     page = new_page(PHONE)
     for path in ("/", "/status.html"):
-        page.goto(registry_url + path)
+        goto(page, registry_url + path)
         if path == "/":
             answer_questions(page)
             page.locator("#files").set_input_files(str(PHOTO))
@@ -103,7 +84,7 @@ def test_controls_have_accessible_names_and_keyboard_reaches_the_picker(new_page
         assert unnamed == [], path
         assert page.locator("[aria-live]").count() >= 1
     # Keyboard only: Tab reaches the (visually hidden) file input behind the big button.
-    page.goto(registry_url + "/")
+    goto(page, registry_url + "/")
     answer_questions(page)
     for _ in range(30):
         page.keyboard.press("Tab")

@@ -45,5 +45,9 @@ class Settings:
     idempotency_ttl_seconds: float = field(
         default_factory=lambda: _env_float("TAKEITDOWN_IDEMPOTENCY_TTL", 86400)
     )
+    # A JSON file of support lines the page shows per language and country (registry/support.py).
+    support_links_file: str | None = field(
+        default_factory=lambda: os.environ.get("TAKEITDOWN_SUPPORT_LINKS") or None
+    )
     feed_max_limit: int = 10_000
     max_reports: int = 1000

@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.staticfiles import StaticFiles
+
+from takeitdown.registry.support import load_support_links
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -48,7 +51,24 @@ class _WithHeaders:
         await self.app(scope, receive, send_wrapper)
 
 
+def page_config(settings: Any) -> dict[str, Any]:
+    """What the page needs to know of this registry: how to split files into cases, whom to call."""
+    return {
+        "max_items": settings.max_items,
+        "max_body_bytes": settings.max_body_bytes,
+        "support": load_support_links(getattr(settings, "support_links_file", None)),
+    }
+
+
 def mount_pages(app: FastAPI) -> None:
-    """Mount `web/` at `/` (after the API routes, which therefore take precedence)."""
+    """Mount `web/` at `/` (after the API routes, which therefore take precedence).
+
+    `/config.json` is made once, at start (a bad support file stops the start with its reason)."""
+    config = page_config(app.state.settings)
+
+    @app.get("/config.json", include_in_schema=False)
+    def _config() -> JSONResponse:
+        return JSONResponse(config, headers={"Cache-Control": "no-cache"})
+
     static = StaticFiles(directory=WEB_DIR, html=True, check_dir=False)
     app.mount("/", cast(Any, _WithHeaders(static)), name="pages")

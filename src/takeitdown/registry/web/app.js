@@ -1,14 +1,24 @@
 // The submission page: questions, pick, hash on the device, send only the hashes, receipt.
-import { HashError, hashFile, wireItem } from "./hasher.js";
-import { initI18n, onLangChange, t } from "./i18n.js";
+import { HashError, MAX_PIXELS, hashFile, wireItem } from "./hasher.js";
+import { currentLang, initI18n, onLangChange, t, tFill } from "./i18n.js";
+import { problemKey, rejectKey, retryable } from "./problems.js";
+import { showSupport } from "./support.js";
 
 const $ = (id) => document.getElementById(id);
+// The most files one go can take: past it the picking stops (and says so) before any hashing.
+export const MAX_FILES = 500;
+const RETRY_DELAYS_MS = [1000, 3000];
 // {key, file, state: "queued"|"hashing"|"done"|"error", stage, result, duplicate, error, thumbUrl, el}
 const entries = [];
 let nextKey = 1;
 let working = false;
 let receipt = null;
 let receiptKept = false; // copied or saved: then leaving the page loses nothing
+let config = { max_items: 100, max_body_bytes: 4 * 1024 * 1024, support: [] };
+// Once Send is pressed the batches are fixed, each with its Idempotency-Key, so pressing Send
+// again after a lost reply or a busy server sends the same bodies and cannot make a second case.
+let plan = null; // [{entries, body, key, result: null | {caseId, secret, accepted, rejected}}]
+let tooMany = 0; // files left out because more than MAX_FILES were picked
 
 // ---------- questions ----------
 
@@ -47,6 +57,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A value that must keep left-to-right order inside any sentence: a case number, a secret. */
+function ltr(text, tag = "bdi") {
+  const node = el(tag, { dir: "ltr", text });
+  return node;
+}
+
 function renderEntry(entry) {
   const { file } = entry;
   // A small still made by the hasher (never the full photo: a 12 MP decode per row is heavy
@@ -54,12 +70,12 @@ function renderEntry(entry) {
   const thumb = el("img", { class: "thumb", alt: "" });
   thumb.addEventListener("error", () => thumb.classList.add("broken"));
 
-  const name = el("span", { class: "file-name", text: file.name });
+  const name = el("bdi", { class: "file-name", text: file.name });
   const status = el("span", { class: "file-status" });
   const progress = el("progress", { max: "100", value: "0" });
   const remove = el("button", { type: "button", class: "button small remove" });
   remove.addEventListener("click", () => removeEntry(entry));
-  const hashes = el("code", { class: "file-hashes" });
+  const hashes = el("code", { class: "file-hashes", dir: "ltr" });
   const body = el("div", { class: "file-body" }, name, status, progress, hashes);
   const li = el("li", { class: "file", "data-state": entry.state }, thumb, body, remove);
   entry.el = { li, status, progress, remove, name, hashes, thumb };
@@ -67,25 +83,60 @@ function renderEntry(entry) {
   return li;
 }
 
+function isLowQuality(result) {
+  return result.kind === "image" && result.quality < 50;
+}
+
 function updateEntry(entry) {
   const { li, status, progress, remove, hashes } = entry.el;
   li.dataset.state = entry.state;
   li.dataset.kind = entry.result ? entry.result.kind : "";
+  li.dataset.low = entry.result && isLowQuality(entry.result) ? "1" : "";
   progress.setAttribute("aria-label", t("file.progressLabel", { name: entry.file.name }));
   remove.textContent = t("file.remove");
   remove.setAttribute("aria-label", t("file.removeLabel", { name: entry.file.name }));
+  remove.hidden = plan !== null; // the batches are fixed once sending started
   progress.hidden = entry.state === "done" || entry.state === "error";
   status.classList.toggle("error", entry.state === "error");
   if (entry.state === "queued" || entry.state === "hashing") {
     status.textContent = t(entry.stage === "frames" ? "file.frames" : "file.hashing");
   } else if (entry.state === "done") {
-    const low = entry.result.kind === "image" && entry.result.quality < 50;
-    status.textContent = t(entry.duplicate ? "file.duplicate" : low ? "file.lowQuality" : "file.done");
+    status.textContent = t(entry.duplicate ? "file.duplicate" : isLowQuality(entry.result) ? "file.lowQuality" : "file.done");
+  } else if (entry.rejectKey) {
+    status.textContent = t(entry.rejectKey);
   } else {
-    status.textContent = t(`err.${entry.error}`);
+    status.textContent = t(`err.${entry.error}`, { mp: MAX_PIXELS / 1e6 });
   }
   // The hashes themselves, for anyone who wants to see exactly what is sent for this file.
   hashes.textContent = entry.state === "done" ? JSON.stringify(wireItem(entry.result).hashes) : "";
+}
+
+function sendable() {
+  return entries.filter((e) => e.state === "done" && !e.duplicate);
+}
+
+/** Split the files into cases the registry takes: at most max_items each, bodies under its limit. */
+export function batches(list, maxItems, maxBytes) {
+  const out = [];
+  let current = [];
+  let size = 0;
+  const budget = Math.max(1024, Math.floor(maxBytes * 0.9)); // room for the envelope
+  for (const entry of list) {
+    const item = JSON.stringify(wireItem(entry.result));
+    if (current.length && (current.length >= maxItems || size + item.length + 1 > budget)) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(entry);
+    size += item.length + 1;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+function payloadOf(list) {
+  return { items: list.map((e) => wireItem(e.result)) };
 }
 
 function refresh() {
@@ -93,23 +144,35 @@ function refresh() {
   const done = entries.filter((e) => e.state === "done").length;
   const busy = entries.some((e) => e.state === "queued" || e.state === "hashing");
   $("files-summary").textContent = total ? t("files.summary", { done, total }) : t("files.none");
-  const payload = buildPayload();
-  $("payload").textContent = JSON.stringify(payload, null, 2);
-  $("send").disabled = busy || payload.items.length === 0;
-  $("send-hint").textContent = busy ? t("send.wait") : payload.items.length ? "" : t("send.nothing");
-}
-
-function buildPayload() {
-  return { items: entries.filter((e) => e.state === "done" && !e.duplicate).map((e) => wireItem(e.result)) };
+  const list = sendable();
+  const groups = plan ? plan.map((b) => b.entries) : batches(list, config.max_items, config.max_body_bytes);
+  $("payload").textContent = groups
+    .map((g) => JSON.stringify(payloadOf(g), null, 2))
+    .join("\n\n");
+  const split = $("send-split");
+  split.hidden = groups.length < 2;
+  if (groups.length > 1) split.textContent = t("pick.split", { n: groups.length, max: config.max_items });
+  const limit = $("pick-limit");
+  limit.hidden = !tooMany;
+  if (tooMany) limit.textContent = t("pick.tooMany", { max: MAX_FILES });
+  const sending = $("send").dataset.busy === "1";
+  $("send").disabled = busy || sending || list.length === 0;
+  $("send-hint").textContent = busy ? t("send.wait") : list.length ? "" : t("send.nothing");
+  $("files").disabled = plan !== null;
 }
 
 function addFiles(fileList) {
-  for (const file of fileList) {
+  if (plan) return;
+  const room = MAX_FILES - entries.length;
+  const taken = fileList.slice(0, Math.max(0, room));
+  tooMany = fileList.length - taken.length;
+  for (const file of taken) {
     const entry = { key: nextKey++, file, state: "queued", stage: "reading" };
     entries.push(entry);
     $("file-list").append(renderEntry(entry));
   }
   refresh();
+  if (tooMany) $("pick-limit").scrollIntoView({ block: "nearest" });
   work();
 }
 
@@ -118,6 +181,7 @@ function revoke(entry) {
 }
 
 function removeEntry(entry) {
+  if (plan) return;
   const i = entries.indexOf(entry);
   if (i < 0) return;
   entries.splice(i, 1);
@@ -131,6 +195,7 @@ function removeEntry(entry) {
       updateEntry(twin);
     }
   }
+  if (entries.length < MAX_FILES) tooMany = 0;
   announce(t("files.announceRemoved", { name: entry.file.name }));
   refresh();
   $("files").focus();
@@ -145,18 +210,23 @@ async function work() {
       entry.state = "hashing";
       updateEntry(entry);
       try {
-        entry.result = await hashFile(entry.file, (stage, fraction) => {
-          entry.stage = stage;
-          // MD5 is the first half of the bar for videos, all of it for photos.
-          const isVideo = entry.file.type.startsWith("video/") || stage === "frames";
-          const value = isVideo ? (stage === "frames" ? 50 + 50 * fraction : 50 * fraction) : 100 * fraction;
-          entry.el.progress.value = Math.round(value);
-          updateEntry(entry);
-        }, (still) => {
-          if (entry.removed) return;
-          entry.thumbUrl = URL.createObjectURL(still);
-          entry.el.thumb.src = entry.thumbUrl;
-        });
+        entry.result = await hashFile(
+          entry.file,
+          (stage, fraction) => {
+            entry.stage = stage;
+            // MD5 is the first half of the bar for videos, all of it for photos.
+            const isVideo = entry.kind === "video" || entry.file.type.startsWith("video/") || stage === "frames";
+            const value = isVideo ? (stage === "frames" ? 50 + 50 * fraction : 50 * fraction) : 100 * fraction;
+            entry.el.progress.value = Math.round(value);
+            updateEntry(entry);
+          },
+          (still) => {
+            if (entry.removed) return;
+            entry.thumbUrl = URL.createObjectURL(still);
+            entry.el.thumb.src = entry.thumbUrl;
+          },
+          (kind) => (entry.kind = kind),
+        );
         // The same file picked twice is hashed but sent once.
         entry.duplicate = entries.some(
           (e) => e !== entry && e.state === "done" && !e.duplicate && e.result.md5 === entry.result.md5,
@@ -178,44 +248,126 @@ async function work() {
 
 // ---------- send ----------
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** POST one case; {status, data}. status 0: no reply reached us (offline, or the reply was lost). */
+async function postCase(batch) {
+  let response;
+  try {
+    response = await fetch("/v1/cases", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Idempotency-Key": batch.key },
+      body: batch.body,
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    return { status: 0, data: null };
+  }
+  const data = await response.json().catch(() => null);
+  return { status: response.status, data };
+}
+
+/** Send one batch, again with the same key while the reply is lost or the server is busy. */
+async function sendBatch(batch) {
+  let reply;
+  for (let attempt = 0; ; attempt++) {
+    reply = await postCase(batch);
+    if (!retryable(reply.status) || attempt >= RETRY_DELAYS_MS.length) break;
+    $("send-error").textContent = t("send.retrying");
+    $("send-error").hidden = false;
+    await sleep(RETRY_DELAYS_MS[attempt]);
+  }
+  const { status, data } = reply;
+  if (status === 201 && data && typeof data.case_id === "string") {
+    batch.result = {
+      caseId: data.case_id,
+      secret: data.case_secret,
+      accepted: data.items_accepted ?? batch.entries.length,
+      rejected: Array.isArray(data.rejected) ? data.rejected : [],
+    };
+    return null;
+  }
+  if (data && data.code === "case.nothing_accepted") {
+    // Nothing in this batch could be taken: say why for each file; no case was made.
+    batch.result = { caseId: null, secret: null, accepted: 0, rejected: Array.isArray(data.rejected) ? data.rejected : [] };
+    return null;
+  }
+  return status === 0 ? "send.offline" : problemKey(status, data);
+}
+
+function makePlan() {
+  return batches(sendable(), config.max_items, config.max_body_bytes).map((list) => ({
+    entries: list,
+    body: JSON.stringify(payloadOf(list)),
+    key: crypto.randomUUID(),
+    result: null,
+  }));
+}
+
 async function send() {
-  const payload = buildPayload();
-  if (!payload.items.length) return;
+  if (!plan) {
+    if (!sendable().length) return;
+    plan = makePlan();
+    for (const e of entries) updateEntry(e);
+  }
   const button = $("send");
+  button.dataset.busy = "1";
   button.disabled = true;
   button.textContent = t("send.sending");
   $("send-error").hidden = true;
-  try {
-    let response;
-    try {
-      response = await fetch("/v1/cases", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(payload),
-        credentials: "omit",
-        cache: "no-store",
-        referrerPolicy: "no-referrer",
-      });
-    } catch {
-      throw new Error(t("send.offline"));
-    }
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const reason = typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`;
-      throw new Error(t("send.failed", { reason }));
-    }
-    showReceipt(data);
-  } catch (err) {
-    $("send-error").textContent = err.message;
-    $("send-error").hidden = false;
-    button.disabled = false;
-  } finally {
-    button.textContent = t("send.button");
+  let failure = null;
+  for (const batch of plan) {
+    if (batch.result) continue;
+    failure = await sendBatch(batch);
+    if (failure) break;
   }
+  button.dataset.busy = "";
+  button.textContent = t("send.button");
+  if (failure) {
+    const sentSome = plan.some((b) => b.result && b.result.caseId);
+    $("send-error").textContent = sentSome ? `${t(failure)} ${t("send.partial")}` : t(failure);
+    $("send-error").hidden = false;
+    refresh();
+    return;
+  }
+  // Mark the files the registry turned down, by their place in their batch.
+  for (const batch of plan) {
+    for (const r of batch.result.rejected) {
+      const entry = batch.entries[r.index];
+      if (!entry) continue;
+      entry.state = "error";
+      entry.rejectKey = rejectKey(r.code);
+    }
+  }
+  if (!plan.some((b) => b.result.caseId)) {
+    // Not one case could be made: stay on the list, each file says why.
+    for (const e of entries) updateEntry(e);
+    $("send-error").textContent = t("api.nothingAccepted");
+    $("send-error").hidden = false;
+    refresh();
+    return;
+  }
+  showReceipt();
 }
 
-function showReceipt(data) {
-  receipt = { caseId: data.case_id, secret: data.case_secret, at: new Date(), data };
+function showReceipt() {
+  const cases = plan
+    .filter((b) => b.result.caseId)
+    .map((b) => ({ caseId: b.result.caseId, secret: b.result.secret, items: b.result.accepted }));
+  const failed = entries
+    .filter((e) => e.state === "error")
+    .map((e) => ({ name: e.file.name, key: e.rejectKey || `err.${e.error}` }));
+  const sentEntries = plan.flatMap((b) => b.entries.filter((e) => e.state === "done"));
+  receipt = {
+    at: new Date(),
+    cases,
+    sent: sentEntries.length,
+    failed,
+    notShared: sentEntries.filter((e) => isLowQuality(e.result)).map((e) => e.file.name),
+    duplicates: entries.filter((e) => e.duplicate).length,
+  };
   // The files are no longer needed: drop previews and references.
   for (const e of entries) revoke(e);
   entries.length = 0;
@@ -228,38 +380,73 @@ function showReceipt(data) {
   $("step-receipt").focus();
 }
 
+function copyButton(target) {
+  const b = el("button", { type: "button", class: "button small copy" });
+  b.textContent = t("receipt.copy");
+  b.addEventListener("click", () => copy(b, target));
+  return b;
+}
+
 function renderReceipt() {
   if (!receipt) return;
-  // The case number (never the secret) rides in the fragment, which is not sent to the server.
-  $("status-link").href = `status.html#${encodeURIComponent(receipt.caseId)}`;
-  $("case-id").textContent = receipt.caseId;
-  $("case-secret").textContent = receipt.secret;
-  $("receipt-accepted").textContent = t("receipt.accepted", { n: receipt.data.items_accepted ?? 0 });
-  const list = $("receipt-rejected");
-  list.replaceChildren(
-    ...(receipt.data.rejected || []).map((r) => el("li", { text: t("receipt.rejected", { index: r.index + 1, reason: r.reason }) })),
+  const many = receipt.cases.length > 1;
+  $("receipt-h").textContent = t(many ? "receipt.headingMany" : "receipt.heading");
+  $("receipt-cases").replaceChildren(
+    ...receipt.cases.map((c, k) => {
+      const id = ltr(c.caseId, "code");
+      id.className = "case-id";
+      const secret = ltr(c.secret, "code");
+      secret.className = "case-secret";
+      const box = el("div", { class: "case-box", "data-case": c.caseId });
+      if (many) box.append(el("h3", { text: t("receipt.caseTitle", { k: k + 1, n: receipt.cases.length }) }));
+      const fields = el(
+        "dl",
+        { class: "receipt-fields" },
+        el("div", {}, el("dt", { text: t("receipt.case") }), el("dd", {}, id, copyButton(id))),
+        el("div", {}, el("dt", { text: t("receipt.secret") }), el("dd", {}, secret, copyButton(secret))),
+      );
+      box.append(fields, tFill(el("p", { class: "hint" }), "receipt.caseFiles", { n: c.items }));
+      // The case number (never the secret) rides in the fragment, which is not sent to the server.
+      const link = el("a", { href: `status.html#${encodeURIComponent(c.caseId)}`, class: "status-link" });
+      link.textContent = t("receipt.statusLink");
+      box.append(el("p", {}, link));
+      return box;
+    }),
+  );
+  tFill($("receipt-sent"), "receipt.sent", { n: receipt.sent });
+  $("receipt-duplicates").hidden = !receipt.duplicates;
+  tFill($("receipt-duplicates"), "receipt.duplicates", { n: receipt.duplicates });
+  $("receipt-failed-box").hidden = !receipt.failed.length;
+  $("receipt-failed").replaceChildren(
+    ...receipt.failed.map((f) =>
+      tFill(el("li"), "receipt.failedItem", { name: f.name, reason: t(f.key, { mp: MAX_PIXELS / 1e6 }) }),
+    ),
+  );
+  $("receipt-notshared-box").hidden = !receipt.notShared.length;
+  $("receipt-notshared").replaceChildren(
+    ...receipt.notShared.map((name) => tFill(el("li"), "receipt.notSharedLow", { name })),
   );
 }
 
 function receiptText() {
   const statusUrl = new URL("status.html", location.href).href;
-  return [
-    t("receipt.file.title"),
-    "",
-    `${t("receipt.case")}: ${receipt.caseId}`,
-    `${t("receipt.secret")}: ${receipt.secret}`,
-    `${t("receipt.file.date")}: ${receipt.at.toISOString().slice(0, 10)}`,
-    "",
-    t("receipt.file.keep"),
-    `${t("receipt.file.check")} ${statusUrl}`,
-    "",
-  ].join("\n");
+  const lines = [t("receipt.file.title"), ""];
+  receipt.cases.forEach((c, k) => {
+    if (receipt.cases.length > 1) lines.push(t("receipt.caseTitle", { k: k + 1, n: receipt.cases.length }));
+    lines.push(`${t("receipt.case")}: ${c.caseId}`, `${t("receipt.secret")}: ${c.secret}`);
+    lines.push(t("receipt.caseFiles", { n: c.items }), "");
+  });
+  lines.push(`${t("receipt.file.date")}: ${receipt.at.toISOString().slice(0, 10)}`, "");
+  lines.push(t("receipt.sent", { n: receipt.sent }), "");
+  lines.push(t("receipt.file.keep"), `${t("receipt.file.check")} ${statusUrl}`, "");
+  return lines.join("\n");
 }
 
 function saveReceipt() {
   const blob = new Blob([receiptText()], { type: "text/plain;charset=utf-8" });
   const url = URL.createObjectURL(blob);
-  const a = el("a", { href: url, download: `takeitdown-${receipt.caseId}.txt` });
+  const name = receipt.cases.length > 1 ? `takeitdown-${receipt.cases.length}-cases` : `takeitdown-${receipt.cases[0].caseId}`;
+  const a = el("a", { href: url, download: `${name}.txt` });
   document.body.append(a);
   a.click();
   a.remove();
@@ -267,17 +454,17 @@ function saveReceipt() {
   receiptKept = true;
 }
 
-async function copy(button) {
-  const text = $(button.dataset.copy).textContent;
+async function copy(button, target) {
+  const text = target.textContent;
   try {
     await navigator.clipboard.writeText(text);
-    if (button.dataset.copy === "case-secret") receiptKept = true;
+    if (target.classList.contains("case-secret") && receipt.cases.length === 1) receiptKept = true;
     $("copy-status").textContent = t("receipt.copied");
     button.textContent = t("receipt.copied");
     setTimeout(() => (button.textContent = t("receipt.copy")), 2000);
   } catch {
     const range = document.createRange();
-    range.selectNodeContents($(button.dataset.copy));
+    range.selectNodeContents(target);
     getSelection().removeAllRanges();
     getSelection().addRange(range);
     $("copy-status").textContent = t("receipt.copyFailed");
@@ -286,8 +473,17 @@ async function copy(button) {
 
 // ---------- wiring ----------
 
-function init() {
-  initI18n();
+async function loadConfig() {
+  try {
+    const r = await fetch("config.json", { credentials: "omit", cache: "no-store" });
+    if (r.ok) config = { ...config, ...(await r.json()) };
+  } catch {
+    // the defaults match the registry's; batches may just be smaller than needed
+  }
+}
+
+async function init() {
+  await Promise.all([initI18n(), loadConfig()]);
   for (const input of document.querySelectorAll('input[name="age"], input[name="content"]')) {
     input.addEventListener("change", updateQuestions);
   }
@@ -318,13 +514,16 @@ function init() {
     if (receipt && !receiptKept) ev.preventDefault();
   });
   $("save-receipt").addEventListener("click", saveReceipt);
-  for (const b of document.querySelectorAll("button.copy")) b.addEventListener("click", () => copy(b));
+  const support = () => showSupport($("support"), $("support-links"), config.support, currentLang());
   onLangChange(() => {
     for (const e of entries) updateEntry(e);
     refresh();
     renderReceipt();
+    support();
   });
+  support();
   refresh();
+  document.documentElement.dataset.ready = "1";
 }
 
 init();

@@ -3,6 +3,8 @@
 // Nothing here touches the network.
 
 export const MAX_VIDEO_SECONDS = 600; // 10 minutes: longer videos take too long on a phone
+// The pixel limit of takeitdown.hashing (DEFAULT_MAX_PIXELS): the same photos refused everywhere.
+export const MAX_PIXELS = 100_000_000;
 
 export class HashError extends Error {
   constructor(code) {
@@ -258,10 +260,12 @@ function thumbnail(video, onThumb) {
  * Hash one picked file. Resolves to
  *   {kind: "image", md5, pdq, quality} or {kind: "video", md5, frames}.
  * `onProgress(stage, fraction)` reports "reading" (MD5) then "frames" (videos);
- * `onThumb(blob)` gets a small still: the photo, or a video's first frame.
+ * `onThumb(blob)` gets a small still: the photo, or a video's first frame; `onKind(kind)` is
+ * told "image" or "video" once the first bytes are read.
  */
-export async function hashFile(file, onProgress, onThumb) {
+export async function hashFile(file, onProgress, onThumb, onKind) {
   const base = await ask({ op: "file", file }, [], (f) => onProgress && onProgress("reading", f));
+  if (onKind) onKind(base.kind === "video" ? "video" : "image");
   if (base.kind !== "video" && base.decodeOnPage) {
     const source = await decodeOnPage(file, base.heic);
     const width = source.naturalWidth || source.width;

@@ -1,12 +1,19 @@
 // The status page: case number + secret -> status and what platforms reported; withdraw.
-import { initI18n, onLangChange, t } from "./i18n.js";
+import { initI18n, onLangChange, t, tFill } from "./i18n.js";
+import { problemKey } from "./problems.js";
 
 const $ = (id) => document.getElementById(id);
 const OUTCOMES = ["match_found", "removed", "upload_blocked", "false_positive"];
+const EXAMPLE_CASE = "TD-7KQ2-M9XP";
 let last = null; // {caseId, secret, data}
 let justWithdrawn = false;
 
-class NotFound extends Error {}
+class Failed extends Error {
+  constructor(key) {
+    super(key);
+    this.key = key;
+  }
+}
 
 async function call(method, caseId, secret) {
   let response;
@@ -19,38 +26,43 @@ async function call(method, caseId, secret) {
       referrerPolicy: "no-referrer",
     });
   } catch {
-    throw new Error(t("send.offline"));
+    throw new Failed("send.offline");
   }
-  const data = await response.json().catch(() => ({}));
-  if (response.status === 404) throw new NotFound();
-  if (!response.ok) {
-    throw new Error(t("status.failed", { reason: typeof data.detail === "string" ? data.detail : `HTTP ${response.status}` }));
-  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new Failed(problemKey(response.status, data));
   return data;
 }
 
-function showError(message) {
-  $("status-error").textContent = message;
-  $("status-error").hidden = !message;
+let errorKey = null; // shown again in the new language when the language changes
+
+function showError(key) {
+  errorKey = key;
+  $("status-error").textContent = key ? t(key) : "";
+  $("status-error").hidden = !key;
 }
 
 function render() {
+  tFill($("case-hint"), "status.caseHint", { example: Object.assign(document.createElement("bdi"), { dir: "ltr", textContent: EXAMPLE_CASE }) });
   if (!last) return;
   const { data } = last;
   const withdrawn = data.status === "withdrawn";
   const line = $("status-line");
   line.className = `status-line ${withdrawn ? "withdrawn" : "active"}`;
   line.textContent = justWithdrawn ? t("status.withdrawnNow") : t(withdrawn ? "status.withdrawn" : "status.active");
-  $("status-items").textContent = t("status.items", { n: data.items ?? 0 });
-  $("status-received").textContent = t("status.received", { n: data.platforms_received ?? 0 });
+  tFill($("status-items"), "status.items", { n: data.items ?? 0 });
+  tFill($("status-received"), "status.received", { n: data.platforms_received ?? 0 });
   const outcomes = data.outcomes || {};
   const shown = OUTCOMES.filter((k) => outcomes[k] > 0);
   const list = $("outcomes");
   list.replaceChildren(
     ...(shown.length ? shown : [null]).map((k) => {
       const li = document.createElement("li");
-      li.textContent = k ? t(`status.${k}`, { n: outcomes[k] }) : t("status.noReports");
-      if (k) li.dataset.outcome = k;
+      if (k) {
+        tFill(li, `status.${k}`, { n: outcomes[k] });
+        li.dataset.outcome = k;
+      } else {
+        li.textContent = t("status.noReports");
+      }
       return li;
     }),
   );
@@ -62,9 +74,9 @@ async function check(ev) {
   ev.preventDefault();
   const caseId = $("case-id").value.trim().toUpperCase();
   const secret = $("case-secret").value.trim();
-  showError("");
+  showError(null);
   if (!caseId || !secret) {
-    showError(t("status.notFound"));
+    showError("api.notFound");
     return;
   }
   const button = $("check");
@@ -78,7 +90,7 @@ async function check(ev) {
   } catch (err) {
     last = null;
     $("status-result").hidden = true;
-    showError(err instanceof NotFound ? t("status.notFound") : err.message);
+    showError(err instanceof Failed ? err.key : "api.unknown");
   } finally {
     button.disabled = false;
     button.textContent = t("status.check");
@@ -88,19 +100,19 @@ async function check(ev) {
 async function withdraw() {
   $("confirm").close();
   if (!last) return;
-  showError("");
+  showError(null);
   try {
     last = { ...last, data: await call("DELETE", last.caseId, last.secret) };
     justWithdrawn = true;
     render();
     $("status-result").focus();
   } catch (err) {
-    showError(err instanceof NotFound ? t("status.notFound") : err.message);
+    showError(err instanceof Failed ? err.key : "api.unknown");
   }
 }
 
-function init() {
-  initI18n();
+async function init() {
+  await initI18n();
   $("status-form").addEventListener("submit", check);
   $("show-secret").addEventListener("change", (ev) => {
     $("case-secret").type = ev.target.checked ? "text" : "password";
@@ -108,13 +120,18 @@ function init() {
   $("withdraw").addEventListener("click", () => $("confirm").showModal());
   $("confirm-no").addEventListener("click", () => $("confirm").close());
   $("confirm-yes").addEventListener("click", withdraw);
-  onLangChange(render);
+  onLangChange(() => {
+    render();
+    showError(errorKey);
+  });
   const fromReceipt = decodeURIComponent(location.hash.slice(1));
   if (/^TD-[A-Z0-9]{4}-[A-Z0-9]{4}$/i.test(fromReceipt)) {
     $("case-id").value = fromReceipt.toUpperCase();
     history.replaceState(null, "", location.pathname + location.search);
   }
+  render();
   $("check").disabled = false; // only now can a submit be handled here
+  document.documentElement.dataset.ready = "1";
 }
 
 init();

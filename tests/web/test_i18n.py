@@ -1,0 +1,163 @@
+"""The page's language tables: every language complete, the same keys and placeholders as English,
+the plural forms each language needs, and every error code the API can send given a sentence."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from takeitdown import protocol
+
+from .helpers import ROOT
+
+WEB = ROOT / "src" / "takeitdown" / "registry" / "web"
+TABLES = WEB / "i18n"
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+RTL = {"ar", "fa", "ur"}
+# Being written: the tables land a few at a time.
+MIN_LANGUAGES = 4
+REQUIRED = ("en", "es", "fr", "de")
+
+
+def languages() -> list[tuple[str, str, bool]]:
+    """(code, name in itself, right to left) from web/languages.js."""
+    text = (WEB / "languages.js").read_text()
+    found = re.findall(r'\{ code: "([\w-]+)", name: "([^"]+)"(, dir: "rtl")? \}', text)
+    return [(code, name, bool(rtl)) for code, name, rtl in found]
+
+
+def table(code: str) -> dict[str, Any]:
+    data = json.loads((TABLES / f"{code}.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def placeholders(value: str | dict[str, str]) -> set[str]:
+    forms = value.values() if isinstance(value, dict) else [value]
+    return {name for form in forms for name in PLACEHOLDER.findall(form)}
+
+
+def test_at_least_28_languages_with_right_to_left_ones_marked() -> None:
+    langs = languages()
+    codes = [code for code, _, _ in langs]
+    assert len(codes) >= MIN_LANGUAGES and len(set(codes)) == len(codes)
+    assert {code for code, _, rtl in langs if rtl} == RTL & set(codes)
+    for required in REQUIRED:
+        assert required in codes
+    # One table per language and no table the picker does not offer.
+    assert {p.stem for p in TABLES.glob("*.json")} == set(codes)
+
+
+@pytest.mark.parametrize("code", [code for code, _, _ in languages()])
+def test_every_table_has_every_key_with_the_same_placeholders(code: str) -> None:
+    en, other = table("en"), table(code)
+    assert set(other) == set(en), (
+        f"missing: {sorted(set(en) - set(other))}; extra: {sorted(set(other) - set(en))}"
+    )
+    for key, want in en.items():
+        got = other[key]
+        assert isinstance(got, type(want)), f"{code} {key}: a plural object in one table, text in the other"
+        if isinstance(want, dict):
+            assert "other" in got, f"{code} {key}: no 'other' form"
+            assert placeholders(got["other"]) == placeholders(want["other"]), f"{code} {key}"
+            for form, text in got.items():
+                # A form may spell a number out ("one file"), never bring a placeholder of its own.
+                assert placeholders(text) <= placeholders(want), f"{code} {key}.{form}: {text}"
+                assert text.strip(), f"{code} {key}.{form} is empty"
+        else:
+            assert placeholders(got) == placeholders(want), f"{code} {key}: {got}"
+            assert got.strip(), f"{code} {key} is empty"
+
+
+@pytest.mark.parametrize("code", [code for code, _, _ in languages() if code != "en"])
+def test_tables_are_translated_not_copied(code: str) -> None:
+    en, other = table("en"), table(code)
+    same = [
+        k for k, v in en.items() if isinstance(v, str) and other[k] == v and PLACEHOLDER.sub("", v).strip()
+    ]
+    allowed = {"site.title", "receipt.failedItem", "q.content.no", "file.removeLabel"}
+    assert set(same) <= allowed, f"{code}: left in English: {sorted(set(same) - allowed)}"
+
+
+def test_plural_forms_are_the_ones_each_language_needs() -> None:
+    """Intl.PluralRules (node's ICU, as the browser's) names the forms; every one a whole number
+    from 0 to 1000 can take must be there, and no form the language does not have."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot ask Intl.PluralRules for the plural forms")
+    codes = [code for code, _, _ in languages()]
+    script = (
+        "const out = {}; for (const c of JSON.parse(process.argv[1])) { const r = new Intl.PluralRules(c);"
+        " const used = new Set(); for (let n = 0; n <= 1000; n++) used.add(r.select(n));"
+        " out[c] = {all: r.resolvedOptions().pluralCategories, used: [...used]}; }"
+        " console.log(JSON.stringify(out));"
+    )
+    forms = json.loads(subprocess.run([node, "-e", script, json.dumps(codes)], capture_output=True, text=True,
+                                      check=True, timeout=60).stdout)  # fmt: skip
+    problems = []
+    for code in codes:
+        for key, value in table(code).items():
+            if not isinstance(value, dict):
+                continue
+            missing = set(forms[code]["used"]) - set(value)
+            unknown = set(value) - set(forms[code]["all"])
+            if missing or unknown:
+                problems.append(
+                    f"{code} {key}: missing {sorted(missing)}, not a form of the language {sorted(unknown)}"
+                )
+    assert not problems, "\n".join(problems)
+
+
+def used_keys() -> set[str]:
+    used: set[str] = set()
+    for name in ("index.html", "status.html", "app.js", "status.js", "problems.js"):
+        text = (WEB / name).read_text()
+        used |= set(re.findall(r'data-i18n="([\w.-]+)"', text))
+        used |= set(re.findall(r'[:]([\w-]+\.[\w.-]+)"', text))  # data-i18n-attr="attr:key"
+        used |= set(re.findall(r'\bt(?:Fill)?\((?:[^,()]+, )?"([\w.-]+)"', text))
+        used |= set(re.findall(r'"((?:api|reject|send)\.[\w]+)"', text))
+    return used
+
+
+def test_every_string_the_page_uses_is_in_the_tables() -> None:
+    used = used_keys()
+    assert len(used) > 60
+    assert used - set(table("en")) == set(), (
+        f"used but missing from the tables: {sorted(used - set(table('en')))}"
+    )
+
+
+def test_every_api_error_code_has_a_sentence_of_its_own_choosing() -> None:
+    """A new ProblemCode or item code gets a decision in problems.js, never the English detail."""
+    text = (WEB / "problems.js").read_text()
+    problem_keys = dict(re.findall(r'^\s*"?([\w.]+)"?: "((?:api)\.\w+)",', text, flags=re.M))
+    reject_keys = dict(re.findall(r'^\s*"([\w.]+)": "(reject\.\w+)",', text, flags=re.M))
+    codes = {c.value for c in protocol.ProblemCode}
+    assert codes - set(problem_keys) == set(), (
+        f"codes without a sentence: {sorted(codes - set(problem_keys))}"
+    )
+    source = Path(protocol.__file__).read_text()
+    item_codes = set(re.findall(r'"((?:item|hash)\.[a-z_]+)"', source))
+    assert {"item.bad_kind", "hash.too_many_frames", "hash.invalid"} <= item_codes
+    assert item_codes - set(reject_keys) == set(), (
+        f"item codes without a reason: {sorted(item_codes - set(reject_keys))}"
+    )
+    en = table("en")
+    for key in {
+        *problem_keys.values(),
+        *reject_keys.values(),
+        "api.unknown",
+        "reject.unknown",
+        "send.offline",
+    }:
+        assert key in en, key
+    # The page never shows the server's English sentence or an HTTP status.
+    for name in ("app.js", "status.js"):
+        js = (WEB / name).read_text()
+        assert ".detail" not in js and "HTTP ${" not in js, name
