@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,3 +119,19 @@ def test_unknown_engine_and_stray_address_are_refused() -> None:
         make_engine("spark")
     with pytest.raises(ValueError, match="--engine ray"):
         make_engine("local", ray_address="127.0.0.1:6379")
+
+
+def test_only_the_ray_modules_import_ray() -> None:
+    # Ray is an extra: the node runs (and `--engine local` scans) without it installed.
+    src = Path(__file__).resolve().parents[2] / "src" / "takeitdown"
+    allowed = {"ray_engine.py", "sharded_inventory.py"}
+    importers = sorted(
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if p.name not in allowed and re.search(r"^\s*(import ray|from ray)\b", p.read_text(), re.M)
+    )
+    assert importers == []
+    for name in allowed:
+        p = src / "node" / name
+        if p.exists():  # and there, only inside functions (lazily)
+            assert not re.search(r"^(import ray|from ray)\b", p.read_text(), re.M), name

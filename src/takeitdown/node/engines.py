@@ -22,7 +22,7 @@ from typing import Protocol
 from takeitdown.node.matcher import Matcher
 from takeitdown.node.scan import Item, ItemResult, hash_item, match_hashed
 
-ENGINES = ("local",)
+ENGINES = ("local", "ray")
 
 
 class ScanEngine(Protocol):
@@ -91,4 +91,8 @@ def make_engine(name: str, workers: int | None = None, ray_address: str | None =
         if ray_address:
             raise ValueError("--ray-address needs --engine ray")
         return LocalEngine(workers)
+    if name == "ray":
+        from takeitdown.node.ray_engine import RayEngine
+
+        return RayEngine(address=ray_address, workers=workers)
     raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
