@@ -73,9 +73,7 @@ def scan(
         None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP
     ),
     workers: int = typer.Option(0, help="Hashing processes (default: every core)"),
-    engine: str = typer.Option(
-        "local", help="local (a process pool here) or ray (a Ray cluster)"
-    ),
+    engine: str = typer.Option("local", help="local (a process pool here) or ray (a Ray cluster)"),
     ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (--engine ray)"),
 ) -> None:
     """Scan hosted content against the synced list; findings go to the review queue. Resumable.
