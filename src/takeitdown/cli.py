@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from takeitdown.hashing.cli import hash_command
+from takeitdown.device.cli import case_app, hash_command, submit_command
 from takeitdown.node.cli import app as node_app
 from takeitdown.registry.cli import app as registry_app
 from takeitdown.registry.cli import serve
@@ -37,6 +37,8 @@ def _main(
 
 app.command("hash")(hash_command)
 app.command("serve")(serve)
+app.command("submit")(submit_command)
+app.add_typer(case_app, name="case")
 app.add_typer(registry_app, name="registry")
 app.add_typer(node_app, name="node")
 
