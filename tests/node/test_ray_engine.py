@@ -1,5 +1,5 @@
 """The Ray scan engine on a real Ray cluster: a head on this machine (2 CPUs, a 200 MB object
-store), started by the module and shut down at its end.
+store; the `ray_cluster` fixture), shut down at the end of the session.
 
 Shown: both engines give identical results on the same items; a worker killed by pid in the
 middle of a scan loses nothing and duplicates nothing; `node scan --engine ray --ray-address`
@@ -9,13 +9,10 @@ joins a running cluster.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,23 +27,9 @@ from tests.node.scan_world import findings, make_world, recorded  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    # A short temp dir: Ray's Unix socket paths must stay under 108 characters.
-    tmp = tempfile.mkdtemp(prefix="tid-ray-", dir="/tmp")
-    ray.init(
-        address="local",
-        num_cpus=2,
-        object_store_memory=200 * 2**20,
-        include_dashboard=False,
-        log_to_driver=False,
-        _temp_dir=tmp,
-    )
-    try:
-        yield str(ray.get_runtime_context().gcs_address)
-    finally:
-        ray.shutdown()
-        shutil.rmtree(tmp, ignore_errors=True)
+@pytest.fixture
+def cluster(ray_cluster: str) -> str:
+    return ray_cluster
 
 
 def test_both_engines_give_identical_results_on_the_same_items(cluster: str, tmp_path: Path) -> None:

@@ -303,6 +303,20 @@ class PdqIndex:
         self.__dict__.update(state)
         self._lock = threading.RLock()
 
+    def export(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every live (code, label) as (n, 4) uint64 codes and int64 labels: to save or rebuild."""
+        with self._lock:
+            seg = self._segment
+            codes, labels = (
+                seg.live() if seg is not None else (np.zeros((0, 4), np.uint64), np.zeros(0, np.int64))
+            )
+            n = self._buf_n
+            alive = self._buf_labels[:n] != -1 if self.labelled else np.ones(n, dtype=bool)
+            return (
+                np.concatenate([codes, self._buf_codes[:n][alive]]),
+                np.concatenate([labels, self._buf_labels[:n][alive]]),
+            )
+
     # -- size -------------------------------------------------------------------------------
     def __len__(self) -> int:
         seg = self._segment
