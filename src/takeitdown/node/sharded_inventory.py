@@ -47,34 +47,34 @@ class RetroHit:
 
 
 class _Refs:
-    """Item refs as one byte blob and offsets: ~10 bytes an item instead of a Python string each."""
+    """Item refs as one byte blob and an array of ends: about len(ref) + 8 bytes an item, not a
+    Python string (and list slot) each."""
 
     def __init__(self) -> None:
         self.blob = bytearray()
-        self.ends: list[int] = []
-        self._ends_arr: np.ndarray | None = None
+        self.ends = np.zeros(0, dtype=np.int64)
 
     def add(self, refs: Sequence[str]) -> None:
-        for r in refs:
-            self.blob += r.encode("utf-8")
-            self.ends.append(len(self.blob))
-        self._ends_arr = None
+        encoded = [r.encode("utf-8") for r in refs]
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        self.ends = np.concatenate([self.ends, len(self.blob) + np.cumsum(lengths)])
+        self.blob += b"".join(encoded)
 
     def __len__(self) -> int:
         return len(self.ends)
 
     def __getitem__(self, row: int) -> str:
-        start = self.ends[row - 1] if row else 0
-        return self.blob[start : self.ends[row]].decode("utf-8")
+        start = int(self.ends[row - 1]) if row else 0
+        return self.blob[start : int(self.ends[row])].decode("utf-8")
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.frombuffer(bytes(self.blob), dtype=np.uint8), np.array(self.ends, dtype=np.int64)
+        return np.frombuffer(bytes(self.blob), dtype=np.uint8), self.ends
 
     @classmethod
     def of(cls, blob: np.ndarray, ends: np.ndarray) -> _Refs:
         r = cls()
         r.blob = bytearray(blob.tobytes())
-        r.ends = ends.tolist()
+        r.ends = np.asarray(ends, dtype=np.int64)
         return r
 
 
