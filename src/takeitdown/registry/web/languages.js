@@ -6,6 +6,10 @@ export const LANGUAGES = [
   { code: "es", name: "Español" },
   { code: "fr", name: "Français" },
   { code: "de", name: "Deutsch" },
+  { code: "pt", name: "Português" },
+  { code: "it", name: "Italiano" },
+  { code: "ar", name: "العربية", dir: "rtl" },
+  { code: "zh-Hans", name: "简体中文" },
 ];
 
 const CODES = new Map(LANGUAGES.map((l) => [l.code.toLowerCase(), l.code]));
