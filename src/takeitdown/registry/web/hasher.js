@@ -3,8 +3,7 @@
 // Nothing here touches the network.
 
 export const MAX_VIDEO_SECONDS = 600; // 10 minutes: longer videos take too long on a phone
-// The pixel limit of takeitdown.hashing (DEFAULT_MAX_PIXELS): the same photos refused everywhere.
-export const MAX_PIXELS = 100_000_000;
+export { MAX_PIXELS } from "./worksize.js";
 
 export class HashError extends Error {
   constructor(code) {

@@ -8,8 +8,15 @@ export const LANGUAGES = [
   { code: "de", name: "Deutsch" },
   { code: "pt", name: "Português" },
   { code: "it", name: "Italiano" },
+  { code: "ru", name: "Русский" },
+  { code: "uk", name: "Українська" },
   { code: "ar", name: "العربية", dir: "rtl" },
+  { code: "fa", name: "فارسی", dir: "rtl" },
+  { code: "ur", name: "اردو", dir: "rtl" },
   { code: "zh-Hans", name: "简体中文" },
+  { code: "zh-Hant", name: "繁體中文" },
+  { code: "ja", name: "日本語" },
+  { code: "ko", name: "한국어" },
 ];
 
 const CODES = new Map(LANGUAGES.map((l) => [l.code.toLowerCase(), l.code]));

@@ -9,10 +9,12 @@
 import "./vendor/hash-wasm/md5.umd.min.js";
 import { pdqFromLuma, pdqFromRGBA } from "./pdq.js";
 import { lumaOfVideoFrame } from "./videoluma.js";
-import { VIDEO_WORK_SIZE, workSize } from "./worksize.js";
+import { imageSize } from "./imagesize.js";
+import { MAX_PIXELS, VIDEO_WORK_SIZE, workSize } from "./worksize.js";
 
 const { createMD5 } = globalThis.hashwasm;
 const CHUNK = 4 * 1024 * 1024;
+const HEAD = 64 * 1024;
 const CAN_DRAW = typeof OffscreenCanvas !== "undefined";
 
 /** What the first bytes say the file is, whatever its name or type claims. */
@@ -28,8 +30,8 @@ function sniff(head) {
   if (head.length >= 4 && head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) {
     return "video"; // Matroska / WebM
   }
-  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return "image";
-  if (head.length >= 8 && ascii(1, 4) === "PNG") return "image";
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return "jpeg";
+  if (head.length >= 8 && head[0] === 0x89 && ascii(1, 4) === "PNG") return "png";
   if (head.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "image";
   if (head.length >= 6 && ascii(0, 3) === "GIF") return "image";
   if (head.length >= 2 && ascii(0, 2) === "BM") return "image";
@@ -73,24 +75,49 @@ async function thumbnail(bitmap) {
   return canvas.convertToBlob({ type: "image/jpeg", quality: 0.8 });
 }
 
+const fail = (code) => Object.assign(new Error(code), { code });
+
+/** True when the file ends as a whole JPEG or PNG does (the CLI refuses a cut-off one too). */
+async function complete(file, sniffed) {
+  if (sniffed !== "jpeg" && sniffed !== "png") return true;
+  const tail = new Uint8Array(await file.slice(Math.max(0, file.size - HEAD)).arrayBuffer());
+  if (sniffed === "png") return String.fromCharCode(...tail.subarray(-12)).includes("IEND");
+  // JPEG: an end-of-image marker (FF D9) after the scan data; data after it is allowed.
+  for (let i = tail.length - 2; i >= Math.max(0, tail.length - HEAD); i--) {
+    if (tail[i] === 0xff && tail[i + 1] === 0xd9) return true;
+  }
+  return false;
+}
+
 async function hashFile(id, file) {
-  if (file.size === 0) throw Object.assign(new Error("empty"), { code: "empty" });
-  const head = new Uint8Array(await file.slice(0, 32).arrayBuffer());
+  if (file.size === 0) throw fail("empty");
+  const head = new Uint8Array(await file.slice(0, HEAD).arrayBuffer());
   const sniffed = sniff(head);
-  const kind = sniffed === "heic" ? "heic" : file.type.startsWith("video/") || sniffed === "video" ? "video" : "image";
+  // The kind comes from the first bytes only, never from the name or the browser's type.
+  if (sniffed === "unknown") throw fail("unknown");
+  const kind = sniffed === "video" ? "video" : sniffed === "heic" ? "heic" : "image";
+  const size = kind === "image" ? imageSize(head) : null;
+  if (size && size.width * size.height > MAX_PIXELS) throw fail("too-big");
+  if (size && (size.width < 1 || size.height < 1)) throw fail("undecodable");
   const md5 = await md5OfFile(id, file);
   if (kind === "video") return { kind, md5 };
+  if (!(await complete(file, sniffed))) throw fail("undecodable");
   if (!CAN_DRAW) return { kind: "image", md5, decodeOnPage: true, heic: kind === "heic" };
   let bitmap;
   try {
     // colorSpaceConversion "none": hash the stored pixel values, as the Python decoder does.
-    bitmap = await createImageBitmap(file, {
-      imageOrientation: "from-image",
-      colorSpaceConversion: "none",
-      premultiplyAlpha: "none",
-    });
+    // Decoded straight at the size PDQ works at (as Pillow's draft mode does for JPEG), so a
+    // 12 MP photo never becomes 12 million pixels to draw and read back.
+    const options = { imageOrientation: "from-image", colorSpaceConversion: "none", premultiplyAlpha: "none" };
+    if (size) {
+      const turned = size.orientation >= 5 && size.orientation <= 8;
+      const [w, h] = turned ? [size.height, size.width] : [size.width, size.height];
+      const [rw, rh] = workSize(w, h, false);
+      if (rw !== w || rh !== h) Object.assign(options, { resizeWidth: rw, resizeHeight: rh, resizeQuality: "medium" });
+    }
+    bitmap = await createImageBitmap(file, options);
   } catch {
-    throw Object.assign(new Error("undecodable"), { code: kind === "heic" ? "heic" : "undecodable" });
+    throw fail(kind === "heic" ? "heic" : "undecodable");
   }
   try {
     const hashes = pdqOfBitmap(bitmap);

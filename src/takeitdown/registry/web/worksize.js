@@ -1,6 +1,8 @@
 // The size PDQ works at, as the Python hasher (takeitdown.hashing.decode / .video) does.
 export const PHOTO_WORK_SIZE = 1024;
 export const VIDEO_WORK_SIZE = 1920;
+// takeitdown.hashing's DEFAULT_MAX_PIXELS: the page refuses the same photos as the CLI and the node.
+export const MAX_PIXELS = 100_000_000;
 
 /**
  * Photos are reduced by the largest whole factor (at most 8) that keeps both sides at least
