@@ -298,7 +298,7 @@ def start_servers(tmp: Path, preload_cases: int) -> tuple[Env, list[subprocess.P
     registry = f"http://{HOST}:{rport}"
     wait_up(registry, procs[0])
     nenv = {**env, "TAKEITDOWN_NODE_API_KEY": node_key, "TAKEITDOWN_NODE_ADMIN_TOKEN": ADMIN_TOKEN,
-            "TAKEITDOWN_DATABASE_URL": f"sqlite:///{tmp / 'node.db'}",
+            "TAKEITDOWN_NODE_DATABASE_URL": f"sqlite:///{tmp / 'node.db'}",
             "TAKEITDOWN_NODE_POLL_SECONDS": "1"}  # fmt: skip
     with (tmp / "node.log").open("wb") as log:
         procs.append(subprocess.Popen(

@@ -384,8 +384,8 @@ class FeedEntry:
 
     The wire form is one flat JSON object, the same for every type:
     `{"seq", "op", "type", "value", "quality", "entry_id", "frames", "trust"}`; `frames` is the
-    vPDQ frame list (null for other types and on `remove`/`state`); `trust` is null on `remove`
-    and may be absent from older registries (read as unconfirmed on `add`).
+    vPDQ frame list (null for other types and on `remove`/`state`); `trust` is left out on
+    `remove`, and older registries leave it out everywhere (read as unconfirmed on `add`).
     """
 
     seq: int
@@ -406,10 +406,10 @@ class FeedEntry:
         q = "null" if self.quality is None else str(int(self.quality))
         if frames_json is None:
             frames_json = "null" if self.frames is None else VpdqHash(self.frames).frames_json()
-        trust = "null" if self.trust is None else f'"{TrustState(self.trust).value}"'
+        trust = "" if self.trust is None else f',"trust":"{TrustState(self.trust).value}"'
         return (
             f'{{"seq":{int(self.seq)},"op":"{self.op}","type":"{self.type}","value":"{self.value}",'
-            f'"quality":{q},"entry_id":{int(self.entry_id)},"frames":{frames_json},"trust":{trust}}}'
+            f'"quality":{q},"entry_id":{int(self.entry_id)},"frames":{frames_json}{trust}}}'
         )
 
     @classmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from takeitdown.hashing import InvalidHash, parse_hash
 from tests.hardening.conftest import ADMIN_TOKEN, Creds
@@ -159,6 +160,40 @@ def test_damaged_image_is_a_hashing_error(tmp_path, name: str, data: bytes) -> N
     path.write_bytes(data)
     with pytest.raises(HashingError, match="damaged"):
         hash_file(path)
+
+
+@pytest.mark.parametrize(("name", "data"), DAMAGED_IMAGES)
+def test_damaged_image_through_every_node_path(tmp_path, name: str, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    """Bytes (an upload), a path, and a scan all refuse it with a HashingError; the scan records
+    the file with its reason and goes on to the next file (before, it stopped for good)."""
+    from takeitdown.hashing import DamagedMedia
+    from takeitdown.node.db import Database
+    from takeitdown.node.matcher import Matcher, hash_for_matching
+    from takeitdown.node.scan import scan
+    from takeitdown.node.store import NodeStore
+    from tests.node.helpers import conformance
+
+    with pytest.raises(DamagedMedia):
+        hash_for_matching(data)
+    folder = tmp_path / "hosted"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    with pytest.raises(DamagedMedia):
+        hash_for_matching(folder / name)
+    (folder / "fine.jpg").write_bytes(conformance("pdq/bridge-mods/aaa-orig.jpg").read_bytes())
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    matcher = Matcher(NodeStore(db))
+    for _ in range(2):  # a rerun does not trip over the damaged file either
+        summary = scan(folder, matcher, workers=1)
+        assert summary.total == 2
+    assert summary.skipped == 2 and summary.errors == 0  # all recorded by the first run
+    with db.read() as conn:
+        rows = {r.item_id: (r.ok, r.error) for r in conn.execute(sa.text("SELECT * FROM node_scan_results"))}
+    assert rows["fine.jpg"] == (True, None)
+    ok, reason = rows[name]
+    assert not ok and "damaged" in reason
+    db.dispose()
 
 
 @pytest.mark.parametrize(("name", "data"), DAMAGED_IMAGES)

@@ -9,8 +9,8 @@ from PIL import Image
 
 from takeitdown import protocol
 from takeitdown.hashing import InvalidHash, hash_file, load_image, parse_hash, pdq_of_image
-from takeitdown.hashing.types import PdqWindowHash
 from takeitdown.hashing.windows import window_box, window_hashes
+from takeitdown.protocol import PdqWindowHash
 
 
 def test_window_box_is_centred_integer_arithmetic() -> None:

@@ -144,7 +144,7 @@ def start_node(
         **os.environ,
         "TAKEITDOWN_NODE_API_KEY": key,
         "TAKEITDOWN_NODE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "TAKEITDOWN_DATABASE_URL": db_url,
+        "TAKEITDOWN_NODE_DATABASE_URL": db_url,
         "TAKEITDOWN_NODE_POLL_SECONDS": "0.3",
         "TAKEITDOWN_NODE_OUTBOX_SECONDS": "0.3",
         "TAKEITDOWN_NODE_PAGE_SIZE": str(page_size),

@@ -38,7 +38,7 @@ def _registry_set(registry: Registry, key: str) -> tuple[set[tuple[int, str, str
 def _node_set(db_url: str) -> set[tuple[int, str, str]]:
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT entry_id, type, value FROM entries")).all()
+        rows = conn.execute(text("SELECT entry_id, type, value FROM node_entries")).all()
     engine.dispose()
     return {(int(a), b, c) for a, b, c in rows}
 

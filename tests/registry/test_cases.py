@@ -56,7 +56,7 @@ def test_wrong_secret_and_unknown_case_get_the_same_404(client: httpx.Client) ->
     garbage = client.get("/v1/cases/not-a-case", headers=bearer(body["case_secret"]))
     for r in (wrong, unknown, garbage):
         assert r.status_code == 404
-        assert r.json() == {"detail": "No case with that number and secret."}
+        assert r.json() == {"code": "case.not_found", "detail": "No case with that number and secret."}
     assert wrong.content == unknown.content == garbage.content
     assert client.delete(f"/v1/cases/{body['case_id']}", headers=bearer("nope")).status_code == 404
     # Still active: the wrong secret withdrew nothing.

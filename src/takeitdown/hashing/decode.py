@@ -15,7 +15,13 @@ from typing import BinaryIO
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from takeitdown.hashing.errors import HashingError
+from takeitdown.hashing.errors import (
+    DamagedMedia,
+    FileUnavailable,
+    HashingError,
+    MediaTooLarge,
+    UnsupportedMedia,
+)
 
 pillow_heif.register_heif_opener()
 
@@ -38,17 +44,17 @@ def _open(source: ImageSource) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(source, formats=None)
     except Image.DecompressionBombError as e:
-        raise HashingError(
+        raise MediaTooLarge(
             "The image has more pixels than the megapixel limit allows; it may be a decompression bomb."
         ) from e
     except UnidentifiedImageError as e:
-        raise HashingError("This is not an image format we can read (or the file is damaged).") from e
+        raise UnsupportedMedia("This is not an image format we can read (or the file is damaged).") from e
     except FileNotFoundError as e:
-        raise HashingError("The file does not exist.") from e
+        raise FileUnavailable("The file does not exist.") from e
     except OSError as e:
-        raise HashingError(f"The file could not be read: {e.strerror or 'damaged file'}.") from e
+        raise DamagedMedia(f"The file could not be read: {e.strerror or 'damaged file'}.") from e
     except (ValueError, SyntaxError, EOFError) as e:  # some Pillow plugins, e.g. a truncated APNG fdAT
-        raise HashingError("This is not an image format we can read (or the file is damaged).") from e
+        raise DamagedMedia("This image is damaged and could not be read.") from e
 
 
 def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -56,14 +62,14 @@ def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     image = _open(source)
     if image.format not in SUPPORTED_FORMATS:
         image.close()
-        raise HashingError(
+        raise UnsupportedMedia(
             f"{image.format} images are not supported; use JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC."
         )
     width, height = image.size
     if width < 1 or height < 1:
-        raise HashingError("The image has no pixels.")
+        raise DamagedMedia("The image has no pixels.")
     if width * height > max_pixels:
-        raise HashingError(
+        raise MediaTooLarge(
             f"The image is {width}x{height} pixels, more than the {max_pixels // 1_000_000} megapixel "
             "limit; it may be a decompression bomb."
         )
@@ -108,7 +114,7 @@ def load_image(
     # RuntimeError: pillow-heif's report of a libheif decode error, for example a HEIC whose
     # coded picture is far larger than the size its header declares (libheif refuses it).
     except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, Image.DecompressionBombError) as e:
-        raise HashingError(f"The image is damaged or incomplete and could not be decoded ({e}).") from e
+        raise DamagedMedia("The image is damaged or incomplete and could not be decoded.") from e
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from takeitdown.hashing.types import Md5Hash, Sha256Hash
+from takeitdown.protocol import Md5Hash, Sha256Hash
 
 CHUNK_SIZE = 1 << 20
 

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from PIL import Image, UnidentifiedImageError
-
 from takeitdown.hashing.decode import DEFAULT_MAX_PIXELS
 from takeitdown.hashing.digest import digest_bytes, digest_file
-from takeitdown.hashing.errors import HashingError
+from takeitdown.hashing.errors import EmptyFile
 from takeitdown.hashing.frames import MAX_SUBMITTED_STILLS, StillHashes, picture_hashes
-from takeitdown.hashing.types import Md5Hash, PdqHash, PdqWindowHash, Sha256Hash, VpdqHash
+from takeitdown.hashing.media import classify
 from takeitdown.hashing.video import vpdq_of_video
+from takeitdown.protocol import Md5Hash, PdqHash, PdqWindowHash, Sha256Hash, VpdqHash
 
 
 @dataclass(frozen=True)
@@ -52,21 +51,10 @@ class VideoHashes:
 FileHashes = ImageHashes | VideoHashes
 
 
-def _looks_like_image(path: Path) -> bool:
-    """True when Pillow recognises the header (it reads only the first bytes)."""
-    try:
-        with Image.open(path) as image:
-            return image.format is not None
-    except Image.DecompressionBombError:
-        return True  # an image, and load_image refuses it with the clear message
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):  # damaged header
-        return False
-
-
 def hash_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHashes:
     """Hash an image held in memory (an upload); nothing is written to disk."""
     if not data:
-        raise HashingError("The file is empty.")
+        raise EmptyFile("The file is empty.")
     md5, sha256 = digest_bytes(data)
     stills = tuple(picture_hashes(data, max_pixels))
     return ImageHashes(md5=md5, sha256=sha256, pdq=stills[0].pdq, stills=stills)
@@ -75,20 +63,10 @@ def hash_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image
 def hash_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileHashes:
     """Hash a photo or a video, deciding which by its content, not its name."""
     path = Path(path)
-    if not path.is_file():
-        raise HashingError("The file does not exist." if not path.exists() else "This is not a file.")
-    if path.stat().st_size == 0:
-        raise HashingError("The file is empty.")
-    if _looks_like_image(path):
+    if classify(path) == "image":
         stills = tuple(picture_hashes(path, max_pixels))
         md5, sha256 = digest_file(path)
         return ImageHashes(md5=md5, sha256=sha256, pdq=stills[0].pdq, stills=stills)
-    try:
-        vpdq = vpdq_of_video(path)
-    except HashingError as e:
-        raise HashingError(
-            "This is neither a photo nor a video we can read (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC; "
-            "MP4, MOV, WebM, MKV, AVI), or the file is damaged."
-        ) from e
+    vpdq = vpdq_of_video(path)
     md5, sha256 = digest_file(path)
     return VideoHashes(md5=md5, sha256=sha256, vpdq=vpdq)

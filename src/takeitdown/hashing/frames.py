@@ -28,8 +28,8 @@ from takeitdown.hashing.decode import (
 )
 from takeitdown.hashing.errors import HashingError
 from takeitdown.hashing.pdq import pdq_of_image
-from takeitdown.hashing.types import PdqHash, PdqWindowHash
 from takeitdown.hashing.windows import window_hashes
+from takeitdown.protocol import PdqHash, PdqWindowHash
 
 MAX_FRAMES = 64  # frames (or pages) hashed per file
 MAX_TOTAL_PIXELS = 400_000_000  # decoded pixels over all frames of one file

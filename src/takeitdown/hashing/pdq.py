@@ -6,7 +6,7 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from takeitdown.hashing.types import PdqHash
+from takeitdown.protocol import PdqHash
 
 
 def _pixels(image: Image.Image) -> np.ndarray:

@@ -19,8 +19,8 @@ import numpy as np
 
 from takeitdown.hashing.errors import HashingError
 from takeitdown.hashing.pdq import pdq_of_pixels
-from takeitdown.hashing.types import MAX_VPDQ_FRAMES, VpdqFrame, VpdqHash
 from takeitdown.hashing.video import VIDEO_CONTAINERS, VIDEO_WORK_SIZE, _rotate, _scaled_size
+from takeitdown.protocol import MAX_VPDQ_FRAMES, VpdqFrame, VpdqHash
 
 QUERY_FRAMES_PER_SECOND = 4.0
 # Mean absolute change of a 16x16 grey thumbnail (0-255) that counts as a cut.

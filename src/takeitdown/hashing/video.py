@@ -12,9 +12,15 @@ from pathlib import Path
 import av
 import numpy as np
 
-from takeitdown.hashing.errors import HashingError
+from takeitdown.hashing.errors import (
+    DamagedMedia,
+    FileUnavailable,
+    HashingError,
+    MediaTooLarge,
+    UnsupportedMedia,
+)
 from takeitdown.hashing.pdq import pdq_of_pixels
-from takeitdown.hashing.types import MAX_VPDQ_FRAMES, VpdqFrame, VpdqHash
+from takeitdown.protocol import MAX_VPDQ_FRAMES, VpdqFrame, VpdqHash
 
 DEFAULT_SECONDS_PER_HASH = 1.0
 # Unlike photos, frames are hashed at up to full HD: shrinking SD frames to 512 px moved the
@@ -50,9 +56,9 @@ def vpdq_of_video(
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
             if container.format.name not in VIDEO_CONTAINERS:
-                raise HashingError("This video format is not supported; use MP4, MOV, WebM, MKV or AVI.")
+                raise UnsupportedMedia("This video format is not supported; use MP4, MOV, WebM, MKV or AVI.")
             if not container.streams.video:
-                raise HashingError("The file has no video track.")
+                raise DamagedMedia("The file has no video track.")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             time_base, start_pts = stream.time_base, stream.start_time
@@ -67,7 +73,7 @@ def vpdq_of_video(
                 if t + 1e-3 < next_time:
                     continue
                 if len(frames) >= max_frames:
-                    raise HashingError(f"The video is too long to hash (limit {max_frames} frames).")
+                    raise MediaTooLarge(f"The video is too long to hash (limit {max_frames} frames).")
                 width, height = frame.width, frame.height
                 if work_size and max(width, height) > work_size:
                     width, height = _scaled_size(width, height, work_size)
@@ -80,9 +86,9 @@ def vpdq_of_video(
     except HashingError:
         raise
     except FileNotFoundError as e:
-        raise HashingError("The file does not exist.") from e
+        raise FileUnavailable("The file does not exist.") from e
     except (av.FFmpegError, OSError, ValueError, MemoryError) as e:
-        raise HashingError("The video is damaged or in a format we cannot read.") from e
+        raise DamagedMedia("The video is damaged or in a format we cannot read.") from e
     if not frames:
-        raise HashingError("The video has no frames that could be decoded.")
+        raise DamagedMedia("The video has no frames that could be decoded.")
     return VpdqHash(tuple(frames))

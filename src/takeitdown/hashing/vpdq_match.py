@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from takeitdown.hashing.types import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, VpdqHash
+from takeitdown.protocol import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, VpdqHash
 
 DEFAULT_MATCH_SHARE = 0.8
 

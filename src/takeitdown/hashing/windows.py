@@ -14,7 +14,7 @@ from __future__ import annotations
 from PIL import Image
 
 from takeitdown.hashing.pdq import pdq_of_image
-from takeitdown.hashing.types import PdqWindowHash
+from takeitdown.protocol import PdqWindowHash
 
 WINDOW_PERCENTS: tuple[int, ...] = (80, 70)
 

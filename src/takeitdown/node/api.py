@@ -23,24 +23,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from takeitdown.hashing import HashingError, InvalidHash, parse_hash
 from takeitdown.node.service import Node
 from takeitdown.node.store import ReviewError
+from takeitdown.protocol import PROBLEM_SCHEMA, Problem, ProblemCode
 
 log = logging.getLogger("takeitdown.node.api")
 
 OPEN_PATHS = {"/healthz", "/metrics"}
-# Our errors are {"detail": "<sentence>"}, not FastAPI's default list: documented as such.
+# Our errors are protocol.Problem bodies {"code", "detail"}, not FastAPI's default list.
 PROBLEM: dict[int | str, dict[str, Any]] = {
-    code: {
-        "description": "Error",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"detail": {"type": "string"}},
-                    "required": ["detail"],
-                }
-            }
-        },
-    }
+    code: {"description": "Error", "content": {"application/json": {"schema": PROBLEM_SCHEMA}}}
     for code in (400, 401, 404, 409, 422)
 }
 # The body is read by hand (size limit first), so FastAPI cannot infer it: described here.
@@ -85,8 +75,19 @@ def _clean_ref(ref: str) -> str:
     return ref[:1024].encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
-def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+def _error(
+    status: int, code: ProblemCode, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(Problem(status, code, detail, extra).to_wire(), status_code=status, headers=headers)
+
+
+_HTTP_CODES = {
+    404: ProblemCode.NOT_FOUND,
+    405: ProblemCode.METHOD_NOT_ALLOWED,
+    413: ProblemCode.BODY_TOO_LARGE,
+    415: ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+    503: ProblemCode.UNAVAILABLE,
+}
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -126,6 +127,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
                 return _error(
                     401,
+                    ProblemCode.AUTH_INVALID if given else ProblemCode.AUTH_MISSING,
                     "Send the node's admin token as `Authorization: Bearer <token>`.",
                     {"WWW-Authenticate": "Bearer"},
                 )
@@ -133,17 +135,20 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             return await call_next(request)
         except Exception:  # noqa: BLE001 - a client never sees a traceback
             log.exception("unexpected error on %s", request.url.path)
-            return _error(500, "Internal error; the node logged it.")
+            return _error(500, ProblemCode.INTERNAL, "Internal error; the node logged it.")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_r: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
-        return _error(422, f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request")
+        detail = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+        return _error(422, ProblemCode.BODY_SHAPE, detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+        return _error(
+            exc.status_code, _HTTP_CODES.get(exc.status_code, ProblemCode.BODY_SHAPE), str(exc.detail)
+        )
 
     @app.get("/healthz")
     def healthz() -> Any:
@@ -160,17 +165,23 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
         try:
             body = await _read_limited(request, limit)
         except TooLarge:
-            return _error(413, f"The upload is larger than the node's limit of {limit // 2**20} MB.")
+            return _error(
+                413,
+                ProblemCode.BODY_TOO_LARGE,
+                f"The upload is larger than the node's limit of {limit // 2**20} MB.",
+            )
         ref: str | None = None
         if ctype.startswith("multipart/form-data"):
             request._body = body  # let Starlette parse what we already read under the limit
             try:
                 form = await request.form()
             except Exception:  # noqa: BLE001 - malformed multipart
-                return _error(400, "Could not read the multipart form.")
+                return _error(400, ProblemCode.BODY_SHAPE, "Could not read the multipart form.")
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
-                return _error(400, 'Send the file in a multipart field named "file".')
+                return _error(
+                    400, ProblemCode.BODY_MISSING_FIELD, 'Send the file in a multipart field named "file".'
+                )
             data = await upload.read()
             raw_ref = form.get("ref")
             ref = _clean_ref(raw_ref) if isinstance(raw_ref, str) and raw_ref else None
@@ -179,24 +190,32 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             try:
                 payload = json.loads(body)
             except (ValueError, RecursionError):  # RecursionError: nesting too deep
-                return _error(400, "The body is not valid JSON.")
+                return _error(400, ProblemCode.BODY_NOT_JSON, "The body is not valid JSON.")
             hashes = payload.get("hashes") if isinstance(payload, dict) else None
             if not isinstance(hashes, list) or not hashes:
-                return _error(400, 'Send {"hashes": [{"type": ..., "value": ...}, ...]}.')
+                return _error(
+                    400, ProblemCode.BODY_SHAPE, 'Send {"hashes": [{"type": ..., "value": ...}, ...]}.'
+                )
             if len(hashes) > 100:
-                return _error(400, "At most 100 hashes a request.")
+                return _error(400, ProblemCode.BODY_SHAPE, "At most 100 hashes a request.")
             try:
                 source = [parse_hash(h) for h in hashes]
             except InvalidHash as e:
-                return _error(400, f"Invalid hash: {e}")
+                return _error(400, ProblemCode.HASH_INVALID, f"Invalid hash: {e}", hash_code=e.code)
             raw_ref = payload.get("ref")
             ref = _clean_ref(str(raw_ref)) if raw_ref is not None else None
         else:
-            return _error(415, "Send multipart/form-data with a `file`, or application/json with `hashes`.")
+            return _error(
+                415,
+                ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+                "Send multipart/form-data with a `file`, or application/json with `hashes`.",
+            )
         try:
             verdict, review_id = await run_in_threadpool(node.check_upload, source, ref)
         except HashingError as e:
-            return _error(422, f"Could not hash the file: {e}")
+            return _error(
+                422, ProblemCode.UPLOAD_UNREADABLE, f"Could not hash the file: {e}", media_code=e.code
+            )
         out = verdict.to_json()
         if review_id is not None:
             out["review_id"] = review_id
@@ -205,25 +224,27 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
     @app.get("/v1/review", responses=PROBLEM)
     def review_list(status: str = "pending", limit: int = 100, after: int = 0) -> Any:
         if status not in ("pending", "removed", "not_a_match", "all"):
-            return _error(400, "status must be pending, removed, not_a_match or all")
+            return _error(
+                400, ProblemCode.QUERY_INVALID, "status must be pending, removed, not_a_match or all"
+            )
         if not 1 <= limit <= 1000:
-            return _error(400, "limit must be from 1 to 1000")
+            return _error(400, ProblemCode.QUERY_INVALID, "limit must be from 1 to 1000")
         if not 0 <= after < 2**63:  # beyond SQLite's integers
-            return _error(400, "after must be a review id from 0 to 2**63-1")
+            return _error(400, ProblemCode.QUERY_INVALID, "after must be a review id from 0 to 2**63-1")
         return {"items": node.store.list_review(status, limit, after)}
 
     @app.post("/v1/review/{review_id}", responses=PROBLEM)
     async def review_decide(review_id: int, request: Request) -> Any:
         if not 0 < review_id < 2**63:  # beyond SQLite's integers: cannot exist
-            return _error(404, f"No review item {review_id}.")
+            return _error(404, ProblemCode.REVIEW_NOT_FOUND, f"No review item {review_id}.")
         try:
             payload = json.loads(await _read_limited(request, 64 * 1024))
         except (ValueError, RecursionError, TooLarge):  # RecursionError: nesting too deep
-            return _error(400, 'Send JSON {"decision": "remove" | "not_a_match"}.')
+            return _error(400, ProblemCode.BODY_SHAPE, 'Send JSON {"decision": "remove" | "not_a_match"}.')
         decision = payload.get("decision") if isinstance(payload, dict) else None
         try:
             return await run_in_threadpool(node.decide, review_id, str(decision))
         except ReviewError as e:
-            return _error(e.status, e.detail)
+            return _error(e.status, e.code, e.detail)
 
     return app

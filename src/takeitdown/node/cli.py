@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import typer
@@ -12,7 +11,10 @@ app = typer.Typer(
     help="Run a platform node: sync the hash list, match uploads, scan, review, report.", no_args_is_help=True
 )
 
-DB_HELP = "Node database URL (sqlite:///path.db or postgresql://...); default ./takeitdown-data/node.db"
+DB_HELP = (
+    "Node database URL (sqlite:///path.db or postgresql://...); default TAKEITDOWN_NODE_DATABASE_URL, "
+    "else ./takeitdown-data/node.db"
+)
 
 
 def _fail(message: str) -> None:
@@ -25,9 +27,7 @@ def serve(
     registry: str = typer.Option(..., "--registry", help="Registry base URL, e.g. https://registry.example"),
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8100, help="Port to listen on"),
-    database_url: str | None = typer.Option(
-        None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP
-    ),
+    database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP),
 ) -> None:
     """Start the node: sync in the background and serve the match and review API.
 
@@ -37,24 +37,20 @@ def serve(
     import uvicorn
 
     from takeitdown.node.api import create_app
+    from takeitdown.node.config import admin_token
     from takeitdown.node.db import DatabaseUrlError
     from takeitdown.node.service import ConfigError, Node, NodeSettings
+    from takeitdown.settings import SettingsError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    token = os.environ.get("TAKEITDOWN_NODE_ADMIN_TOKEN", "").strip()
-    if len(token) < 16:
-        _fail(
-            "set TAKEITDOWN_NODE_ADMIN_TOKEN to a secret of at least 16 characters (e.g. "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`); every API call but "
-            "/healthz and /metrics must send it as `Authorization: Bearer <token>`"
-        )
     try:
+        token = admin_token()
         settings = NodeSettings.from_env(registry, database_url)
         node = Node(settings)
-    except (ConfigError, DatabaseUrlError) as e:
-        _fail(str(e))
+    except (ConfigError, DatabaseUrlError, SettingsError) as e:
+        _fail(f"cannot start with these settings: {e}")
         return
     except Exception as e:  # noqa: BLE001 - e.g. the database server is down
         _fail(f"cannot open the database: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
@@ -69,9 +65,7 @@ def serve(
 @app.command()
 def scan(
     source: str = typer.Argument(..., help='A folder, or a JSONL manifest of {"id", "path"} lines'),
-    database_url: str | None = typer.Option(
-        None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP
-    ),
+    database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP),
     workers: int = typer.Option(0, help="Hashing processes (default: every core)"),
     engine: str = typer.Option("local", help="local (a process pool here) or ray (a Ray cluster)"),
     ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (--engine ray)"),
@@ -88,6 +82,7 @@ def scan(
     from takeitdown.node.matcher import Matcher, Policy
     from takeitdown.node.scan import ScanSourceError
     from takeitdown.node.scan import scan as run_scan
+    from takeitdown.settings import SettingsError
 
     console = Console(stderr=True)
     try:
@@ -97,7 +92,7 @@ def scan(
         return
     try:
         matcher = Matcher.open(database_url, Policy.from_env())
-    except (DatabaseUrlError, ValueError) as e:
+    except (DatabaseUrlError, SettingsError, ValueError) as e:
         _fail(str(e))
         return
     except Exception as e:  # noqa: BLE001

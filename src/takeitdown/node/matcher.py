@@ -7,13 +7,10 @@ rotations and flips of an image so a rotated or mirrored repost is caught. The v
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from PIL import Image, UnidentifiedImageError
 
 from takeitdown.hashing import (
     PDQ_MIN_QUALITY,
@@ -21,17 +18,17 @@ from takeitdown.hashing import (
     HashingError,
     Md5Hash,
     PdqHash,
+    VpdqFrame,
     VpdqHash,
+    classify,
     digest_bytes,
     digest_file,
-    hash_file,
     load_image,
     pdq_dihedral,
     vpdq_match,
 )
 from takeitdown.hashing.frames import distinct_stills, frame_count
 from takeitdown.hashing.scenes import query_frames
-from takeitdown.hashing.types import VpdqFrame
 from takeitdown.node.index import PdqIndex
 from takeitdown.node.snapshot import HashLists, ListSnapshot
 from takeitdown.node.store import Change, NodeStore
@@ -53,15 +50,10 @@ class Policy:
 
     @classmethod
     def from_env(cls) -> Policy:
-        def num(name: str, default: int) -> int:
-            raw = os.environ.get(name)
-            return int(raw) if raw else default
+        """From node.config.POLICY; SettingsError names a bad variable, ValueError a bad mix."""
+        from takeitdown.node.config import policy_values
 
-        return cls(
-            block_distance=num("TAKEITDOWN_NODE_BLOCK_DISTANCE", 10),
-            review_distance=num("TAKEITDOWN_NODE_REVIEW_DISTANCE", 31),
-            vpdq_verdict=os.environ.get("TAKEITDOWN_NODE_VPDQ_VERDICT", "review"),
-        )
+        return cls(**policy_values())
 
 
 @dataclass(frozen=True)
@@ -121,34 +113,26 @@ class ItemHashes:
 def hash_for_matching(source: str | Path | bytes) -> ItemHashes:
     """Hash a file (path or bytes) the way uploads and scans are matched. Pure: no state.
 
-    Every picture is checked as a photo: each distinct frame of an animation and each page of a
-    multi-page file in its 8 rotations and flips, and a video's frames (sampled densely, from a
-    random phase, and at scene cuts: `hashing.scenes`) against photo entries as well as videos.
+    The kind comes from `hashing.classify` (the first bytes), as on the device; anything that
+    cannot be read raises a `HashingError`, never another exception. Every picture is checked as
+    a photo: each distinct frame of an animation and each page of a multi-page file in its 8
+    rotations and flips, and a video's frames (sampled densely, from a random phase, and at
+    scene cuts: `hashing.scenes`) against photo entries as well as videos.
     """
+    kind = classify(source)
     if isinstance(source, bytes):
-        if not source:
-            raise HashingError("The file is empty.")
         md5, _ = digest_bytes(source)
-        try:
-            pdq = _picture_pdqs(source)
-        except HashingError:
-            # Not an image we can read: maybe a video. PyAV wants a file, so a private temp file.
-            with tempfile.NamedTemporaryFile(prefix="takeitdown-", suffix=".bin") as tmp:
-                tmp.write(source)
-                tmp.flush()
-                hashed = hash_file(tmp.name)
-                if hashed.kind == "video":
-                    return ItemHashes(md5=md5, vpdq=query_frames(tmp.name))
-            raise
-        return ItemHashes(md5=md5, pdq=pdq)
-    if _is_image(source):
-        pdq = _picture_pdqs(source)
-        md5, _ = digest_file(source)
-        return ItemHashes(md5=md5, pdq=pdq)
-    hashed = hash_file(source)  # a video (or a clear HashingError)
-    if hashed.kind == "video":
-        return ItemHashes(md5=hashed.md5, vpdq=query_frames(source))
-    return ItemHashes(md5=hashed.md5, pdq=[hashed.pdq])
+        if kind == "image":
+            return ItemHashes(md5=md5, pdq=_picture_pdqs(source))
+        # PyAV wants a file: a private temporary one, deleted at once.
+        with tempfile.NamedTemporaryFile(prefix="takeitdown-", suffix=".bin") as tmp:
+            tmp.write(source)
+            tmp.flush()
+            return ItemHashes(md5=md5, vpdq=query_frames(tmp.name))
+    md5, _ = digest_file(source)
+    if kind == "image":
+        return ItemHashes(md5=md5, pdq=_picture_pdqs(source))
+    return ItemHashes(md5=md5, vpdq=query_frames(source))
 
 
 # Pictures of one multi-frame upload checked in all 8 orientations (each costs 8 lookups).
@@ -165,17 +149,6 @@ def _picture_pdqs(source: str | Path | bytes) -> list[PdqHash]:
     if not out:
         raise HashingError("The image has no frames that could be decoded.")
     return out
-
-
-def _is_image(path: str | Path) -> bool:
-    """True when Pillow recognises the header (it reads only the first bytes)."""
-    try:
-        with Image.open(path) as image:
-            return image.format is not None
-    except Image.DecompressionBombError:
-        return True  # an image: load_image refuses it with the clear message
-    except (UnidentifiedImageError, OSError):
-        return False
 
 
 def hashes_from_wire(hashes: list[AnyHash]) -> ItemHashes:

@@ -154,6 +154,8 @@ def hash_item(item: Item) -> tuple[Item, dict[str, Any] | None, str | None]:
         return item, None, f"cannot read the file: {e.strerror or e}"
     except ImportError as e:  # an fsspec URL whose filesystem package is not installed here
         return item, None, f"cannot read the file: {e}"
+    except Exception as e:  # noqa: BLE001 - one bad file is recorded with its reason; the scan goes on
+        return item, None, f"Unexpected error while hashing ({type(e).__name__})."
 
 
 def hash_and_match(item: Item, matcher: Matcher) -> ItemResult:

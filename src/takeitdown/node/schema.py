@@ -1,4 +1,7 @@
-"""The node's tables (SQLAlchemy Core). Changes go through an Alembic migration in `migrations/`."""
+"""The node's tables (SQLAlchemy Core). Changes go through an Alembic migration in `migrations/`.
+
+Every table and index name starts with `node_`, so a node can share a database with a registry.
+"""
 
 from __future__ import annotations
 
@@ -21,19 +24,19 @@ metadata = MetaData()
 
 # The registry's hash list as this node last saw it: one row per live entry.
 entries = Table(
-    "entries",
+    "node_entries",
     metadata,
     Column("entry_id", BigInteger, primary_key=True, autoincrement=False),
     Column("type", String(8), nullable=False),
     Column("value", String(64), nullable=False),
     Column("quality", Integer, nullable=True),
     Column("frames", JSON, nullable=True),
-    Index("ix_entries_type_value", "type", "value"),
+    Index("node_ix_entries_type_value", "type", "value"),
 )
 
 # One row (id 1): the feed cursor, written in the same transaction as the entries of a page.
 sync_state = Table(
-    "sync_state",
+    "node_sync_state",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("cursor", BigInteger, nullable=False),
@@ -42,7 +45,7 @@ sync_state = Table(
 
 # Items waiting for a human: scan findings and uploads sent to review.
 review_items = Table(
-    "review_items",
+    "node_review_items",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(16), nullable=False),  # "scan" | "upload"
@@ -53,12 +56,12 @@ review_items = Table(
     Column("status", String(16), nullable=False),  # pending | removed | not_a_match
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=True),
-    Index("ix_review_status", "status", "id"),
+    Index("node_ix_review_status", "status", "id"),
 )
 
 # Hashes of content the platform removed itself: re-uploads are blocked at once.
 block_list = Table(
-    "block_list",
+    "node_block_list",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("type", String(8), nullable=False),  # "md5" | "pdq"
@@ -66,12 +69,12 @@ block_list = Table(
     Column("entry_ids", JSON, nullable=False),  # registry entries the removed item matched
     Column("review_id", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_block_type_value", "type", "value"),
+    Index("node_ix_block_type_value", "type", "value"),
 )
 
 # Scan progress: one row per item of a scan source, so a stopped scan resumes.
 scan_results = Table(
-    "scan_results",
+    "node_scan_results",
     metadata,
     Column("source", String(1024), nullable=False),
     Column("item_id", String(1024), nullable=False),
@@ -83,7 +86,7 @@ scan_results = Table(
 
 # Outcomes to report to the registry; `sent_at` is set only after a 2xx.
 outbox = Table(
-    "outbox",
+    "node_outbox",
     metadata,
     Column("report_id", String(36), primary_key=True),
     Column("entry_id", BigInteger, nullable=False),
@@ -91,5 +94,5 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False),
-    Index("ix_outbox_unsent", "sent_at", "created_at"),
+    Index("node_ix_outbox_unsent", "sent_at", "created_at"),
 )

@@ -10,7 +10,6 @@ Platforms can embed it instead of calling the HTTP API:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from takeitdown.hashing import AnyHash
+from takeitdown.node import config
 from takeitdown.node.backoff import Backoff
 from takeitdown.node.db import Database
 from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
@@ -26,6 +25,8 @@ from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
 from takeitdown.node.store import NodeStore
 from takeitdown.node.sync import Syncer
+from takeitdown.protocol import AnyHash, Outcome
+from takeitdown.settings import SettingsError
 
 log = logging.getLogger("takeitdown.node")
 
@@ -46,40 +47,38 @@ class NodeSettings:
     max_upload_bytes: int = 50 * 2**20
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
+    max_lag_seconds: float = 600.0
 
     @classmethod
     def from_env(cls, registry_url: str, database_url: str | None = None) -> NodeSettings:
-        key = os.environ.get("TAKEITDOWN_NODE_API_KEY", "").strip()
-        if not key:
-            raise ConfigError(
-                "set TAKEITDOWN_NODE_API_KEY to the platform key the registry gave you "
-                "(`takeitdown registry platform add NAME` prints it)"
-            )
+        """Every node variable validated (node/config.py); ConfigError names what is wrong."""
         if not registry_url.startswith(("http://", "https://")):
             raise ConfigError(f"--registry must be an http(s) URL, got {registry_url!r}")
-
-        def num(name: str, default: float) -> float:
-            raw = os.environ.get(name)
-            try:
-                return float(raw) if raw else default
-            except ValueError as e:
-                raise ConfigError(f"{name} must be a number, got {raw!r}") from e
-
         try:
+            key = config.api_key()
             policy = Policy.from_env()
-        except ValueError as e:
+            values = config.sync_values()
+            url = config.database_url(database_url)
+        except SettingsError as e:
+            raise ConfigError(str(e)) from e
+        except ValueError as e:  # the policy's own cross-checks
             raise ConfigError(f"bad matching policy: {e}") from e
+        if values["backoff_base"] > values["backoff_cap"]:
+            raise ConfigError(
+                "TAKEITDOWN_NODE_BACKOFF_BASE must not be larger than TAKEITDOWN_NODE_BACKOFF_CAP"
+            )
         return cls(
             registry_url=registry_url.rstrip("/"),
             api_key=key,
-            database_url=database_url,
+            database_url=url,
             policy=policy,
-            poll_seconds=num("TAKEITDOWN_NODE_POLL_SECONDS", 10.0),
-            page_size=int(num("TAKEITDOWN_NODE_PAGE_SIZE", 1000)),
-            outbox_seconds=num("TAKEITDOWN_NODE_OUTBOX_SECONDS", 5.0),
-            max_upload_bytes=int(num("TAKEITDOWN_NODE_MAX_UPLOAD_MB", 50) * 2**20),
-            backoff_base=num("TAKEITDOWN_NODE_BACKOFF_BASE", 1.0),
-            backoff_cap=num("TAKEITDOWN_NODE_BACKOFF_CAP", 300.0),
+            poll_seconds=values["poll_seconds"],
+            page_size=values["page_size"],
+            outbox_seconds=values["outbox_seconds"],
+            max_upload_bytes=int(values["max_upload_mb"] * 2**20),
+            backoff_base=values["backoff_base"],
+            backoff_cap=values["backoff_cap"],
+            max_lag_seconds=values["max_lag_seconds"],
         )
 
 
@@ -141,7 +140,7 @@ class Node:
         self.metrics.matches.labels(verdict.verdict).inc()
         review_id = None
         if verdict.verdict == "block":
-            self.store.queue_reports([(eid, "upload_blocked") for eid in verdict.registry_entry_ids()])
+            self.store.queue_reports([(eid, Outcome.UPLOAD_BLOCKED) for eid in verdict.registry_entry_ids()])
             self.outbox.wake()
         elif verdict.verdict == "review":
             review_id = self.store.add_review(

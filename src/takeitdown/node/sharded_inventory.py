@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from takeitdown.hashing import PDQ_MIN_QUALITY, VpdqHash, vpdq_match
-from takeitdown.hashing.types import VpdqFrame
 from takeitdown.node.index import PdqIndex, hex_to_codes
 from takeitdown.node.matcher import ItemHashes, Policy
 from takeitdown.node.store import Entry, NodeStore
+from takeitdown.protocol import VpdqFrame
 
 
 @dataclass(frozen=True, order=True)

@@ -11,14 +11,11 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
-from takeitdown.hashing import InvalidHash, Md5Hash, PdqHash, VpdqHash
-from takeitdown.hashing.types import WINDOW_TYPES, PdqWindowHash
 from takeitdown.node.db import Database
 from takeitdown.node.schema import block_list, entries, outbox, review_items, scan_results, sync_state
+from takeitdown.protocol import FeedEntry, InvalidFeedEntry, Outcome, ProblemCode
 
 log = logging.getLogger("takeitdown.node")
-
-OUTCOMES = ("match_found", "removed", "upload_blocked", "false_positive")
 
 
 def now() -> datetime:
@@ -45,37 +42,23 @@ class Change:
 
 
 class ReviewError(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, code: ProblemCode = ProblemCode.BODY_SHAPE) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.code = code
 
 
 def _valid(e: dict[str, Any]) -> Entry | None:
-    """A feed `add` entry checked like every other hash on the way in; None if unusable."""
+    """A feed `add` entry checked like every other hash on the way in (protocol.FeedEntry);
+    None if unusable."""
     try:
-        kind = e["type"]
-        eid = int(e["entry_id"])
-        if kind == "pdq":
-            h = PdqHash.parse(e["value"], e.get("quality"))
-            return Entry(eid, "pdq", h.value, h.quality)
-        if kind in WINDOW_TYPES:  # centred window hashes (docs/matching.md)
-            w = PdqWindowHash.parse(kind, e["value"], e.get("quality"))
-            return Entry(eid, kind, w.value, w.quality)
-        if kind == "md5":
-            return Entry(eid, "md5", Md5Hash.parse(e["value"]).value)
-        if kind == "vpdq":
-            v = VpdqHash.parse(e.get("frames"))
-            return Entry(eid, "vpdq", str(e["value"]).lower(), None, [f.to_json() for f in v.frames])
-    except (InvalidHash, KeyError, TypeError, ValueError) as exc:
+        fe = FeedEntry.parse(e)
+    except InvalidFeedEntry as exc:
         log.warning("feed entry %s skipped: %s", e.get("entry_id"), exc)
         return None
-    log.info(
-        "feed entry %s of type %r ignored (this node matches pdq, pdq80, pdq70, md5, vpdq)",
-        e.get("entry_id"),
-        e.get("type"),
-    )
-    return None
+    frames = None if fe.frames is None else [f.to_json() for f in fe.frames]
+    return Entry(fe.entry_id, fe.type, fe.value, fe.quality, frames)
 
 
 def _has_entry_id(e: Any) -> bool:
@@ -278,9 +261,13 @@ class NodeStore:
         with self.db.write() as conn:
             row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
             if row is None:
-                raise ReviewError(404, f"No review item {review_id}.")
+                raise ReviewError(404, f"No review item {review_id}.", ProblemCode.REVIEW_NOT_FOUND)
             if row.status != "pending":
-                raise ReviewError(409, f"Review item {review_id} was already decided ({row.status}).")
+                raise ReviewError(
+                    409,
+                    f"Review item {review_id} was already decided ({row.status}).",
+                    ProblemCode.REVIEW_CONFLICT,
+                )
             status = "removed" if decision == "remove" else "not_a_match"
             conn.execute(
                 update(review_items)
@@ -290,14 +277,14 @@ class NodeStore:
             entry_ids = sorted(
                 {int(m["entry_id"]) for m in row.matches or [] if m.get("entry_id") is not None}
             )
-            reports: list[tuple[int, str]] = []
+            reports: list[tuple[int, Outcome]] = []
             new_blocks: list[tuple[int, str, str]] = []
             if decision == "remove":
                 # match_found only from scan findings: for an upload, upload_blocked/removed tell it.
                 for eid in entry_ids:
                     if row.source == "scan":
-                        reports.append((eid, "match_found"))
-                    reports.append((eid, "removed"))
+                        reports.append((eid, Outcome.MATCH_FOUND))
+                    reports.append((eid, Outcome.REMOVED))
                 for kind, value in (("md5", row.md5), ("pdq", row.pdq)):
                     if value:
                         bid = _new_id(
@@ -313,7 +300,7 @@ class NodeStore:
                         )
                         new_blocks.append((int(bid), kind, value))
             else:
-                reports = [(eid, "false_positive") for eid in entry_ids]
+                reports = [(eid, Outcome.FALSE_POSITIVE) for eid in entry_ids]
             self.queue_reports(reports, conn)
             item = _review_json(
                 conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
@@ -321,14 +308,14 @@ class NodeStore:
         return item, new_blocks
 
     # -- outbox ---------------------------------------------------------------------------------------
-    def queue_reports(self, reports: list[tuple[int, str]], conn: Any = None) -> None:
+    def queue_reports(self, reports: list[tuple[int, Outcome]], conn: Any = None) -> None:
         if not reports:
             return
         rows = [
             {
                 "report_id": str(uuid.uuid4()),
                 "entry_id": eid,
-                "outcome": outcome,
+                "outcome": Outcome(outcome).value,  # the plain value (a driver may dump enum names)
                 "created_at": now(),
                 "sent_at": None,
                 "attempts": 0,

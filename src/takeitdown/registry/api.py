@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
+from takeitdown.protocol import PROBLEM_SCHEMA, Problem, ProblemCode
 from takeitdown.registry import keys
 from takeitdown.registry.config import Settings
 from takeitdown.registry.db import Database
@@ -51,6 +52,7 @@ class CaseIn(BaseModel):
 
 class Rejected(BaseModel):
     index: int
+    code: str = Field(description="stable code of the rule the item broke (protocol.InvalidHash codes)")
     reason: str
 
 
@@ -103,18 +105,39 @@ class ReportsOut(BaseModel):
     rejected: list[Rejected]
 
 
-class Problem(BaseModel):
+class ProblemBody(BaseModel):
+    """The error body of every endpoint (protocol.Problem)."""
+
+    model_config = ConfigDict(json_schema_extra=PROBLEM_SCHEMA)
+    code: str
     detail: str
 
 
-def _error(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+def _error(
+    status: int,
+    code: ProblemCode,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    return JSONResponse(Problem(status, code, detail, extra).to_wire(), status_code=status, headers=headers)
 
 
-def _readable(exc: RequestValidationError) -> tuple[int, str]:
+_HTTP_CODES = {
+    404: ProblemCode.NOT_FOUND,
+    405: ProblemCode.METHOD_NOT_ALLOWED,
+    413: ProblemCode.BODY_TOO_LARGE,
+    415: ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ProblemCode.RATE_LIMITED,
+    503: ProblemCode.UNAVAILABLE,
+}
+
+
+def _readable(exc: RequestValidationError) -> tuple[int, ProblemCode, str]:
     """One plain sentence per problem instead of pydantic's list of dicts."""
     parts = []
     status = 422
+    code = ProblemCode.BODY_SHAPE
     for err in exc.errors()[:5]:
         where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body",)) or "body"
         kind = err.get("type", "")
@@ -125,20 +148,24 @@ def _readable(exc: RequestValidationError) -> tuple[int, str]:
             )
         elif kind == "json_invalid":
             status = 400
+            code = ProblemCode.BODY_NOT_JSON
             parts.append(
                 f"The request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})."
             )
         elif kind == "extra_forbidden":
+            code = ProblemCode.BODY_UNKNOWN_FIELD
             parts.append(f"Unknown field {where!r}.")
         elif kind == "missing":
+            code = ProblemCode.QUERY_INVALID if where.startswith("query.") else ProblemCode.BODY_MISSING_FIELD
             parts.append(f"Missing {where!r}.")
         elif where.startswith("query."):
+            code = ProblemCode.QUERY_INVALID
             parts.append(f"Query parameter {where[6:]!r}: {err.get('msg', 'invalid')}.")
         else:
             parts.append(f"{where}: {err.get('msg', 'invalid')}.")
     if len(exc.errors()) > 5:
         parts.append(f"({len(exc.errors()) - 5} more problems.)")
-    return status, " ".join(parts) or "The request is not valid."
+    return status, code, " ".join(parts) or "The request is not valid."
 
 
 class _NamedRoute(Route):
@@ -152,7 +179,7 @@ class _NamedRoute(Route):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+    settings = settings or Settings.from_env()
     db = Database(settings.database_url, background_checkpoints=True)
     db.migrate()
     store = Store(db)
@@ -180,12 +207,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        status, detail = _readable(exc)
-        return _error(status, detail)
+        status, code, detail = _readable(exc)
+        return _error(status, code, detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), headers=dict(exc.headers) if exc.headers else None)
+        code = _HTTP_CODES.get(exc.status_code, ProblemCode.BODY_SHAPE)
+        return _error(
+            exc.status_code, code, str(exc.detail), headers=dict(exc.headers) if exc.headers else None
+        )
 
     def platform_or_401(authorization: str | None) -> Platform | JSONResponse:
         token = keys.bearer_token(authorization)
@@ -193,6 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.auth_failures.inc()
             return _error(
                 401,
+                ProblemCode.AUTH_MISSING,
                 "Send your platform API key as 'Authorization: Bearer <key>'.",
                 {"WWW-Authenticate": "Bearer"},
             )
@@ -201,6 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.auth_failures.inc()
             return _error(
                 401,
+                ProblemCode.AUTH_INVALID,
                 "That API key is not valid (unknown, rotated or revoked).",
                 {"WWW-Authenticate": "Bearer"},
             )
@@ -213,10 +245,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status_code=201,
         response_model=CaseCreated,
         responses={
-            400: {"model": Problem},
-            413: {"model": Problem},
-            422: {"model": Problem},
-            429: {"model": Problem},
+            400: {"model": ProblemBody},
+            413: {"model": ProblemBody},
+            422: {"model": ProblemBody},
+            429: {"model": ProblemBody},
         },
         summary="Submit a case: the hashes of one or more images or videos",
         openapi_extra={
@@ -244,31 +276,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # Recursion: nested too deep
             return _error(
-                400, f"The request body is not valid JSON ({getattr(exc, 'msg', 'cannot decode')})."
+                400,
+                ProblemCode.BODY_NOT_JSON,
+                f"The request body is not valid JSON ({getattr(exc, 'msg', 'cannot decode')}).",
             )
         try:
             pairs = case_pairs(data)
         except BadRequest as exc:
-            return _error(422, str(exc))
+            return _error(422, exc.code, str(exc))
         if not pairs:
-            return _error(422, "A case needs at least one item in 'items'.")
+            return _error(422, ProblemCode.CASE_NO_ITEMS, "A case needs at least one item in 'items'.")
         if len(pairs) > settings.max_items:
             return _error(
                 422,
+                ProblemCode.CASE_TOO_MANY_ITEMS,
                 f"A case may hold at most {settings.max_items} items; got {len(pairs)}. "
                 "Split it into several cases.",
+                max_items=settings.max_items,
             )
         if idempotency_key is None:
             return await _create(pairs, request)
         if not 1 <= len(idempotency_key) <= 200:
-            return _error(400, "Idempotency-Key must be 1 to 200 characters.")
+            return _error(
+                400, ProblemCode.IDEMPOTENCY_KEY_INVALID, "Idempotency-Key must be 1 to 200 characters."
+            )
         key = idem.key(idempotency_key)
         body_hash = hashlib.sha256(raw).digest()
         async with idem.lock_for(key):
             try:
                 hit = idem.get(key, body_hash)
             except IdempotencyConflict:
-                return _error(422, "This Idempotency-Key was already used for a different submission.")
+                return _error(
+                    422,
+                    ProblemCode.IDEMPOTENCY_CONFLICT,
+                    "This Idempotency-Key was already used for a different submission.",
+                )
             if hit is not None:
                 return JSONResponse(hit, status_code=201, headers=NO_STORE)
             response = await _create(pairs, request)
@@ -282,6 +324,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.rate_limited.inc()
             return _error(
                 429,
+                ProblemCode.RATE_LIMITED,
                 "Too many cases from this connection. Please wait a minute and try again.",
                 {"Retry-After": "60"},
             )
@@ -292,7 +335,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.items_rejected.inc(len(parsed.rejected))
         if parsed.items == 0:
             reasons = "; ".join(f"item {r['index']}: {r['reason']}" for r in parsed.rejected[:5])
-            return _error(422, f"None of the items could be accepted ({reasons}).", rejected=parsed.rejected)
+            return _error(
+                422,
+                ProblemCode.CASE_NOTHING_ACCEPTED,
+                f"None of the items could be accepted ({reasons}).",
+                rejected=parsed.rejected,
+            )
         case_id, secret = await writer.submit(parsed)
         metrics.cases_created.inc()
         out = {
@@ -310,6 +358,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if token is None:
             return _error(
                 401,
+                ProblemCode.AUTH_MISSING,
                 "Send the case secret as 'Authorization: Bearer <case_secret>'.",
                 {"WWW-Authenticate": "Bearer"},
             )
@@ -318,7 +367,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get(
         "/v1/cases/{case_id}",
         response_model=CaseStatus,
-        responses={401: {"model": Problem}, 404: {"model": Problem}},
+        responses={401: {"model": ProblemBody}, 404: {"model": ProblemBody}},
         summary="Status of a case (needs its secret)",
     )
     def case_status(case_id: str, authorization: str | None = Header(None)) -> Any:
@@ -327,13 +376,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return secret
         status = store.case_status(case_id, secret)
         if status is None:
-            return _error(404, NO_CASE, NO_STORE)
+            return _error(404, ProblemCode.CASE_NOT_FOUND, NO_CASE, NO_STORE)
         return JSONResponse(status, headers=NO_STORE)
 
     @app.delete(
         "/v1/cases/{case_id}",
         response_model=CaseStatus,
-        responses={401: {"model": Problem}, 404: {"model": Problem}},
+        responses={401: {"model": ProblemBody}, 404: {"model": ProblemBody}},
         summary="Withdraw a case (needs its secret): its hashes leave the feed unless another case has them",
     )
     def withdraw_case(case_id: str, authorization: str | None = Header(None)) -> Any:
@@ -343,7 +392,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         before = store.case_status(case_id, secret)
         status = store.withdraw(case_id, secret)
         if status is None:
-            return _error(404, NO_CASE, NO_STORE)
+            return _error(404, ProblemCode.CASE_NOT_FOUND, NO_CASE, NO_STORE)
         if before is not None and before["status"] == "active":
             metrics.cases_withdrawn.inc()
         return JSONResponse(status, headers=NO_STORE)
@@ -353,7 +402,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get(
         "/v1/feed",
         response_model=FeedPage,
-        responses={400: {"model": Problem}, 401: {"model": Problem}, 422: {"model": Problem}},
+        responses={400: {"model": ProblemBody}, 401: {"model": ProblemBody}, 422: {"model": ProblemBody}},
         summary="The hash feed for platforms, in seq order; pass `next` back as `after`",
     )
     def read_feed(
@@ -370,6 +419,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if after > last:
                 return _error(
                     400,
+                    ProblemCode.FEED_CURSOR_PAST_END,
                     f"The cursor {after} is past the end of the feed (last seq {last}). If the registry was "
                     "reset, start again from after=0.",
                 )
@@ -389,7 +439,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post(
         "/v1/reports",
         response_model=ReportsOut,
-        responses={code: {"model": Problem} for code in (400, 401, 413, 422)},
+        responses={code: {"model": ProblemBody} for code in (400, 401, 413, 422)},
         summary="Report outcomes for feed entries (idempotent per report_id)",
     )
     def post_reports(body: ReportsIn, authorization: str | None = Header(None)) -> Any:
@@ -397,7 +447,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if isinstance(platform, JSONResponse):
             return platform
         if len(body.reports) > settings.max_reports:
-            return _error(422, f"At most {settings.max_reports} reports a batch; got {len(body.reports)}.")
+            return _error(
+                422,
+                ProblemCode.REPORTS_TOO_MANY,
+                f"At most {settings.max_reports} reports a batch; got {len(body.reports)}.",
+            )
         result, by_outcome = store.add_reports(platform.id, body.reports)
         for outcome, n in by_outcome.items():
             metrics.reports.labels(outcome).inc(n)
@@ -412,7 +466,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with db.read() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001
-            return _error(503, "The database is not reachable.")
+            return _error(
+                503, ProblemCode.UNAVAILABLE, "The database is not reachable.", {"Retry-After": "5"}
+            )
         return {"status": "ok"}
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)

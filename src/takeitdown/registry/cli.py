@@ -14,7 +14,9 @@ platform_app = typer.Typer(
 app.add_typer(platform_app, name="platform")
 
 DB_HELP = "Database URL (sqlite:///path.db or postgresql://...); default ./takeitdown-data/registry.db"
-DatabaseOption = typer.Option(None, "--database-url", envvar="TAKEITDOWN_DATABASE_URL", help=DB_HELP)
+# The environment (TAKEITDOWN_REGISTRY_DATABASE_URL) is read by registry.config, which also
+# accepts the old shared name with a warning.
+DatabaseOption = typer.Option(None, "--database-url", help=DB_HELP)
 
 
 def _fail(message: str) -> None:
@@ -39,12 +41,16 @@ def serve(
     from takeitdown.registry.api import create_app
     from takeitdown.registry.config import Settings
     from takeitdown.registry.db import DatabaseUrlError
+    from takeitdown.settings import SettingsError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        settings = Settings() if database_url is None else Settings(database_url=database_url)
+        settings = Settings.from_env(database_url=database_url)
         application = create_app(settings)
+    except SettingsError as exc:
+        _fail(f"cannot start with these settings: {exc}")
+        return
     except (DatabaseUrlError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -62,13 +68,15 @@ def serve(
 
 def _store(database_url: str | None):  # type: ignore[no-untyped-def]
     # Imported here, not at the top: `takeitdown hash` should not load the database layer.
+    from takeitdown.registry.config import database_url as resolve_url
     from takeitdown.registry.db import Database, DatabaseUrlError
     from takeitdown.registry.store import Store
+    from takeitdown.settings import SettingsError
 
     try:
-        db = Database(database_url)
+        db = Database(resolve_url(database_url))
         db.migrate()
-    except DatabaseUrlError as exc:
+    except (DatabaseUrlError, SettingsError) as exc:
         _fail(str(exc))
     except Exception as exc:  # noqa: BLE001
         _fail(f"cannot open the database: {type(exc).__name__}")

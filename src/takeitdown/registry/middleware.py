@@ -10,13 +10,21 @@ import logging
 import traceback
 from typing import Any
 
+from takeitdown.protocol import Problem, ProblemCode
 from takeitdown.registry.metrics import Metrics
 
 Scope = dict[str, Any]
 log = logging.getLogger("takeitdown.registry")
 
 INTERNAL_ERROR = json.dumps(
-    {"detail": "Internal error: the registry could not handle this request. Please try again later."}
+    Problem(
+        500,
+        ProblemCode.INTERNAL,
+        "Internal error: the registry could not handle this request. Please try again later.",
+    ).to_wire()
+).encode()
+BAD_LENGTH = json.dumps(
+    Problem(400, ProblemCode.BODY_SHAPE, "Content-Length is not a number.").to_wire()
 ).encode()
 
 
@@ -96,9 +104,8 @@ class BodyLimitMiddleware:
 
     def _too_large(self) -> bytes:
         mb = self.max_bytes / (1024 * 1024)
-        return json.dumps(
-            {"detail": f"Request body too large: the limit is {mb:g} MB ({self.max_bytes} bytes)."}
-        ).encode()
+        detail = f"Request body too large: the limit is {mb:g} MB ({self.max_bytes} bytes)."
+        return json.dumps(Problem(413, ProblemCode.BODY_TOO_LARGE, detail).to_wire()).encode()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
@@ -109,7 +116,7 @@ class BodyLimitMiddleware:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await send_json(send, 400, b'{"detail": "Content-Length is not a number."}')
+                    await send_json(send, 400, BAD_LENGTH)
                     return
                 if declared > self.max_bytes:
                     await send_json(send, 413, self._too_large(), [(b"connection", b"close")])

@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from takeitdown.protocol import FEED_TYPES, OUTCOMES, FeedEntry, InvalidReport, Report
 from takeitdown.registry import keys
 from takeitdown.registry.db import Database
 from takeitdown.registry.schema import case_hashes, cases, feed, feed_counter, platforms, reports
-from takeitdown.registry.validation import FEED_TYPES, ParsedCase
+from takeitdown.registry.validation import ParsedCase
 
-OUTCOMES = ("match_found", "removed", "upload_blocked", "false_positive")
 FeedRow = tuple[str, int, str, str, "int | None", "str | None"]  # op, entry_id, type, value, quality, frames
 MAX_ROWS_PER_STATEMENT = 1000
 T = TypeVar("T")
@@ -34,16 +34,10 @@ T = TypeVar("T")
 def feed_line(
     seq: int, op: str, entry_id: int, type_: str, value: str, quality: int | None, frames: str | None
 ) -> str:
-    """The JSON of one feed entry, stored with the row so a feed page is one string join.
-
-    Safe to format by hand: every field is an integer, a fixed word, hex, or frames JSON we made.
-    """
-    q = "null" if quality is None else quality
-    f = "null" if frames is None else frames
-    return (
-        f'{{"seq":{seq},"op":"{op}","type":"{type_}","value":"{value}","quality":{q},'
-        f'"entry_id":{entry_id},"frames":{f}}}'
-    )
+    """The JSON of one feed entry (protocol.FeedEntry's wire form), stored with the row so a
+    feed page is one string join. `frames` is the canonical frames JSON the entry is keyed on."""
+    entry = FeedEntry(seq, op, entry_id, type_, value, quality)  # type: ignore[arg-type]
+    return entry.to_wire(frames_json="null" if frames is None else frames)
 
 
 class PlatformError(ValueError):
@@ -428,11 +422,12 @@ class Store:
         rejected: list[dict[str, Any]] = []
         valid: list[tuple[int, str, int, str]] = []
         for index, item in enumerate(items):
-            reason = _report_problem(item)
-            if reason:
-                rejected.append({"index": index, "reason": reason})
-            else:
-                valid.append((index, item["report_id"], item["entry_id"], item["outcome"]))
+            try:
+                report = Report.parse(item)
+            except InvalidReport as exc:
+                rejected.append({"index": index, "code": "report.invalid", "reason": str(exc)})
+                continue
+            valid.append((index, report.report_id, report.entry_id, report.outcome.value))
         duplicates = 0
         accepted = 0
         by_outcome: dict[str, int] = {}
@@ -452,7 +447,13 @@ class Store:
             rows = []
             for index, report_id, entry_id, outcome in valid:
                 if entry_id not in known:
-                    rejected.append({"index": index, "reason": f"no feed entry has entry_id {entry_id}"})
+                    rejected.append(
+                        {
+                            "index": index,
+                            "code": "report.unknown_entry",
+                            "reason": f"no feed entry has entry_id {entry_id}",
+                        }
+                    )
                 elif report_id in seen:
                     duplicates += 1
                 else:
@@ -484,23 +485,3 @@ def _check_name(name: str) -> str:
     if not 1 <= len(name) <= 100 or not name.isprintable():
         raise PlatformError("a platform name must be 1 to 100 printable characters")
     return name
-
-
-def _report_problem(item: Any) -> str | None:
-    if not isinstance(item, dict):
-        return 'a report must be an object {"report_id", "entry_id", "outcome"}'
-    unknown = set(item) - {"report_id", "entry_id", "outcome"}
-    if unknown:
-        return f"unknown report fields: {', '.join(sorted(map(str, unknown)))}"
-    missing = {"report_id", "entry_id", "outcome"} - set(item)
-    if missing:
-        return f"report is missing: {', '.join(sorted(missing))}"
-    rid = item["report_id"]
-    if not isinstance(rid, str) or not 1 <= len(rid) <= 100 or not rid.isprintable():  # NUL: PostgreSQL 500
-        return "report_id must be a string of 1 to 100 printable characters (a UUID is best)"
-    eid = item["entry_id"]
-    if isinstance(eid, bool) or not isinstance(eid, int) or not 1 <= eid < 2**63:  # SQL BIGINT range
-        return "entry_id must be a positive whole number from the feed"
-    if item["outcome"] not in OUTCOMES:
-        return f"outcome must be one of {', '.join(OUTCOMES)}"
-    return None

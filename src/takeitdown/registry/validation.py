@@ -6,24 +6,20 @@ An item with any bad hash is rejected as a whole (with the reason); the others s
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from takeitdown.hashing.types import (
+from takeitdown.protocol import (
+    AnyHash,
+    CaseItem,
     InvalidHash,
     Md5Hash,
     PdqHash,
     PdqWindowHash,
+    ProblemCode,
     Sha256Hash,
     VpdqHash,
-    parse_hash,
 )
-
-MAX_HASHES_PER_ITEM = 20
-ALLOWED = {"image": {"pdq", "md5", "sha256", "pdq80", "pdq70"}, "video": {"vpdq", "md5", "sha256", "pdq"}}
-# sha256 is kept with the case but not distributed; pdq80/pdq70: window hashes (docs/matching.md)
-FEED_TYPES = {"pdq", "md5", "vpdq", "pdq80", "pdq70"}
 
 
 @dataclass
@@ -44,11 +40,7 @@ class ParsedCase:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def canonical_frames(vpdq: VpdqHash) -> str:
-    return json.dumps([f.to_json() for f in vpdq.frames], separators=(",", ":"), sort_keys=True)
-
-
-def _row(parsed: Any) -> HashRow:
+def _row(parsed: AnyHash) -> HashRow:
     if isinstance(parsed, PdqHash):
         return HashRow("pdq", parsed.value, parsed.quality, None, parsed.is_distributable())
     if isinstance(parsed, PdqWindowHash):
@@ -57,27 +49,9 @@ def _row(parsed: Any) -> HashRow:
         return HashRow("md5", parsed.value, None, None, True)
     if isinstance(parsed, Sha256Hash):
         return HashRow("sha256", parsed.value, None, None, False)
-    frames = canonical_frames(parsed)
+    assert isinstance(parsed, VpdqHash)
+    frames = parsed.frames_json()
     return HashRow("vpdq", hashlib.sha256(frames.encode()).hexdigest(), None, frames, True)
-
-
-def _item_rows(kind: object, hashes: list[Any]) -> list[HashRow]:
-    if kind not in ALLOWED:
-        raise InvalidHash(f'kind must be "image" or "video", got {kind!r}')
-    if not hashes:
-        raise InvalidHash("an item needs at least one hash")
-    if len(hashes) > MAX_HASHES_PER_ITEM:
-        raise InvalidHash(f"an item may carry at most {MAX_HASHES_PER_ITEM} hashes")
-    rows = []
-    for n, data in enumerate(hashes):
-        try:
-            parsed = parse_hash(data)
-        except InvalidHash as exc:
-            raise InvalidHash(f"hash {n}: {exc}") from None
-        if parsed.type not in ALLOWED[str(kind)]:
-            raise InvalidHash(f"hash {n}: a {kind} item cannot carry a {parsed.type} hash")
-        rows.append(_row(parsed))
-    return rows
 
 
 def parse_items(items: list[tuple[object, list[Any]]]) -> ParsedCase:
@@ -85,12 +59,12 @@ def parse_items(items: list[tuple[object, list[Any]]]) -> ParsedCase:
     out = ParsedCase()
     for index, (kind, hashes) in enumerate(items):
         try:
-            rows = _item_rows(kind, hashes)
+            item = CaseItem.parse(kind, hashes)
         except InvalidHash as exc:
-            out.rejected.append({"index": index, "reason": str(exc)})
+            out.rejected.append({"index": index, "code": exc.code, "reason": str(exc)})
             continue
         out.items += 1
-        for row in rows:
+        for row in map(_row, item.hashes):
             key = (row.type, row.value)
             have = out.hashes.get(key)
             if have is None:
@@ -104,6 +78,10 @@ def parse_items(items: list[tuple[object, list[Any]]]) -> ParsedCase:
 
 class BadRequest(ValueError):
     """The submission's shape is wrong (not one item: the whole request); a 422 with this text."""
+
+    def __init__(self, message: str, code: ProblemCode = ProblemCode.BODY_SHAPE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def case_pairs(data: object) -> list[tuple[object, list[Any]]]:
@@ -119,9 +97,9 @@ def case_pairs(data: object) -> list[tuple[object, list[Any]]]:
         )
     unknown = sorted(str(k) for k in data if k != "items")
     if unknown:
-        raise BadRequest(f"Unknown field {unknown[0]!r}.")
+        raise BadRequest(f"Unknown field {unknown[0]!r}.", ProblemCode.BODY_UNKNOWN_FIELD)
     if "items" not in data:
-        raise BadRequest("Missing 'items'.")
+        raise BadRequest("Missing 'items'.", ProblemCode.BODY_MISSING_FIELD)
     items = data["items"]
     if not isinstance(items, list):
         raise BadRequest("items: must be a list of items.")
@@ -131,10 +109,10 @@ def case_pairs(data: object) -> list[tuple[object, list[Any]]]:
             raise BadRequest(f'items.{n}: must be an object {{"kind", "hashes"}}.')
         unknown = sorted(str(k) for k in item if k not in ("kind", "hashes"))
         if unknown:
-            raise BadRequest(f"Unknown field 'items.{n}.{unknown[0]}'.")
+            raise BadRequest(f"Unknown field 'items.{n}.{unknown[0]}'.", ProblemCode.BODY_UNKNOWN_FIELD)
         for name in ("kind", "hashes"):
             if name not in item:
-                raise BadRequest(f"Missing 'items.{n}.{name}'.")
+                raise BadRequest(f"Missing 'items.{n}.{name}'.", ProblemCode.BODY_MISSING_FIELD)
         if not isinstance(item["kind"], str):
             raise BadRequest(f'items.{n}.kind: must be "image" or "video".')
         if not isinstance(item["hashes"], list):

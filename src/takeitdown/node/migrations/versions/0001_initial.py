@@ -1,5 +1,7 @@
 """Initial node schema: entries, sync cursor, review queue, block list, scan results, outbox.
 
+The tables carry the `node_` prefix since node_0002 (databases made before it are renamed there).
+
 Revision ID: node_0001
 Revises:
 """
@@ -17,22 +19,22 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "entries",
+        "node_entries",
         sa.Column("entry_id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("type", sa.String(8), nullable=False),
         sa.Column("value", sa.String(64), nullable=False),
         sa.Column("quality", sa.Integer(), nullable=True),
         sa.Column("frames", sa.JSON(), nullable=True),
     )
-    op.create_index("ix_entries_type_value", "entries", ["type", "value"])
+    op.create_index("node_ix_entries_type_value", "node_entries", ["type", "value"])
     op.create_table(
-        "sync_state",
+        "node_sync_state",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("cursor", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_table(
-        "review_items",
+        "node_review_items",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("source", sa.String(16), nullable=False),
         sa.Column("ref", sa.String(1024), nullable=True),
@@ -43,9 +45,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     )
-    op.create_index("ix_review_status", "review_items", ["status", "id"])
+    op.create_index("node_ix_review_status", "node_review_items", ["status", "id"])
     op.create_table(
-        "block_list",
+        "node_block_list",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("type", sa.String(8), nullable=False),
         sa.Column("value", sa.String(64), nullable=False),
@@ -53,9 +55,9 @@ def upgrade() -> None:
         sa.Column("review_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_block_type_value", "block_list", ["type", "value"])
+    op.create_index("node_ix_block_type_value", "node_block_list", ["type", "value"])
     op.create_table(
-        "scan_results",
+        "node_scan_results",
         sa.Column("source", sa.String(1024), nullable=False),
         sa.Column("item_id", sa.String(1024), nullable=False),
         sa.Column("ok", sa.Boolean(), nullable=False),
@@ -64,7 +66,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "item_id", name="uq_scan_item"),
     )
     op.create_table(
-        "outbox",
+        "node_outbox",
         sa.Column("report_id", sa.String(36), primary_key=True),
         sa.Column("entry_id", sa.BigInteger(), nullable=False),
         sa.Column("outcome", sa.String(16), nullable=False),
@@ -72,9 +74,9 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
     )
-    op.create_index("ix_outbox_unsent", "outbox", ["sent_at", "created_at"])
+    op.create_index("node_ix_outbox_unsent", "node_outbox", ["sent_at", "created_at"])
 
 
 def downgrade() -> None:
-    for table in ("outbox", "scan_results", "block_list", "review_items", "sync_state", "entries"):
+    for table in ("node_outbox", "node_scan_results", "node_block_list", "node_review_items", "node_sync_state", "node_entries"):
         op.drop_table(table)
