@@ -78,5 +78,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("node_outbox", "node_scan_results", "node_block_list", "node_review_items", "node_sync_state", "node_entries"):
+    for table in (
+        "node_outbox",
+        "node_scan_results",
+        "node_block_list",
+        "node_review_items",
+        "node_sync_state",
+        "node_entries",
+    ):
         op.drop_table(table)
