@@ -23,6 +23,21 @@ class DatabaseUrlError(ValueError):
     """A database URL we cannot use (clear message for the CLI)."""
 
 
+RETRY_AFTER_SECONDS = 2
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """A database that is busy, locked, out of connections or unreachable: the request may succeed
+    if retried shortly, so callers answer 503 with Retry-After, never 500."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.TimeoutError):  # the connection pool is exhausted
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa_exc.OperationalError)  # locked, busy, connection refused or lost
+
+
 def normalize_url(url: str) -> str:
     """Accept the usual spellings and pick the installed driver (psycopg 3) for PostgreSQL."""
     url = url.strip()

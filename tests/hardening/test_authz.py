@@ -41,7 +41,8 @@ def _openapi_ops(url: str, headers: dict[str, str] | None = None) -> set[str]:
 
 # -- registry ------------------------------------------------------------------------------------
 
-REGISTRY_PUBLIC = {"POST /v1/cases", "GET /healthz", "GET /metrics"}  # anonymous by design
+# anonymous by design
+REGISTRY_PUBLIC = {"POST /v1/cases", "GET /healthz", "GET /livez", "GET /readyz", "GET /metrics"}
 REGISTRY_PLATFORM = {
     "GET /v1/feed": Endpoint("GET", "/v1/feed?after=0&limit=5"),
     "POST /v1/reports": Endpoint("POST", "/v1/reports", {"reports": []}),
@@ -159,7 +160,7 @@ def test_registry_public_endpoints_need_nothing(registry_server: Server) -> None
 
 # -- node ----------------------------------------------------------------------------------------
 
-NODE_PUBLIC = {"GET /healthz", "GET /metrics"}
+NODE_PUBLIC = {"GET /healthz", "GET /livez", "GET /readyz", "GET /metrics"}
 NODE_ADMIN: dict[str, Callable[[], Endpoint]] = {
     "POST /v1/match": lambda: Endpoint(
         "POST", "/v1/match", {"hashes": [{"type": "md5", "value": "ab" * 16}]}

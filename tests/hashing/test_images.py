@@ -207,8 +207,9 @@ def test_wrong_extension_is_decided_by_content(conformance: Path, tmp_path: Path
 def test_unsupported_image_format(tmp_path: Path) -> None:
     path = tmp_path / "picture.ppm"
     Image.new("RGB", (64, 64), "red").save(path, "PPM")
-    with pytest.raises(HashingError, match="not supported"):
+    with pytest.raises(HashingError, match="neither a photo nor a video we can read") as info:
         hash_file(path)
+    assert info.value.code == "media.unsupported"
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -24,10 +24,11 @@ from takeitdown.hashing import HashingError, InvalidHash, parse_hash
 from takeitdown.node.service import Node
 from takeitdown.node.store import ReviewError
 from takeitdown.protocol import PROBLEM_SCHEMA, Problem, ProblemCode
+from takeitdown.sqldb import RETRY_AFTER_SECONDS, is_unavailable
 
 log = logging.getLogger("takeitdown.node.api")
 
-OPEN_PATHS = {"/healthz", "/metrics"}
+OPEN_PATHS = {"/healthz", "/livez", "/readyz", "/metrics"}
 # Our errors are protocol.Problem bodies {"code", "detail"}, not FastAPI's default list.
 PROBLEM: dict[int | str, dict[str, Any]] = {
     code: {"description": "Error", "content": {"application/json": {"schema": PROBLEM_SCHEMA}}}
@@ -133,7 +134,15 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
                 )
         try:
             return await call_next(request)
-        except Exception:  # noqa: BLE001 - a client never sees a traceback
+        except Exception as exc:  # noqa: BLE001 - a client never sees a traceback
+            if is_unavailable(exc):
+                log.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+                return _error(
+                    503,
+                    ProblemCode.UNAVAILABLE,
+                    "The node's database is busy; try again shortly.",
+                    {"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
             log.exception("unexpected error on %s", request.url.path)
             return _error(500, ProblemCode.INTERNAL, "Internal error; the node logged it.")
 
@@ -153,6 +162,19 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
     @app.get("/healthz")
     def healthz() -> Any:
         return node.health()
+
+    @app.get("/livez", summary="Liveness: the process answers")
+    def livez() -> Any:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: synced, registry reachable, lag within bounds, database up")
+    def readyz() -> Any:
+        reasons = node.readiness()
+        if reasons:
+            return _error(
+                503, ProblemCode.UNAVAILABLE, "; ".join(reasons), {"Retry-After": "10"}, reasons=reasons
+            )
+        return {"status": "ready"}
 
     @app.get("/metrics", response_class=Response)  # Prometheus text, not JSON, in the OpenAPI too
     def metrics() -> Response:

@@ -17,6 +17,12 @@ DB_HELP = (
 )
 
 
+def _numba_cache_in_data_folder() -> None:
+    """Keep compiled search kernels with the node's data (site-packages may be read-only), so a
+    restart loads them instead of compiling again. Must run before numba is imported."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join("takeitdown-data", "numba-cache"))
+
+
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
@@ -36,6 +42,7 @@ def serve(
     """
     import uvicorn
 
+    _numba_cache_in_data_folder()
     from takeitdown.node.api import create_app
     from takeitdown.node.config import admin_token
     from takeitdown.node.db import DatabaseUrlError
@@ -85,6 +92,7 @@ def scan(
     from takeitdown.settings import SettingsError
 
     console = Console(stderr=True)
+    _numba_cache_in_data_folder()
     try:
         scan_engine = make_engine(engine, workers or None, ray_address)
     except (ValueError, ImportError) as e:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -464,3 +465,20 @@ class PdqIndex:
 
     def search_one(self, code: str, threshold: int | None = None) -> list[tuple[int | str, int]]:
         return self.search([code], threshold)[0]
+
+
+def warm_up() -> float:
+    """Compile (or load from numba's cache) every search kernel now, not on the first upload.
+
+    Builds a small index of each kind the node uses, searches it through the segment and the
+    buffer paths, and returns the seconds it took.
+    """
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 2**63, size=(2048, 4), dtype=np.uint64)
+    for labelled in (False, True):
+        index = PdqIndex(labelled=labelled)
+        index.build(codes, np.arange(len(codes), dtype=np.int64) if labelled else None)
+        index.add(1, codes[0])  # the buffer path
+        index.search(codes[:4])
+    return time.perf_counter() - started

@@ -20,6 +20,7 @@ import httpx
 from takeitdown.node import config
 from takeitdown.node.backoff import Backoff
 from takeitdown.node.db import Database
+from takeitdown.node.index import warm_up
 from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
@@ -29,6 +30,7 @@ from takeitdown.protocol import AnyHash, Outcome
 from takeitdown.settings import SettingsError
 
 log = logging.getLogger("takeitdown.node")
+READY_AFTER_FAILURES = 3  # one failed poll is weather; three in a row is an outage
 
 
 class ConfigError(ValueError):
@@ -95,6 +97,7 @@ class Node:
         log.info(
             "index loaded from the database in %.1fs: %s", time.perf_counter() - started, self.matcher.size()
         )
+        log.info("search kernels ready in %.1fs", warm_up())  # compiled now, not on the first upload
         self.client = httpx.Client(
             base_url=settings.registry_url,
             timeout=httpx.Timeout(30.0, connect=10.0),
@@ -153,6 +156,27 @@ class Node:
         self.matcher.add_blocks(blocks)
         self.outbox.wake()
         return item
+
+    def readiness(self) -> list[str]:
+        """Why this node should not take traffic now (empty: ready). For orchestrators' probes."""
+        s = self.syncer
+        reasons = []
+        try:
+            self.store.cursor()
+        except Exception:  # noqa: BLE001 - any database failure means not ready
+            reasons.append("the node database does not answer")
+        if s.auth_refused:
+            reasons.append("the registry refuses this node's API key (wrong, rotated or revoked)")
+        elif s.consecutive_failures >= READY_AFTER_FAILURES:
+            reasons.append(f"sync keeps failing: {s.last_error}")
+        if s.last_success is None:
+            reasons.append("the node has not synced with the registry yet")
+        lag = s.lag_seconds()
+        if lag is not None and lag > self.settings.max_lag_seconds:
+            reasons.append(f"the hash list is {lag:.0f} s behind (limit {self.settings.max_lag_seconds:g} s)")
+        elif lag is None and s.last_success is not None:
+            reasons.append("the node is still catching up with the registry's feed")
+        return reasons
 
     def health(self) -> dict[str, Any]:
         s = self.syncer

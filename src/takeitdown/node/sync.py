@@ -45,6 +45,8 @@ class Syncer(BackgroundLoop):
         self.last_success: float | None = None  # wall time of the last page read without error
         self.caught_up_at: float | None = None  # wall time we last saw `more: false`
         self.last_error: str | None = None
+        self.auth_refused = False  # the registry refused our key: no retry will fix that
+        self.consecutive_failures = 0
         self.cursor = store.cursor()
 
     def lag_seconds(self) -> float | None:
@@ -57,6 +59,7 @@ class Syncer(BackgroundLoop):
         except httpx.HTTPError as e:
             raise FeedError(f"registry unreachable: {e.__class__.__name__}: {e}") from e
         if r.status_code in (401, 403):
+            self.auth_refused = True
             raise FeedError(
                 f"registry refused the API key (HTTP {r.status_code}); check TAKEITDOWN_NODE_API_KEY"
             )
@@ -88,12 +91,15 @@ class Syncer(BackgroundLoop):
             try:
                 more = self.sync_once()
                 self.last_error = None
+                self.auth_refused = False
+                self.consecutive_failures = 0
                 self.backoff.reset()
                 if more:
                     continue
                 delay = self.poll_seconds
             except Exception as e:  # noqa: BLE001 - a sync thread must survive anything and retry
                 self.last_error = str(e)
+                self.consecutive_failures += 1
                 self.metrics.sync_errors.inc()
                 delay = self.backoff.next_delay()
                 log.warning("sync failed (%s); retrying in %.1fs", e, delay)

@@ -460,7 +460,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # -- operations -----------------------------------------------------------------------
 
-    @app.get("/healthz", summary="Liveness and database check")
+    @app.get("/livez", summary="Liveness: the process answers (no database check)")
+    def livez() -> Any:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: the database answers")
+    @app.get("/healthz", summary="Readiness (the older name of /readyz)")
     def healthz() -> Any:
         try:
             with db.read() as conn:

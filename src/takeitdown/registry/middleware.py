@@ -12,6 +12,7 @@ from typing import Any
 
 from takeitdown.protocol import Problem, ProblemCode
 from takeitdown.registry.metrics import Metrics
+from takeitdown.sqldb import RETRY_AFTER_SECONDS, is_unavailable
 
 Scope = dict[str, Any]
 log = logging.getLogger("takeitdown.registry")
@@ -21,6 +22,11 @@ INTERNAL_ERROR = json.dumps(
         500,
         ProblemCode.INTERNAL,
         "Internal error: the registry could not handle this request. Please try again later.",
+    ).to_wire()
+).encode()
+UNAVAILABLE = json.dumps(
+    Problem(
+        503, ProblemCode.UNAVAILABLE, "The registry is busy right now. Please try again in a moment."
     ).to_wire()
 ).encode()
 BAD_LENGTH = json.dumps(
@@ -76,6 +82,18 @@ class GuardMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if is_unavailable(exc):
+                status = 503
+                log.warning(
+                    "database unavailable on %s %s: %s",
+                    scope.get("method"),
+                    _route(scope),
+                    type(exc).__name__,
+                )
+                if not started:
+                    retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+                    await send_json(send, 503, UNAVAILABLE, retry)
+                return
             status = 500
             route = _route(scope)
             # The type and the code location only: an exception message may carry request data.
