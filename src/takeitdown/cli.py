@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from takeitdown.device.cli import case_app, hash_command, submit_command
+from takeitdown.hma.cli import hma_reporter_command
 from takeitdown.node.cli import app as node_app
 from takeitdown.registry.cli import app as registry_app
 from takeitdown.registry.cli import serve
@@ -39,6 +40,7 @@ app.command("hash")(hash_command)
 app.command("serve")(serve)
 app.command("submit")(submit_command)
 app.add_typer(case_app, name="case")
+app.command("hma-reporter")(hma_reporter_command)
 app.add_typer(registry_app, name="registry")
 app.add_typer(node_app, name="node")
 

@@ -21,7 +21,6 @@ This module (and the rest of `takeitdown.threatexchange`) is the only place that
 the config dataclass's real field types.
 """
 
-import hashlib
 import logging
 import time
 import typing as t
@@ -33,6 +32,7 @@ from threatexchange.exchanges import fetch_state as state
 from threatexchange.exchanges.collab_config import CollaborationConfigBase
 from threatexchange.signal_type.signal_base import SignalType
 
+from takeitdown.hma.reporter import DecisionError, report_id_for, send_reports
 from takeitdown.protocol import (
     FeedEntry,
     FeedPage,
@@ -196,10 +196,10 @@ class RegistryClient:
             raise RegistryError(f"unreadable feed page after {after}: {exc}") from exc
 
     def post_reports(self, reports: t.Sequence[Report]) -> dict[str, t.Any]:
-        r = self._request("POST", "/v1/reports", json={"reports": [x.to_wire() for x in reports]})
-        if r.status_code != 200:
-            raise RegistryError(f"reports refused: HTTP {r.status_code}: {_detail(r)}")
-        return t.cast(dict[str, t.Any], r.json())
+        try:
+            return send_reports(self.http, list(reports))
+        except (DecisionError, httpx.HTTPError) as exc:
+            raise RegistryError(f"reports not sent: {exc}") from exc
 
 
 def _json_or_none(r: httpx.Response) -> t.Any:
@@ -240,12 +240,6 @@ def is_reset(checkpoint: TakeItDownCheckpoint, page: FeedPage) -> bool:
 def reset_checkpoint(checkpoint: TakeItDownCheckpoint, epoch: str | None) -> TakeItDownCheckpoint:
     sweep_to = max(checkpoint.max_entry_id, checkpoint.sweep_to)
     return TakeItDownCheckpoint(cursor=0, epoch=epoch, head=None, max_entry_id=0, sweep_to=sweep_to, swept=0)
-
-
-def report_id_for(entry_id: int, outcome: Outcome, content_ref: str | None) -> str:
-    """The same opinion on the same piece of content always has the same id: a retry counts once."""
-    ref = "-" if content_ref is None else hashlib.sha256(content_ref.encode()).hexdigest()[:24]
-    return f"tx:{entry_id}:{outcome.value}:{ref}"
 
 
 class TakeItDownSignalExchangeAPI(
