@@ -13,10 +13,17 @@ export const LANGUAGES = [
   { code: "ar", name: "العربية", dir: "rtl" },
   { code: "fa", name: "فارسی", dir: "rtl" },
   { code: "ur", name: "اردو", dir: "rtl" },
+  { code: "hi", name: "हिन्दी" },
+  { code: "bn", name: "বাংলা" },
   { code: "zh-Hans", name: "简体中文" },
   { code: "zh-Hant", name: "繁體中文" },
   { code: "ja", name: "日本語" },
   { code: "ko", name: "한국어" },
+  { code: "th", name: "ไทย" },
+  { code: "vi", name: "Tiếng Việt" },
+  { code: "id", name: "Bahasa Indonesia" },
+  { code: "tl", name: "Tagalog" },
+  { code: "sw", name: "Kiswahili" },
 ];
 
 const CODES = new Map(LANGUAGES.map((l) => [l.code.toLowerCase(), l.code]));
