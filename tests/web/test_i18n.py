@@ -20,9 +20,8 @@ WEB = ROOT / "src" / "takeitdown" / "registry" / "web"
 TABLES = WEB / "i18n"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 RTL = {"ar", "fa", "ur"}
-# Being written: the tables land a few at a time.
-MIN_LANGUAGES = 22
-REQUIRED = ("en", "es", "fr", "de", "ar", "zh-Hans")
+MIN_LANGUAGES = 28
+REQUIRED = ("en", "es", "fr", "de", "pt", "zh-Hans", "zh-Hant", "hi", "ko", "ja", "th", "ar", "ur", "fa")
 
 
 def languages() -> list[tuple[str, str, bool]]:

@@ -8,8 +8,11 @@ export const LANGUAGES = [
   { code: "de", name: "Deutsch" },
   { code: "pt", name: "Português" },
   { code: "it", name: "Italiano" },
+  { code: "nl", name: "Nederlands" },
+  { code: "pl", name: "Polski" },
   { code: "ru", name: "Русский" },
   { code: "uk", name: "Українська" },
+  { code: "tr", name: "Türkçe" },
   { code: "ar", name: "العربية", dir: "rtl" },
   { code: "fa", name: "فارسی", dir: "rtl" },
   { code: "ur", name: "اردو", dir: "rtl" },
@@ -24,6 +27,9 @@ export const LANGUAGES = [
   { code: "id", name: "Bahasa Indonesia" },
   { code: "tl", name: "Tagalog" },
   { code: "sw", name: "Kiswahili" },
+  { code: "so", name: "Soomaali" },
+  { code: "am", name: "አማርኛ" },
+  { code: "ht", name: "Kreyòl ayisyen" },
 ];
 
 const CODES = new Map(LANGUAGES.map((l) => [l.code.toLowerCase(), l.code]));
