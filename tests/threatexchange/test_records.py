@@ -135,3 +135,21 @@ def test_nothing_else_imports_threatexchange() -> None:
         )
     ]
     assert offenders == []
+
+
+class _Stuck:
+    """A registry client whose feed claims more but never moves (a registry bug)."""
+
+    def feed_page(self, after: int, limit: int) -> FeedPage:
+        return FeedPage([], after, True)
+
+
+def test_a_feed_that_does_not_advance_stops_with_a_clear_error() -> None:
+    from takeitdown.threatexchange.exchange import RegistryError
+
+    api = TakeItDownSignalExchangeAPI(
+        TakeItDownCollabConfig("tid", "takeitdown", True, "http://127.0.0.1:1"),
+        _Stuck(),  # type: ignore[arg-type]
+    )
+    with pytest.raises(RegistryError, match="did not advance"):
+        list(api.fetch_iter([], TakeItDownCheckpoint(cursor=7)))

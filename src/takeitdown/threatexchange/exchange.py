@@ -306,6 +306,10 @@ class TakeItDownSignalExchangeAPI(
                 ckpt = reset_checkpoint(ckpt, None if page is None else page.epoch)
                 yield state.FetchDelta({}, ckpt)
                 continue
+            if page.more and page.next <= ckpt.cursor:  # would read the same page forever
+                raise RegistryError(
+                    f"the feed did not advance past {ckpt.cursor} although it says there is more"
+                )
             updates, top = self._apply(page)
             previous = ckpt.cursor
             ckpt = TakeItDownCheckpoint(
