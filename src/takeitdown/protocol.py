@@ -16,6 +16,7 @@ Standard library only: the registry imports this without loading any media libra
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import re
@@ -614,6 +615,16 @@ class ProblemCode(StrEnum):
     UPLOAD_UNREADABLE = "upload.unreadable"
     REVIEW_NOT_FOUND = "review.not_found"
     REVIEW_CONFLICT = "review.conflict"
+    REVIEW_NO_PERSON = "review.no_person"  # a decision must name the person who made it
+    REVIEW_REASON_MISSING = "review.reason_missing"
+    REF_TOO_LONG = "ref.too_long"
+    ACCOUNT_INVALID = "account.invalid"
+
+    SIGNIN_FAILED = "signin.failed"
+    SIGNIN_LOCKED = "signin.locked"
+    CSRF_INVALID = "csrf.invalid"
+    FORBIDDEN = "forbidden"  # signed in, but the role does not allow it
+    USER_NOT_FOUND = "user.not_found"
 
 
 @dataclass(frozen=True)
@@ -647,3 +658,48 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
     "required": ["code", "detail"],
 }
+
+
+# -- webhooks: node -> the platform's own systems ----------------------------------------------
+#
+# The node POSTs each event as JSON {"id", "type", "created_at", "data"} with two headers:
+# `X-Takeitdown-Timestamp` (Unix seconds when sent) and `X-Takeitdown-Signature`
+# ("v1=" + hex HMAC-SHA256 over "<timestamp>." + the raw body, keyed with the shared secret).
+# A receiver checks the signature in constant time, refuses a timestamp older than a few minutes
+# (replays), and deduplicates by event id: delivery is at least once.
+
+WEBHOOK_TIMESTAMP_HEADER = "X-Takeitdown-Timestamp"
+WEBHOOK_SIGNATURE_HEADER = "X-Takeitdown-Signature"
+WEBHOOK_EVENT_TYPES = (
+    "upload.held",
+    "upload.blocked",
+    "review.decided",
+    "retro.found",
+    "entry.withdrawn",
+    "entry.quarantined",
+    "takedown.remove",
+)
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def verify_webhook(
+    secret: str,
+    body: bytes,
+    timestamp_header: str | None,
+    signature_header: str | None,
+    now: float,
+    tolerance: int = WEBHOOK_TOLERANCE_SECONDS,
+) -> bool:
+    """True if the signature is the secret's over this timestamp and body, and the timestamp is
+    within `tolerance` seconds of `now`."""
+    if not timestamp_header or not signature_header or not timestamp_header.isdigit():
+        return False
+    ts = int(timestamp_header)
+    if abs(now - ts) > tolerance:
+        return False
+    return hmac.compare_digest(webhook_signature(secret, ts, body), signature_header.strip())

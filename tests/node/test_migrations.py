@@ -9,14 +9,22 @@ from alembic.config import Config
 from sqlalchemy import MetaData, inspect, text
 
 from takeitdown.node.db import MIGRATIONS, Database
-from takeitdown.node.schema import metadata
+from takeitdown.node.schema import REVIEW_EXTRA, metadata
+
+NODE_0001_TABLES = ("entries", "sync_state", "review_items", "block_list", "scan_results", "outbox")
 
 
 def test_unprefixed_tables_from_before_node_0002_are_renamed_with_their_rows(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     legacy = MetaData()
-    for table in metadata.sorted_tables:  # the schema as node_0001 made it before the prefix
+    # The schema as node_0001 made it before the prefix: its tables, without later columns.
+    later = {c.name for c in REVIEW_EXTRA}
+    for table in metadata.sorted_tables:
+        if table.name.removeprefix("node_") not in NODE_0001_TABLES:
+            continue
         copy = table.to_metadata(legacy, name=table.name.removeprefix("node_"))
+        for col in [c for c in copy.columns if c.name in later]:
+            copy._columns.remove(col)
         for index in copy.indexes:
             index.name = str(index.name).removeprefix("node_")
     with db.write() as conn:

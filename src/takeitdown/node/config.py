@@ -94,7 +94,102 @@ SYNC = (
     ),
 )
 
-VARIABLES = (DATABASE_URL, API_KEY, ADMIN_TOKEN, *POLICY, *SYNC)
+CONSOLE = (
+    Var(
+        "TAKEITDOWN_NODE_WEBHOOK_URL",
+        str,
+        None,
+        "where the node POSTs signed events (docs/webhooks.md); unset: events wait in the outbox",
+    ),
+    Var(
+        "TAKEITDOWN_NODE_WEBHOOK_SECRET",
+        str,
+        None,
+        "the shared secret of the events' HMAC-SHA256 signature (16+ characters; needed with the URL)",
+        secret=True,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_WEBHOOK_MAX_ATTEMPTS",
+        int,
+        12,
+        "failed deliveries before an event becomes a dead letter (listed in the console)",
+        1,
+        1000,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_WEBHOOK_BACKOFF_BASE",
+        float,
+        1.0,
+        "seconds; the first webhook retry delay (doubling, with jitter)",
+        0.01,
+        3600,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_WEBHOOK_BACKOFF_CAP",
+        float,
+        600.0,
+        "seconds; the longest webhook retry delay",
+        0.1,
+        86400,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_CONTENT_URL",
+        str,
+        None,
+        "the platform's URL of a content item for reviewers' browsers, with `{ref}` (e.g. "
+        "`https://media.internal/review/{ref}`); unset: the console shows no content",
+    ),
+    Var(
+        "TAKEITDOWN_NODE_SESSION_MINUTES",
+        float,
+        480.0,
+        "minutes a console sign-in lasts",
+        1,
+        7 * 24 * 60,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_SIGNIN_ATTEMPTS",
+        int,
+        5,
+        "failed sign-ins in a row that lock an account",
+        1,
+        100,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_LOCKOUT_MINUTES",
+        float,
+        15.0,
+        "minutes a locked account stays locked",
+        0.01,
+        7 * 24 * 60,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_AUDIT_RETENTION_DAYS",
+        int,
+        0,
+        "days the audit log keeps a row (0: for ever); older rows are pruned, the chain anchored",
+        0,
+        36500,
+    ),
+)
+
+VARIABLES = (DATABASE_URL, API_KEY, ADMIN_TOKEN, *POLICY, *SYNC, *CONSOLE)
+
+
+def console_values(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    values = load(CONSOLE, environ)
+    if values["webhook_url"]:
+        if not str(values["webhook_url"]).startswith(("http://", "https://")):
+            raise SettingsError("TAKEITDOWN_NODE_WEBHOOK_URL must be an http(s) URL")
+        if not values["webhook_secret"] or len(values["webhook_secret"]) < 16:
+            raise SettingsError(
+                "TAKEITDOWN_NODE_WEBHOOK_SECRET must be set to 16+ characters when "
+                "TAKEITDOWN_NODE_WEBHOOK_URL is set"
+            )
+    url = values["content_url"]
+    if url and ("{ref}" not in url or not str(url).startswith(("http://", "https://", "/"))):
+        raise SettingsError("TAKEITDOWN_NODE_CONTENT_URL must be an http(s) URL (or a path) holding {ref}")
+    return values
 
 
 def database_url(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> str:

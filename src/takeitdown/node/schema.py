@@ -96,3 +96,100 @@ outbox = Table(
     Column("attempts", Integer, nullable=False),
     Index("node_ix_outbox_unsent", "sent_at", "created_at"),
 )
+
+# -- review console, audit trail, webhooks, inventory (migration node_0003) ----------------------
+
+# Reviewer and admin accounts. The secret is kept as a scrypt hash (users.py), never in clear.
+users = Table(
+    "node_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # reviewer | admin
+    Column("secret_hash", String(256), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("failed", Integer, nullable=False),  # failed sign-ins in a row
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Console sessions: the cookie's SHA-256 (the cookie itself is never stored) and its CSRF token.
+sessions = Table(
+    "node_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# The audit log: append-only, each row's hash covers the previous row's hash (audit.py).
+audit = Table(
+    "node_audit",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject", String(256), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("details", JSON, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+    Index("node_ix_audit_action", "action", "seq"),
+)
+
+# The chain's head (one row): writers update it in the transaction that appends, which also
+# serialises concurrent appends on PostgreSQL (the row lock) as BEGIN IMMEDIATE does on SQLite.
+audit_head = Table(
+    "node_audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("row_hash", String(64), nullable=False),
+)
+
+# Webhook outbox (events.py, webhooks.py): durable, retried with backoff, dead-lettered at last.
+events = Table(
+    "node_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("dead_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("node_ix_events_due", "delivered_at", "dead_at", "next_attempt_at"),
+)
+
+# The hashes of what the platform hosts (inventory.py), kept by scans so that entries arriving
+# later are matched against hosted content without reading the files again.
+inventory = Table(
+    "node_inventory",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(1024), nullable=False),
+    Column("ref", String(1024), nullable=False),
+    Column("md5", String(32), nullable=True),
+    Column("pdq", String(64), nullable=True),  # as stored (the indexed one)
+    Column("pdq_variants", JSON, nullable=True),  # rotations and flips, as the scan hashed them
+    Column("frames", JSON, nullable=True),  # a video's vPDQ frames
+    Column("hashed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("source", "ref", name="node_uq_inventory_item"),
+    Index("node_ix_inventory_md5", "md5"),
+)
+
+# Who decided a review item, and the uploader's opaque account id the platform sent (if any).
+REVIEW_EXTRA = (
+    Column("decided_by", String(160), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("account", String(256), nullable=True),
+    Column("inventory_id", Integer, nullable=True),
+)
+for _c in REVIEW_EXTRA:
+    review_items.append_column(_c)
