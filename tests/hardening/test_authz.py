@@ -166,7 +166,9 @@ NODE_ADMIN: dict[str, Callable[[], Endpoint]] = {
         "POST", "/v1/match", {"hashes": [{"type": "md5", "value": "ab" * 16}]}
     ),
     "GET /v1/review": lambda: Endpoint("GET", "/v1/review"),
-    "POST /v1/review/{review_id}": lambda: Endpoint("POST", "/v1/review/999999", {"decision": "remove"}),
+    "POST /v1/review/{review_id}": lambda: Endpoint(
+        "POST", "/v1/review/999999", {"decision": "remove", "reviewer": "alice"}
+    ),
 }
 NODE_DOCS = ["/openapi.json", "/docs", "/redoc"]  # the API description is behind the token too
 

@@ -70,7 +70,9 @@ def test_node_review_list_cursor_beyond_int64(node_server: NodeProc, after: int)
 @pytest.mark.parametrize("review_id", [2**63, 2**64, 10**30])
 def test_node_review_decision_id_beyond_int64(node_server: NodeProc, review_id: int) -> None:
     r = httpx.post(
-        f"{node_server.url}/v1/review/{review_id}", json={"decision": "remove"}, headers=node_server.auth
+        f"{node_server.url}/v1/review/{review_id}",
+        json={"decision": "remove", "reviewer": "alice"},
+        headers=node_server.auth,
     )
     _refused_plainly(r, 404)
 

@@ -115,11 +115,21 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         review_id = body["review_id"]
         queue = client.get("/v1/review").json()["items"]
         assert any(i["id"] == review_id and i["ref"] == "post-123" for i in queue)
-        r = client.post(f"/v1/review/{review_id}", json={"decision": "remove"})
+        r = client.post(f"/v1/review/{review_id}", json={"decision": "remove", "reviewer": "alice"})
         assert r.status_code == 200 and r.json()["status"] == "removed", r.text
-        assert client.post(f"/v1/review/{review_id}", json={"decision": "remove"}).status_code == 409
-        assert client.post("/v1/review/999999", json={"decision": "remove"}).status_code == 404
-        assert client.post(f"/v1/review/{review_id}", json={"decision": "maybe"}).status_code in (400, 409)
+        assert (
+            client.post(
+                f"/v1/review/{review_id}", json={"decision": "remove", "reviewer": "alice"}
+            ).status_code
+            == 409
+        )
+        assert (
+            client.post("/v1/review/999999", json={"decision": "remove", "reviewer": "alice"}).status_code
+            == 404
+        )
+        assert client.post(
+            f"/v1/review/{review_id}", json={"decision": "maybe", "reviewer": "alice"}
+        ).status_code in (400, 409)
 
         # The removed item's own hash is now on the local block list: blocked at once.
         r = client.post("/v1/match", json={"hashes": [{"type": "pdq", "value": near, "quality": 100}]})

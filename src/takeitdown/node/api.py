@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from takeitdown.hashing import HashingError, InvalidHash, parse_hash
+from takeitdown.node.console_api import is_open_console_path, mount_console, session_user
 from takeitdown.node.service import Node
 from takeitdown.node.store import ReviewError
 from takeitdown.protocol import PROBLEM_SCHEMA, Problem, ProblemCode
@@ -32,7 +33,7 @@ OPEN_PATHS = {"/healthz", "/livez", "/readyz", "/metrics"}
 # Our errors are protocol.Problem bodies {"code", "detail"}, not FastAPI's default list.
 PROBLEM: dict[int | str, dict[str, Any]] = {
     code: {"description": "Error", "content": {"application/json": {"schema": PROBLEM_SCHEMA}}}
-    for code in (400, 401, 404, 409, 422)
+    for code in (400, 401, 403, 404, 409, 422)
 }
 # The body is read by hand (size limit first), so FastAPI cannot infer it: described here.
 MATCH_BODY: dict[str, Any] = {
@@ -70,10 +71,21 @@ class TooLarge(Exception):
     pass
 
 
-def _clean_ref(ref: str) -> str:
+MAX_REF = 1024
+MAX_ACCOUNT = 256
+
+
+class RefTooLong(ValueError):
+    pass
+
+
+def _clean_ref(ref: str, limit: int = MAX_REF) -> str:
     """The caller's reference as the database can store it: no lone surrogate (JSON allows
-    "\\ud800", UTF-8 does not) and no NUL (PostgreSQL text refuses it); at most 1024 chars."""
-    return ref[:1024].encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    "\\ud800", UTF-8 does not) and no NUL (PostgreSQL text refuses it). Longer than `limit`:
+    refused (RefTooLong), never cut, since a cut ref could name another item."""
+    if len(ref) > limit:
+        raise RefTooLong
+    return ref.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
 def _error(
@@ -122,14 +134,31 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
 
     @app.middleware("http")
     async def auth(request: Request, call_next: Any) -> Any:
-        if request.url.path not in OPEN_PATHS:
+        # Machines send the admin token; people their own token or the console's session cookie
+        # (with the CSRF token on every call that changes something). request.state.user is the
+        # person (None for the admin token), so a decision always knows who made it.
+        request.state.user = None
+        path = request.url.path
+        if path not in OPEN_PATHS and not is_open_console_path(path):
             header = request.headers.get("authorization", "")
             scheme, _, given = header.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
+            given = given.strip()
+            ok = scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token)
+            if not ok and scheme.lower() == "bearer" and given:
+                user = await run_in_threadpool(node.users.from_token, given)
+                ok = user is not None
+                request.state.user = user
+            if not ok and not header:
+                problem = await run_in_threadpool(session_user, node, request)
+                if problem is not None:
+                    return problem
+                ok = request.state.user is not None
+            if not ok:
                 return _error(
                     401,
                     ProblemCode.AUTH_INVALID if given else ProblemCode.AUTH_MISSING,
-                    "Send the node's admin token as `Authorization: Bearer <token>`.",
+                    "Send the node's admin token or your own token as `Authorization: Bearer <token>`, "
+                    "or sign in to the console.",
                     {"WWW-Authenticate": "Bearer"},
                 )
         try:
@@ -206,7 +235,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
                 )
             data = await upload.read()
             raw_ref = form.get("ref")
-            ref = _clean_ref(raw_ref) if isinstance(raw_ref, str) and raw_ref else None
+            raw_account = form.get("account")
             source: Any = data
         elif ctype.startswith("application/json"):
             try:
@@ -225,7 +254,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             except InvalidHash as e:
                 return _error(400, ProblemCode.HASH_INVALID, f"Invalid hash: {e}", hash_code=e.code)
             raw_ref = payload.get("ref")
-            ref = _clean_ref(str(raw_ref)) if raw_ref is not None else None
+            raw_account = payload.get("account")
         else:
             return _error(
                 415,
@@ -233,7 +262,17 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
                 "Send multipart/form-data with a `file`, or application/json with `hashes`.",
             )
         try:
-            verdict, review_id = await run_in_threadpool(node.check_upload, source, ref)
+            ref = _clean_ref(str(raw_ref)) if raw_ref not in (None, "") else None
+        except RefTooLong:
+            return _error(422, ProblemCode.REF_TOO_LONG, f"ref is longer than {MAX_REF} characters.")
+        try:
+            account = _clean_ref(str(raw_account), MAX_ACCOUNT) if raw_account not in (None, "") else None
+        except RefTooLong:
+            return _error(
+                422, ProblemCode.ACCOUNT_INVALID, f"account is longer than {MAX_ACCOUNT} characters."
+            )
+        try:
+            verdict, review_id = await run_in_threadpool(node.check_upload, source, ref, account)
         except HashingError as e:
             return _error(
                 422, ProblemCode.UPLOAD_UNREADABLE, f"Could not hash the file: {e}", media_code=e.code
@@ -263,10 +302,22 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             payload = json.loads(await _read_limited(request, 64 * 1024))
         except (ValueError, RecursionError, TooLarge):  # RecursionError: nesting too deep
             return _error(400, ProblemCode.BODY_SHAPE, 'Send JSON {"decision": "remove" | "not_a_match"}.')
-        decision = payload.get("decision") if isinstance(payload, dict) else None
+        payload = payload if isinstance(payload, dict) else {}
+        decision = payload.get("decision")
+        reason = payload.get("reason")
+        user = request.state.user
+        if user is not None:
+            person = user.name
+        else:  # the admin token: the platform's own tool names the person it authenticated
+            named = payload.get("reviewer")
+            person = f"{named} (admin token)" if isinstance(named, str) and 0 < len(named) <= 128 else None
         try:
-            return await run_in_threadpool(node.decide, review_id, str(decision))
+            return await run_in_threadpool(
+                node.decide, review_id, str(decision), person, str(reason) if reason is not None else None
+            )
         except ReviewError as e:
             return _error(e.status, e.code, e.detail)
+
+    mount_console(app, node)
 
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -77,16 +78,20 @@ def scan(
     workers: int = typer.Option(0, help="Hashing processes (default: every core)"),
     engine: str = typer.Option("local", help="local (a process pool here) or ray (a Ray cluster)"),
     ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (--engine ray)"),
+    rescan: bool = typer.Option(False, "--rescan", help="Hash every item again, even those done before"),
 ) -> None:
     """Scan hosted content against the synced list; findings go to the review queue. Resumable.
 
     The source is a folder or a JSONL manifest, a local path or an fsspec URL (e.g. s3://...).
+    Each item's hashes are kept in the node's inventory, so entries that arrive later are matched
+    against hosted content as they sync, with no file read again.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from takeitdown.node.db import DatabaseUrlError
     from takeitdown.node.engines import make_engine
+    from takeitdown.node.inventory import Inventory
     from takeitdown.node.matcher import Matcher, Policy
     from takeitdown.node.scan import ScanSourceError
     from takeitdown.node.scan import scan as run_scan
@@ -126,7 +131,10 @@ def scan(
                 bar.advance(task)
 
         try:
-            s = run_scan(source, matcher, progress=_P(), engine=scan_engine)
+            inventory = Inventory(matcher.store.db)  # rows only: the serving node indexes them
+            s = run_scan(
+                source, matcher, progress=_P(), engine=scan_engine, inventory=inventory, rescan=rescan
+            )
         except ScanSourceError as e:
             _fail(str(e))
             return
@@ -135,3 +143,89 @@ def scan(
         f"findings sent to review: {s.block} near-certain (block policy), {s.review} possible. "
         f"{s.per_second:.1f} items/s on {scan_engine.describe()}."
     )
+
+
+user_app = typer.Typer(help="Reviewer and admin accounts of the review console.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+audit_app = typer.Typer(help="The node's audit log: verify the chain, export it.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _node_db(database_url: str | None) -> Any:
+    from takeitdown.node.db import Database, DatabaseUrlError
+
+    try:
+        db = Database(database_url)
+        db.migrate()
+    except DatabaseUrlError as e:
+        _fail(str(e))
+    return db
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="The account name (the audit log shows it)"),
+    role: str = typer.Option("reviewer", "--role", help="reviewer | admin"),
+    database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP),
+) -> None:
+    """Make an account; its secret is printed once (sign-in and API token), stored only hashed."""
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.users import UserError, Users
+
+    db = _node_db(database_url)
+    try:
+        user, secret = Users(db).add(name, role)
+    except UserError as e:
+        _fail(str(e))
+        return
+    AuditLog(db).append("cli", "user", f"user:{user.name}", "account made", {"role": user.role})
+    typer.echo(secret)
+    typer.echo(f"user {user.name} ({user.role}) made; the secret above is shown only now", err=True)
+
+
+@user_app.command("list")
+def user_list(database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP)) -> None:
+    """Every account, its role and state."""
+    from takeitdown.node.users import Users
+
+    for u in Users(_node_db(database_url)).list():
+        state = "disabled" if u["disabled"] else "locked" if u["locked"] else "active"
+        typer.echo(f"{u['name']}\t{u['role']}\t{state}\t{u['created_at']}")
+
+
+@user_app.command("disable")
+def user_disable(
+    name: str = typer.Argument(...),
+    database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP),
+) -> None:
+    """Disable an account: its sessions and tokens stop working at once."""
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.users import UserError, Users
+
+    db = _node_db(database_url)
+    try:
+        Users(db).set_disabled(name, True)
+    except UserError as e:
+        _fail(str(e))
+    AuditLog(db).append("cli", "user", f"user:{name}", "account disabled")
+    typer.echo(f"user {name} disabled")
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP)) -> None:
+    """Recompute the audit log's hash chain; exit 1 naming the first row that does not fit."""
+    from takeitdown.node.audit import AuditLog
+
+    v = AuditLog(_node_db(database_url)).verify()
+    if not v.ok:
+        _fail(f"audit log row {v.first_bad} {v.problem} ({v.rows} rows checked)")
+    typer.echo(f"audit log intact: {v.rows} rows")
+
+
+@audit_app.command("export")
+def audit_export(database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP)) -> None:
+    """Every audit row as JSON lines on stdout, with the hashes that chain them."""
+    from takeitdown.node.audit import AuditLog
+
+    for line in AuditLog(_node_db(database_url)).export_jsonl():
+        sys.stdout.write(line)

@@ -78,8 +78,29 @@ class Inventory:
         self.pdq = PdqIndex(threshold=threshold)  # label: inventory row id
         self.frames = PdqIndex(threshold=threshold)  # label: inventory row id of the video
         self._lock = threading.Lock()  # one writer at a time keeps index and rows in step
+        self._through = 0  # rows up to this id are in the index
 
     # -- loading and adding -----------------------------------------------------------------------
+    def refresh(self) -> int:
+        """Index rows another process added (a `node scan` beside the serving node); returns how many.
+
+        A rescanned item gets a new row; its old row's codes stay in the index but find no row,
+        so they give no hit."""
+        with self._lock:
+            with self.db.read() as conn:
+                rows = conn.execute(
+                    select(inventory.c.id, inventory.c.pdq, inventory.c.frames)
+                    .where(inventory.c.id > self._through)
+                    .order_by(inventory.c.id)
+                ).all()
+            for r in rows:
+                if r.pdq:
+                    self.pdq.add(int(r.id), r.pdq)
+                for f in _good_frames(r.frames):
+                    self.frames.add(int(r.id), f)
+                self._through = max(self._through, int(r.id))
+            return len(rows)
+
     def load(self, batch: int = 50_000) -> None:
         codes: list[str] = []
         labels: list[int] = []
@@ -106,6 +127,7 @@ class Inventory:
             last = int(rows[-1].id)
         self.pdq.build(codes, np.array(labels, dtype=np.int64))
         self.frames.build(fcodes, np.array(flabels, dtype=np.int64))
+        self._through = last
 
     def add_items(self, items: Sequence[InventoryItem], conn: Connection | None = None) -> list[int]:
         """Store (or replace, same source and ref) these items and index them; returns row ids.
@@ -156,6 +178,8 @@ class Inventory:
             for f in _good_frames(it.frames):
                 self.frames.add(row_id, f)
             ids.append(row_id)
+            if row_id == self._through + 1:
+                self._through = row_id
         return ids
 
     def _unindex(self, row_id: int, pdq: str | None, frames: Any) -> None:
@@ -175,6 +199,7 @@ class Inventory:
     def match_entries(self, entries: Iterable[Any]) -> list[RetroHit]:
         """Hosted items that these entries match. An entry is anything with entry_id, type,
         value and frames (store.Entry); the best match per (item, entry) is kept."""
+        self.refresh()
         found: dict[tuple[int, int], tuple[str, int]] = {}
 
         def keep(item_id: int, entry_id: int, kind: str, d: int) -> None:

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from takeitdown.hashing import HashingError
+from takeitdown.node.inventory import Inventory, InventoryItem
 from takeitdown.node.matcher import ItemHashes, Matcher, Verdict, hash_for_matching
+from takeitdown.node.store import NodeStore
 
 if TYPE_CHECKING:
     from takeitdown.node.engines import ScanEngine
@@ -185,12 +187,17 @@ def scan(
     batch: int = 64,
     progress: Any = None,
     engine: ScanEngine | None = None,
+    inventory: Inventory | None = None,
+    rescan: bool = False,
 ) -> Summary:
-    """Scan `source` with `engine` (default: a local pool of `workers` processes)."""
+    """Scan `source` with `engine` (default: a local pool of `workers` processes). Each item's
+    hashes go to `inventory` (for retro-matching); `rescan` hashes every item again."""
     from takeitdown.node.engines import LocalEngine
 
     engine = engine or LocalEngine(workers)
     key = source_key(source)
+    if rescan:
+        forget_scan(matcher.store, key)
     done = matcher.store.scan_done(key)
     summary = Summary()
     for it in iter_items(source):  # a counting pass: cheap next to hashing, and streams
@@ -202,11 +209,15 @@ def scan(
         progress.start(summary.total - summary.skipped)
     results: list[dict[str, Any]] = []
     findings: list[tuple[str, str | None, str | None, list[dict[str, Any]]]] = []
+    hosted: list[InventoryItem] = []
 
     def flush() -> None:
+        if inventory is not None:  # first: an item recorded as done always has its hashes kept
+            inventory.add_items(hosted)
         matcher.store.record_scan(key, results, findings)
         results.clear()
         findings.clear()
+        hosted.clear()
 
     for r in engine.run(_todo(source, done), matcher):
         v = r.verdict
@@ -215,6 +226,8 @@ def scan(
             results.append({"item_id": r.item.id, "ok": False, "verdict": None, "error": r.error})
         else:
             results.append({"item_id": r.item.id, "ok": True, "verdict": v.verdict, "error": None})
+            if r.hashes is not None:
+                hosted.append(InventoryItem.from_hashes(key, r.item.id, r.hashes))
             if v.verdict != "allow":
                 setattr(summary, v.verdict, getattr(summary, v.verdict) + 1)
                 findings.append((r.item.id, v.md5, v.pdq, [m.to_json() for m in v.matches]))
@@ -226,3 +239,13 @@ def scan(
     flush()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def forget_scan(store: NodeStore, key: str) -> None:
+    """`--rescan`: the source's items count as not done, so every one is hashed again."""
+    from sqlalchemy import delete
+
+    from takeitdown.node.schema import scan_results
+
+    with store.db.write() as conn:
+        conn.execute(delete(scan_results).where(scan_results.c.source == key))

@@ -18,14 +18,20 @@ from typing import Any
 import httpx
 
 from takeitdown.node import config
+from takeitdown.node.audit import AuditLog
 from takeitdown.node.backoff import Backoff
+from takeitdown.node.console import ReviewDesk
 from takeitdown.node.db import Database
+from takeitdown.node.events import EventOutbox
 from takeitdown.node.index import warm_up
+from takeitdown.node.inventory import Inventory
 from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
-from takeitdown.node.store import NodeStore
+from takeitdown.node.store import Change, NodeStore
 from takeitdown.node.sync import Syncer
+from takeitdown.node.users import Users
+from takeitdown.node.webhooks import WebhookSender
 from takeitdown.protocol import AnyHash, Outcome
 from takeitdown.settings import SettingsError
 
@@ -50,6 +56,7 @@ class NodeSettings:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     max_lag_seconds: float = 600.0
+    console: dict[str, Any] = field(default_factory=lambda: config.console_values({}))
 
     @classmethod
     def from_env(cls, registry_url: str, database_url: str | None = None) -> NodeSettings:
@@ -60,6 +67,7 @@ class NodeSettings:
             key = config.api_key()
             policy = Policy.from_env()
             values = config.sync_values()
+            console = config.console_values()
             url = config.database_url(database_url)
         except SettingsError as e:
             raise ConfigError(str(e)) from e
@@ -81,6 +89,7 @@ class NodeSettings:
             backoff_base=values["backoff_base"],
             backoff_cap=values["backoff_cap"],
             max_lag_seconds=values["max_lag_seconds"],
+            console=console,
         )
 
 
@@ -98,6 +107,21 @@ class Node:
             "index loaded from the database in %.1fs: %s", time.perf_counter() - started, self.matcher.size()
         )
         log.info("search kernels ready in %.1fs", warm_up())  # compiled now, not on the first upload
+        c = settings.console
+        self.audit = AuditLog(self.db)
+        self.events = EventOutbox(self.db)
+        self.users = Users(self.db, c["session_minutes"], c["signin_attempts"], c["lockout_minutes"])
+        self.inventory = Inventory(self.db, settings.policy.review_distance, settings.policy.vpdq_share)
+        self.inventory.load()
+        self.desk = ReviewDesk(self.store, self.audit, self.events, self.inventory)
+        self.webhooks = WebhookSender(
+            self.events,
+            c["webhook_url"],
+            c["webhook_secret"],
+            max_attempts=c["webhook_max_attempts"],
+            backoff_base=c["webhook_backoff_base"],
+            backoff_cap=c["webhook_backoff_cap"],
+        )
         self.client = httpx.Client(
             base_url=settings.registry_url,
             timeout=httpx.Timeout(30.0, connect=10.0),
@@ -111,6 +135,7 @@ class Node:
             settings.page_size,
             settings.poll_seconds,
             Backoff(settings.backoff_base, settings.backoff_cap),
+            after_page=self._after_page,
         )
         self.outbox = OutboxSender(
             self.store,
@@ -123,16 +148,27 @@ class Node:
     def start(self) -> None:
         self.syncer.start()
         self.outbox.start()
+        self.webhooks.start()
+        self.audit.prune(self.settings.console["audit_retention_days"])
 
     def stop(self) -> None:
         self.syncer.stop()
         self.outbox.stop()
+        self.webhooks.stop()
         self.client.close()
         self.db.dispose()
 
     # -- upload-time check --------------------------------------------------------------------------
+    def _after_page(self, changes: list[Change]) -> None:
+        """Entries that joined the list are matched against the inventory of hosted content."""
+        try:
+            self.desk.retro(changes)
+        except Exception:  # noqa: BLE001 - retro-matching must never stop the sync
+            log.exception("retro-matching a feed page failed")
+        self.webhooks.wake()
+
     def check_upload(
-        self, source: bytes | str | Path | list[AnyHash], ref: str | None = None
+        self, source: bytes | str | Path | list[AnyHash], ref: str | None = None, account: str | None = None
     ) -> tuple[Verdict, int | None]:
         """Match an upload; a block queues `upload_blocked`, a review adds it to the review queue.
 
@@ -146,16 +182,33 @@ class Node:
             self.store.queue_reports([(eid, Outcome.UPLOAD_BLOCKED) for eid in verdict.registry_entry_ids()])
             self.outbox.wake()
         elif verdict.verdict == "review":
-            review_id = self.store.add_review(
-                "upload", ref, verdict.md5, verdict.pdq, [m.to_json() for m in verdict.matches]
+            # the same content sent again joins its open item instead of making a new one
+            review_id = self.desk.find_same_content(verdict.md5, verdict.pdq, "upload")
+            if review_id is None:
+                review_id = self.store.add_review(
+                    "upload", ref, verdict.md5, verdict.pdq, [m.to_json() for m in verdict.matches]
+                )
+        if verdict.verdict != "allow":
+            self.desk.upload_acted(
+                verdict.verdict, ref, account, [m.to_json() for m in verdict.matches], review_id
             )
+            self.webhooks.wake()
         return verdict, review_id
 
-    def decide(self, review_id: int, decision: str) -> dict[str, Any]:
+    def decide(
+        self, review_id: int, decision: str, person: str | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        """A reviewer's decision: refused without a person; recorded with who and why."""
+        self.desk.check_decision(decision, person, reason)
+        assert person is not None
+        if decision == "escalate":
+            return self.desk.escalate(review_id, person, reason or "")
         item, blocks = self.store.decide(review_id, decision)
         self.matcher.add_blocks(blocks)
         self.outbox.wake()
-        return item
+        out = self.desk.record_decision(item, decision, person, reason)
+        self.webhooks.wake()
+        return out
 
     def readiness(self) -> list[str]:
         """Why this node should not take traffic now (empty: ready). For orchestrators' probes."""
@@ -196,6 +249,13 @@ class Node:
             "entries": self.store.counts(),
             "index": sizes,
             "outbox": {**out, "last_error": self.outbox.last_error},
+            "inventory": {"items": self.inventory.count(), **self.inventory.size()},
+            "webhooks": {
+                "enabled": self.webhooks.enabled,
+                **self.events.counts(),
+                "last_error": self.webhooks.last_error,
+            },
+            "review": self.desk.counts(),
         }
 
 

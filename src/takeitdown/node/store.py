@@ -262,7 +262,7 @@ class NodeStore:
             row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
             if row is None:
                 raise ReviewError(404, f"No review item {review_id}.", ProblemCode.REVIEW_NOT_FOUND)
-            if row.status != "pending":
+            if row.status not in ("pending", "escalated"):
                 raise ReviewError(
                     409,
                     f"Review item {review_id} was already decided ({row.status}).",
@@ -395,14 +395,6 @@ def _new_id(result: Any) -> int:
 
 
 def _review_json(r: Any) -> dict[str, Any]:
-    return {
-        "id": int(r.id),
-        "source": r.source,
-        "ref": r.ref,
-        "md5": r.md5,
-        "pdq": r.pdq,
-        "matches": r.matches or [],
-        "status": r.status,
-        "created_at": r.created_at.isoformat() if r.created_at else None,
-        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
-    }
+    from takeitdown.node.console import item_json  # one shape for the API and the console
+
+    return item_json(r)

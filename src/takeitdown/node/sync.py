@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from takeitdown.node.background import BackgroundLoop
 from takeitdown.node.backoff import Backoff
 from takeitdown.node.matcher import Matcher
 from takeitdown.node.metrics import NodeMetrics
-from takeitdown.node.store import NodeStore
+from takeitdown.node.store import Change, NodeStore
 
 log = logging.getLogger("takeitdown.node.sync")
 
@@ -33,6 +34,7 @@ class Syncer(BackgroundLoop):
         page_size: int = 1000,
         poll_seconds: float = 10.0,
         backoff: Backoff | None = None,
+        after_page: Callable[[list[Change]], None] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -48,6 +50,7 @@ class Syncer(BackgroundLoop):
         self.auth_refused = False  # the registry refused our key: no retry will fix that
         self.consecutive_failures = 0
         self.cursor = store.cursor()
+        self.after_page = after_page  # e.g. retro-matching the new entries against the inventory
 
     def lag_seconds(self) -> float | None:
         """Seconds since the node last held everything the registry had (None before the first time)."""
@@ -78,6 +81,8 @@ class Syncer(BackgroundLoop):
         body = self._fetch()
         changes = self.store.apply_page(body["entries"], body["next"])  # entries + cursor: one commit
         self.matcher.apply(changes)
+        if self.after_page is not None:
+            self.after_page(changes)
         self.cursor = body["next"]
         self.last_success = time.time()
         more = bool(body.get("more"))

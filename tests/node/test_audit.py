@@ -1,0 +1,111 @@
+"""The audit log's hash chain: an edited, a re-hashed or a deleted row shows; pruning stays checkable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import text
+
+from takeitdown.node.audit import AuditLog, _canonical, _hash
+from takeitdown.node.db import Database
+from takeitdown.node.users import SignInError, Users, check_secret
+
+
+def _log(tmp_path: Path) -> tuple[Database, AuditLog]:
+    db = Database(f"sqlite:///{tmp_path / 'n.db'}")
+    db.migrate()
+    log = AuditLog(db)
+    for i in range(5):
+        log.append("alice", "decision", f"review:{i}", f"reason {i}", {"decision": "remove"})
+    return db, log
+
+
+def test_an_intact_log_verifies_and_exports_with_its_hashes(tmp_path: Path) -> None:
+    db, log = _log(tmp_path)
+    assert log.verify().ok and log.verify().rows == 5
+    rows = [json.loads(line) for line in log.export_jsonl()]
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[1]["prev_hash"] == rows[0]["row_hash"] and rows[0]["at"].endswith("+00:00")
+    db.dispose()
+
+
+def test_an_edited_row_shows(tmp_path: Path) -> None:
+    db, log = _log(tmp_path)
+    with db.write() as conn:
+        conn.execute(text("UPDATE node_audit SET actor = 'mallory' WHERE seq = 3"))
+    v = log.verify()
+    assert not v.ok and v.first_bad == 3 and "hash" in (v.problem or "")
+    db.dispose()
+
+
+def test_a_row_edited_and_rehashed_still_shows_at_the_next_row(tmp_path: Path) -> None:
+    db, log = _log(tmp_path)
+    with db.write() as conn:
+        r = conn.execute(text("SELECT * FROM node_audit WHERE seq = 2")).mappings().one()
+        from datetime import datetime
+
+        at = datetime.fromisoformat(str(r["at"]))
+        forged = _hash(
+            r["prev_hash"], _canonical(2, at, r["actor"], r["action"], r["subject"], "nothing", None)
+        )
+        conn.execute(
+            text("UPDATE node_audit SET reason = 'nothing', details = NULL, row_hash = :h WHERE seq = 2"),
+            {"h": forged},
+        )
+    v = log.verify()
+    assert not v.ok and v.first_bad == 3
+    db.dispose()
+
+
+def test_deleted_rows_show_in_the_middle_and_at_the_end(tmp_path: Path) -> None:
+    db, log = _log(tmp_path)
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM node_audit WHERE seq = 5"))
+    v = log.verify()
+    assert not v.ok and "head" in (v.problem or "")
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM node_audit WHERE seq = 3"))
+    assert log.verify().first_bad == 4
+    db.dispose()
+
+
+def test_pruning_keeps_the_chain_checkable(tmp_path: Path) -> None:
+    db, log = _log(tmp_path)
+    with db.write() as conn:  # make the first three rows old
+        conn.execute(text("UPDATE node_audit SET at = '2020-01-01 00:00:00.000000' WHERE seq <= 3"))
+    # the edit itself breaks their hashes; pruning them away leaves a chain that checks again
+    assert not log.verify().ok
+    assert log.prune(30) == 3
+    v = log.verify()
+    assert v.ok, v
+    assert log.rows(limit=10)[-1]["action"] == "audit.pruned"
+    db.dispose()
+
+
+def test_accounts_keep_secrets_hashed_and_lock_after_failures(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'n.db'}")
+    db.migrate()
+    users = Users(db, max_failures=3, lockout_minutes=10)
+    user, secret = users.add("alice", "reviewer")
+    with db.read() as conn:
+        stored = conn.execute(text("SELECT secret_hash FROM node_users")).scalar_one()
+    assert secret not in stored and stored.startswith("scrypt$") and check_secret(secret, stored)
+    assert users.check("alice", secret).name == "alice"
+    assert users.from_token(secret) == user
+    for _ in range(3):
+        try:
+            users.check("alice", "wrong")
+        except SignInError as e:
+            last = e
+    assert last.locked
+    try:
+        users.check("alice", secret)  # the right secret does not open a locked account
+        raise AssertionError("a locked account signed in")
+    except SignInError as e:
+        assert e.locked
+    cookie, session = users.open_session(user)
+    assert users.session(cookie) is not None and users.session("x" + cookie) is None
+    users.set_disabled("alice")
+    assert users.session(cookie) is None and users.from_token(secret) is None
+    db.dispose()
