@@ -50,7 +50,8 @@ def test_near_match_goes_to_review_and_not_a_match_reaches_the_case(
     assert match(low_q)["verdict"] == "allow"
 
     # The reviewer says it is not a match: the registry hears it, and the case shows it.
-    r = httpx.post(f"{node_server.url}/v1/review/{near['review_id']}", json={"decision": "not_a_match", "reviewer": "alice"},
+    r = httpx.post(f"{node_server.url}/v1/review/{near['review_id']}",
+                   json={"decision": "not_a_match", "reviewer": "alice"},
                    headers=auth, timeout=30)  # fmt: skip
     assert r.status_code == 200 and r.json()["status"] == "not_a_match", r.text
 
