@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from takeitdown.hashing.errors import (
     DamagedMedia,
@@ -34,6 +38,8 @@ PDQ_WORK_SIZE = 1024
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF"}
 
 ImageSource = str | Path | bytes | BinaryIO
+# (displayed width, displayed height) -> DCT block size 1, 2, 4 or 8, or 0 for "not this path"
+BlockChooser = Callable[[int, int], int]
 
 
 def _open(source: ImageSource) -> Image.Image:
@@ -90,7 +96,7 @@ def load_image(
     skips chroma decoding and colour conversion: a third less CPU per phone photo.
     """
     image = open_image(source, max_pixels)
-    try:
+    with _decoding():
         if work_size and image.format in {"JPEG", "MPO"}:
             # DCT-domain downscale: libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below the
             # requested size, so this is both fast and faithful.
@@ -109,12 +115,90 @@ def load_image(
             if factor > 1:
                 image = image.reduce(factor)
         return image
+
+
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """Every way a decoder reports a damaged file, as one HashingError."""
+    try:
+        yield
     except HashingError:
         raise
     # RuntimeError: pillow-heif's report of a libheif decode error, for example a HEIC whose
     # coded picture is far larger than the size its header declares (libheif refuses it).
     except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, Image.DecompressionBombError) as e:
         raise DamagedMedia("The image is damaged or incomplete and could not be decoded.") from e
+
+
+# EXIF orientation -> (transpose, flip rows, flip columns) of the stored pixels, applied in that
+# order; the same turns as ImageOps.exif_transpose (tests/hashing/test_fast_pdq.py checks it).
+_ORIENTATIONS = {
+    1: (False, False, False),
+    2: (False, False, True),  # FLIP_LEFT_RIGHT
+    3: (False, True, True),  # ROTATE_180
+    4: (False, True, False),  # FLIP_TOP_BOTTOM
+    5: (True, False, False),  # TRANSPOSE
+    6: (True, False, True),  # ROTATE_270
+    7: (True, True, True),  # TRANSVERSE
+    8: (True, True, False),  # ROTATE_90
+}
+
+
+@dataclass(frozen=True)
+class ScaledLuma:
+    """A JPEG's luma decoded at 1/block scale, turned the way it is displayed.
+
+    `plane[i, j]` is the mean luma of one block x block square of the full-size picture; the
+    full-size picture, as displayed, is `width` x `height`. `flip_rows`/`flip_cols` say the
+    stored picture runs the other way along that displayed axis (its partial edge block, if
+    any, is then at the start).
+    """
+
+    plane: np.ndarray
+    width: int
+    height: int
+    block: int
+    flip_rows: bool
+    flip_cols: bool
+
+
+def load_scaled_jpeg_luma(
+    source: ImageSource, block_for: BlockChooser, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> ScaledLuma | None:
+    """Decode a single-picture JPEG's luma only, at the DCT scale `block_for(width, height)`.
+
+    Returns None for what this path does not cover (not a JPEG, CMYK, several pictures, too
+    small to scale): the caller then takes `load_image`. Entropy decoding of the whole file
+    is still needed; skipped are the inverse DCT of all but the lowest frequencies, the
+    chroma planes and the colour conversion.
+    """
+    image = open_image(source, max_pixels)
+    try:
+        if image.format not in {"JPEG", "MPO"} or image.mode not in {"L", "RGB"}:
+            return None
+        if int(getattr(image, "n_frames", 1) or 1) != 1:
+            return None
+        with _decoding():
+            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+            transpose, flip_rows, flip_cols = _ORIENTATIONS.get(orientation, _ORIENTATIONS[1])
+            stored_w, stored_h = image.size
+            width, height = (stored_h, stored_w) if transpose else (stored_w, stored_h)
+            block = block_for(width, height)
+            if block < 1:
+                return None
+            image.draft("L", (stored_w // block, stored_h // block))
+            if image.mode != "L" or image.size != (-(-stored_w // block), -(-stored_h // block)):
+                return None  # another scale or colour path than the weights assume
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image.load()
+            plane = np.asarray(image)
+    finally:
+        image.close()
+    if transpose:
+        plane = plane.T
+    plane = plane[:: -1 if flip_rows else 1, :: -1 if flip_cols else 1]
+    return ScaledLuma(plane, width, height, block, flip_rows, flip_cols)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

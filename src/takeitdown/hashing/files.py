@@ -64,8 +64,9 @@ def hash_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileHas
     """Hash a photo or a video, deciding which by its content, not its name."""
     path = Path(path)
     if classify(path) == "image":
-        stills = tuple(picture_hashes(path, max_pixels))
-        md5, sha256 = digest_file(path)
+        data = path.read_bytes()  # read once for the decode and both digests
+        stills = tuple(picture_hashes(data, max_pixels))
+        md5, sha256 = digest_bytes(data)
         return ImageHashes(md5=md5, sha256=sha256, pdq=stills[0].pdq, stills=stills)
     vpdq = vpdq_of_video(path)
     md5, sha256 = digest_file(path)

@@ -28,6 +28,7 @@ from takeitdown.hashing.decode import (
 )
 from takeitdown.hashing.errors import HashingError
 from takeitdown.hashing.pdq import pdq_of_image
+from takeitdown.hashing.photo import jpeg_photo_hashes
 from takeitdown.hashing.windows import window_hashes
 from takeitdown.protocol import PdqHash, PdqWindowHash
 
@@ -126,6 +127,9 @@ def picture_hashes(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     page (up to the caps above).
     """
     if frame_count(source, max_pixels) <= 1:
+        fast = jpeg_photo_hashes(source, max_pixels)  # a single-picture JPEG: one 1/8-scale luma decode
+        if fast is not None:
+            return [StillHashes(0, *fast)]
         image = load_image(source, max_pixels, luma_only=True)
         return [StillHashes(0, pdq_of_image(image), window_hashes(image))]
     if isinstance(source, bytes | str | Path):

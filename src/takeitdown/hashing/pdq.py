@@ -36,3 +36,33 @@ def pdq_dihedral(image: Image.Image) -> list[PdqHash]:
     270, flip x, flip y, flip about the main and the other diagonal."""
     hashes, quality = pdqhash.compute_dihedral(_pixels(image))
     return [PdqHash.from_bits(bits, int(quality)) for bits in hashes]
+
+
+# pdqhash reads 8-bit RGB and takes its luma as 0.299 R + 0.587 G + 0.114 B. Rounding a float
+# buffer to one grey level moves its DCT by up to 1, which flips near-median bits of flat
+# pictures; nudging R, G and B apart by up to 3 levels reaches the wanted luma within 0.02.
+_NUDGES = np.array([(r, g, b) for r in range(-3, 4) for g in range(-3, 4) for b in range(-3, 4)])
+_NUDGE_LUMA = _NUDGES @ np.array([0.299, 0.587, 0.114])
+_NUDGE_ORDER = np.argsort(_NUDGE_LUMA)
+_NUDGE_SORTED = _NUDGE_LUMA[_NUDGE_ORDER]
+
+
+def _rgb_of_luma(luma: np.ndarray) -> np.ndarray:
+    """An 8-bit RGB array whose pdqhash luma is `luma` (0-255 floats) to within about 0.02."""
+    luma = np.clip(luma, 0.0, 255.0)
+    base = np.clip(np.rint(luma), 3, 252)
+    rest = (luma - base).ravel()
+    at = np.clip(np.searchsorted(_NUDGE_SORTED, rest), 1, len(_NUDGE_SORTED) - 1)
+    nearer = np.where(rest - _NUDGE_SORTED[at - 1] < _NUDGE_SORTED[at] - rest, at - 1, at)
+    nudge = _NUDGES[_NUDGE_ORDER[nearer]].reshape(*luma.shape, 3)
+    return (base[..., None] + nudge).astype(np.uint8)
+
+
+def pdq_of_buffer64(buffer: np.ndarray) -> PdqHash:
+    """PDQ of an already blurred and decimated 64x64 luma buffer (`prefilter.downsample64`).
+
+    pdqhash takes a 64x64 input as its 64x64 buffer as is (its box window is 1 pixel there), so
+    only its DCT, median and quality steps run, on the luma carried by `_rgb_of_luma`.
+    """
+    bits, quality = pdqhash.compute(_rgb_of_luma(buffer))
+    return PdqHash.from_bits(bits, int(quality))
