@@ -20,8 +20,8 @@ from takeitdown.hashing.decode import _ORIENTATIONS, load_scaled_jpeg_luma
 from takeitdown.hashing.pdq import _rgb_of_luma, pdq_of_buffer64
 from takeitdown.hashing.photo import choose_block, jpeg_photo_hashes
 from takeitdown.hashing.prefilter import axis_weights, downsample64
-from takeitdown.protocol import PdqHash
 from takeitdown.hashing.windows import WINDOW_PERCENTS, window_box
+from takeitdown.protocol import PdqHash
 
 BRIDGE = "pdq/reg-test-input/dih/bridge-1-original.jpg"
 

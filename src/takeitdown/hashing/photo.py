@@ -10,8 +10,8 @@ from __future__ import annotations
 from takeitdown.hashing.decode import DEFAULT_MAX_PIXELS, ImageSource, ScaledLuma, load_scaled_jpeg_luma
 from takeitdown.hashing.pdq import pdq_of_buffer64
 from takeitdown.hashing.prefilter import axis_weights, downsample64, jarosz_window
-from takeitdown.protocol import PdqHash, PdqWindowHash
 from takeitdown.hashing.windows import WINDOW_PERCENTS, window_box
+from takeitdown.protocol import PdqHash, PdqWindowHash
 
 # Scales the fast path uses. At full scale (1) nothing is saved, and the per-pixel difference
 # between the JPEG's Y and the luma of its decoded RGB, which PDQ sees unaveraged in a small
