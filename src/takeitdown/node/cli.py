@@ -20,9 +20,15 @@ DB_HELP = (
 
 
 def _numba_cache_in_data_folder() -> None:
-    """Keep compiled search kernels with the node's data (site-packages may be read-only), so a
-    restart loads them instead of compiling again. Must run before numba is imported."""
-    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join("takeitdown-data", "numba-cache"))
+    """Compiled search kernels are cached by numba next to the code; where the installed package
+    is read-only, keep them with the node's data instead, so a restart loads them rather than
+    compiling again. Must run before numba is imported."""
+    from importlib.util import find_spec
+
+    spec = find_spec("takeitdown.node")
+    package = os.path.dirname(spec.origin) if spec and spec.origin else ""
+    if package and not os.access(package, os.W_OK):
+        os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join("takeitdown-data", "numba-cache"))
 
 
 def _fail(message: str) -> None:
