@@ -16,6 +16,7 @@ The interface, which a single-machine inventory has as well (`InventoryShard` is
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -295,6 +296,9 @@ class _ShardActor:
     def size(self) -> tuple[int, int]:
         return len(self.shard), self.shard.nbytes
 
+    def cpu_seconds(self) -> float:
+        return time.process_time()
+
 
 class ShardedInventory:
     """The inventory over `shards` Ray actors (by item); `directory` keeps one file a shard.
@@ -360,6 +364,11 @@ class ShardedInventory:
 
     def __len__(self) -> int:
         return sum(n for n, _ in self.sizes())
+
+    def cpu_seconds(self) -> list[float]:
+        """CPU seconds each shard's actor process has used (what a benchmark on a shared machine
+        can trust more than wall time)."""
+        return list(_ray().get([a.cpu_seconds.remote() for a in self.actors]))
 
     def close(self) -> None:
         ray = _ray()
