@@ -37,8 +37,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from takeitdown.hashing import load_image, pdq_dihedral  # noqa: E402
-from takeitdown.hashing.types import Md5Hash  # noqa: E402
+from takeitdown.hashing import (  # noqa: E402
+    Md5Hash,  # noqa: E402
+    load_image,
+    pdq_dihedral,
+)
 from takeitdown.node.db import Database  # noqa: E402
 from takeitdown.node.matcher import ItemHashes, Matcher  # noqa: E402
 from takeitdown.node.store import Entry, NodeStore  # noqa: E402
