@@ -59,7 +59,7 @@ def registry_url(registry_db: str) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"`takeitdown serve` exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
@@ -69,7 +69,7 @@ def registry_url(registry_db: str) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"`takeitdown serve` did not answer /healthz in 30 s:\n{log.read_text()[-3000:]}")
+                pytest.fail(f"`takeitdown serve` did not answer /healthz in 90 s:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
         yield url
     finally:

@@ -25,7 +25,7 @@ OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
   const out = [];
   for (const el of document.querySelectorAll('body *')) {
-    if (!el.offsetParent || el.closest('pre, .visually-hidden, select')) continue;
+    if (!el.offsetParent || el.closest('pre, .visually-hidden, select, .skip')) continue;
     const r = el.getBoundingClientRect();
     const name = el.tagName + '#' + el.id + '.' + el.className;
     if (r.right > width + 1 || r.left < -1)

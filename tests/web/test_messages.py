@@ -92,3 +92,32 @@ def test_controls_have_accessible_names_and_keyboard_reaches_the_picker(new_page
             break
     else:
         pytest.fail("the file picker cannot be reached with the Tab key")
+
+
+@pytest.mark.browser
+def test_page_meets_the_shared_vectors_the_cli_meets(new_page, registry_url, tmp_path: Path) -> None:
+    """tests/vectors/media.json, which tests/hashing/test_vectors.py checks against the CLI."""
+    from tests.vectors.media import make, vectors
+
+    cases = [v for v in vectors() if "page_gap" not in v]
+    assert len(cases) >= 8
+    paths = [make(v, tmp_path) for v in cases]
+    page = new_page(PHONE)
+    goto(page, registry_url + "/")
+    answer_questions(page)
+    page.locator("#files").set_input_files([str(p) for p in paths])
+    wait_hashed(page)
+    rows = page.evaluate(
+        "() => [...document.querySelectorAll('#file-list li')].map(li => ({state: li.dataset.state,"
+        " kind: li.dataset.kind, error: li.dataset.error}))"
+    )
+    problems = []
+    for vector, row in zip(cases, rows, strict=True):
+        want = vector["expect"]
+        if want["outcome"] == "hashed":
+            ok = row["state"] == "done" and row["kind"] == want["kind"]
+        else:
+            ok = row["state"] == "error" and row["error"] == want["page_error"]
+        if not ok:
+            problems.append(f"{vector['name']}: want {want}, page gave {row}")
+    assert not problems, "\n".join(problems)

@@ -92,6 +92,7 @@ function updateEntry(entry) {
   li.dataset.state = entry.state;
   li.dataset.kind = entry.result ? entry.result.kind : "";
   li.dataset.low = entry.result && isLowQuality(entry.result) ? "1" : "";
+  li.dataset.error = entry.state === "error" ? entry.error || "rejected" : "";
   progress.setAttribute("aria-label", t("file.progressLabel", { name: entry.file.name }));
   remove.textContent = t("file.remove");
   remove.setAttribute("aria-label", t("file.removeLabel", { name: entry.file.name }));

@@ -1,0 +1,80 @@
+"""Makes the files of tests/vectors/media.json, for the page tests and the CLI tests alike."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+VECTORS = Path(__file__).with_name("media.json")
+
+
+def vectors() -> list[dict[str, Any]]:
+    return list(json.loads(VECTORS.read_text())["vectors"])
+
+
+def _noise(width: int, height: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (height // 8 + 1, width // 8 + 1, 3), np.uint8)
+    return np.ascontiguousarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width])
+
+
+def _claim_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """The same JPEG with its frame header claiming another size (nothing else changed)."""
+    data = bytearray(jpeg)
+    at = 2
+    while at < len(data):
+        marker, length = data[at + 1], int.from_bytes(data[at + 2 : at + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            data[at + 5 : at + 7] = height.to_bytes(2, "big")
+            data[at + 7 : at + 9] = width.to_bytes(2, "big")
+            return bytes(data)
+        at += 2 + length
+    raise ValueError("no frame header")
+
+
+def _mp4(seconds: int, path: Path) -> bytes:
+    """H.264 with the index (moov) first, as phones and web tools write it: a cut file keeps it."""
+    import av
+
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for n in range(seconds * 10):
+            frame = av.VideoFrame.from_ndarray(_noise(160, 120, seed=n // 10), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path.read_bytes()
+
+
+def make(vector: dict[str, Any], folder: Path) -> Path:
+    spec = vector["make"]
+    kind = spec["type"]
+    if kind == "empty":
+        data = b""
+    elif kind == "text":
+        data = b"Shopping list: milk, bread, eggs.\n" * 20
+    elif kind in ("jpeg", "png"):
+        width, height = spec["size"]
+        buf = io.BytesIO()
+        Image.fromarray(_noise(width, height)).save(
+            buf, format="JPEG" if kind == "jpeg" else "PNG", quality=90
+        )
+        data = buf.getvalue()
+        if "claim_size" in spec:
+            data = _claim_size(data, *spec["claim_size"])
+    elif kind == "mp4":
+        data = _mp4(spec["seconds"], folder / f".{vector['name']}.tmp.mp4")
+    else:
+        raise ValueError(f"unknown vector type {kind}")
+    if "truncate" in spec:
+        data = data[: int(len(data) * spec["truncate"])]
+    path = folder / vector["name"]
+    path.write_bytes(data)
+    return path
