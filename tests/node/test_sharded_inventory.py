@@ -1,10 +1,11 @@
-"""The inventory of hosted items' hashes: one exact shard, and shards on Ray actors.
+"""The inventory of hosted items' hashes split across Ray actors, against the node's own.
 
-Shown: a shard finds exactly the items a scan would find with the entries on the list (MD5, PDQ
-in every orientation, vPDQ); it saves and loads; on a real Ray cluster, entries matched against
-3 shards at once give the hits one shard gives, at thousands of items against brute force too;
-the shards persist and reload; hits go to the review queue as source "retro" with no file read
-(the files are deleted first).
+Shown: one shard finds exactly what the node's inventory (`inventory.Inventory`) finds on the
+same items (MD5, PDQ, a PDQ in a video's frames, vPDQ); it saves and loads; on a real Ray
+cluster, entries matched on 3 shards at once give the hits one shard gives, and at 30,000
+items the hits brute force gives; the shards persist and reload; a `ReviewDesk` over the
+sharded inventory puts the hits on the review queue as source "retro", with no file read (the
+files are deleted first).
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from takeitdown.node.matcher import ItemHashes
-from takeitdown.node.scan import hash_item, iter_items
-from takeitdown.node.sharded_inventory import InventoryShard, RetroHit, record_hits, shard_of
-from takeitdown.node.store import Entry
+from takeitdown.node.inventory import Inventory, InventoryItem, RetroHit
+from takeitdown.node.scan import hash_item, iter_items, source_key
+from takeitdown.node.sharded_inventory import InventoryShard, shard_of
+from takeitdown.node.store import Change, Entry
 from tests.node.scan_world import World, make_world
 
 
-def _hosted(w: World) -> list[tuple[str, ItemHashes]]:
+def _hosted(w: World) -> list[InventoryItem]:
     out = []
     for it in iter_items(w.folder):
         _, h, _ = hash_item(it)
         if h is not None:
-            out.append((it.id, ItemHashes.from_json(h)))
+            out.append(InventoryItem.from_hashes(source_key(w.folder), it.id, h))
     return out
 
 
@@ -35,39 +36,31 @@ def _entries(w: World) -> list[Entry]:
     return [e for kind in ("md5", "pdq", "vpdq") for batch in w.store.iter_entries(kind) for e in batch]
 
 
-def _what_a_scan_finds(w: World, hosted: list[tuple[str, ItemHashes]]) -> set[tuple[str, int, str, int]]:
-    found = set()
-    for ref, h in hosted:
-        for m in w.matcher.check(h).matches:
-            if m.source == "registry" and m.entry_id is not None:
-                found.add((ref, m.entry_id, m.type, m.distance))
-    return found
+def _keys(hits: list[RetroHit]) -> list[tuple]:
+    return sorted((h.ref, h.entry_id, h.type, h.distance, h.md5, h.pdq, h.source) for h in hits)
 
 
-def _keys(hits: list[RetroHit]) -> set[tuple[str, int, str, int]]:
-    return {(h.ref, h.entry_id, h.type, h.distance) for h in hits}
-
-
-def test_a_shard_finds_what_a_scan_with_the_entries_listed_finds(tmp_path: Path) -> None:
+def test_a_shard_finds_what_the_node_inventory_finds(tmp_path: Path) -> None:
     w = make_world(tmp_path)
     hosted = _hosted(w)
+    node_inventory = Inventory(w.store.db)
+    node_inventory.add_items(hosted)
     shard = InventoryShard()
     assert shard.add_items(hosted) == len(hosted) == len(w.names) - 1  # the broken file has no hashes
-    hits = shard.match_entries(_entries(w))
-    expected = _what_a_scan_finds(w, hosted)
-    assert _keys(hits) == expected
-    assert {t for _, _, t, _ in expected} == {"md5", "pdq", "vpdq"}
-    rotated = [h for h in hits if h.ref == "e-rot.png"]
-    assert rotated and rotated[0].pdq == dict(hosted)["e-rot.png"].pdq[0].value  # the item's own hash
+    entries = _entries(w)
+    hits = shard.match_entries(entries)
+    assert _keys(hits) == _keys(node_inventory.match_entries(entries))
+    assert {h.type for h in hits} == {"md5", "pdq", "vpdq"}
     # save and load: the same hits; more items after loading are found too
     shard.save(tmp_path / "inv.npz")
     again = InventoryShard.load(tmp_path / "inv.npz")
-    assert len(again) == len(shard) and again.match_entries(_entries(w)) == hits
-    p3 = dict(hosted)["p003.jpg"]
-    again.add_items([("copy-of-3", p3)])
-    assert {h.ref for h in again.match_entries(_entries(w))} == {h.ref for h in hits} | {"copy-of-3"}
-    # an entry matching nothing hosted finds nothing
-    assert shard.match_entries([Entry(99, "pdq", "f" * 64, 100), Entry(98, "md5", "0" * 32)]) == []
+    assert len(again) == len(shard) and again.match_entries(entries) == hits
+    p3 = next(it for it in hosted if it.ref == "p003.jpg")
+    again.add_items([InventoryItem("other", "copy-of-3", p3.md5, p3.pdq)])
+    assert {h.ref for h in again.match_entries(entries)} == {h.ref for h in hits} | {"copy-of-3"}
+    # entries matching nothing hosted, and a window hash (a crop), find nothing
+    nothing = [Entry(99, "pdq", "f" * 64, 100), Entry(98, "md5", "0" * 32), Entry(97, "pdq80", p3.pdq[0])]
+    assert shard.match_entries(nothing) == []
 
 
 def test_index_export_is_every_live_code_once() -> None:
@@ -97,6 +90,9 @@ def test_shard_of_is_stable_and_spreads() -> None:
 def test_sharded_retro_match_on_ray_equals_one_shard_persists_and_feeds_review(
     ray_cluster: str, tmp_path: Path
 ) -> None:
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.console import ReviewDesk
+    from takeitdown.node.events import EventOutbox
     from takeitdown.node.sharded_inventory import ShardedInventory
 
     w = make_world(tmp_path)
@@ -114,22 +110,22 @@ def test_sharded_retro_match_on_ray_equals_one_shard_persists_and_feeds_review(
         inv.save()
     finally:
         inv.close()
-    # the files are gone now: retro-matching reads no file
-    shutil.rmtree(w.folder)
+    shutil.rmtree(w.folder)  # the files are gone: retro-matching reads no file
     reopened = ShardedInventory(3, tmp_path / "shards", cpus=0.5)
     try:
         assert len(reopened) == len(hosted)
         assert reopened.match_entries(entries) == hits
         with pytest.raises(ValueError, match="another split"):
             ShardedInventory(2, tmp_path / "shards")
-        n = record_hits(w.store, hits)
+        desk = ReviewDesk(w.store, AuditLog(w.store.db), EventOutbox(w.store.db), reopened)  # type: ignore[arg-type]
+        made = desk.retro([Change("add", e) for e in entries])
     finally:
         reopened.close()
     retro = [i for i in w.store.list_review("all") if i["source"] == "retro"]
-    assert n == len(retro) == len({h.ref for h in hits})
-    by_ref = {i["ref"]: i for i in retro}
+    assert made and len(retro) == len(made)
+    matched = [m for i in retro for m in i["matches"]]
     for h in hits:
-        assert h.match_json() in by_ref[h.ref]["matches"]
+        assert h.match_json() in matched
 
 
 @pytest.mark.slow
@@ -158,4 +154,4 @@ def test_sharded_bulk_inventory_is_exact_against_brute_force(ray_cluster: str) -
     for k, q in enumerate(queries):
         d = (bits != np.unpackbits(q)).sum(axis=1)
         expected |= {(refs[i], 1000 + k, "pdq", int(d[i])) for i in np.flatnonzero(d <= 31)}
-    assert _keys(hits) == expected and len(expected) >= 30
+    assert {(h.ref, h.entry_id, h.type, h.distance) for h in hits} == expected and len(expected) >= 30

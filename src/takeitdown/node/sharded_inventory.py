@@ -8,9 +8,10 @@ so here the inventory is cut by item into shards, each an exact index (`Inventor
 shard at once and the hits come back merged: the same hits one shard holding every item gives
 (a test compares). Each shard saves to and loads from its own file.
 
-The interface, which a single-machine inventory has as well (`InventoryShard` is one):
-`add_items([(ref, ItemHashes)])`, `match_entries([Entry]) -> [RetroHit]`, `save(dir)`,
-`load(dir)`, `len()`. `record_hits` puts hits on the review queue (source "retro").
+The interface is the node's own inventory's (`inventory.Inventory`, issue 12): `add_items(
+[InventoryItem])`, `match_entries(entries) -> [RetroHit]`, and its `RetroHit`s, so a
+`ReviewDesk` takes a `ShardedInventory` in its place and puts hits on the review queue (source
+"retro") the same way. Shards persist with `save()` and load when opened on their directory.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import json
 import time
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,24 +27,8 @@ import numpy as np
 
 from takeitdown.hashing import PDQ_MIN_QUALITY, VpdqHash, vpdq_match
 from takeitdown.node.index import PdqIndex, hex_to_codes
-from takeitdown.node.matcher import ItemHashes, Policy
-from takeitdown.node.store import Entry, NodeStore
+from takeitdown.node.inventory import InventoryItem, RetroHit
 from takeitdown.protocol import VpdqFrame
-
-
-@dataclass(frozen=True, order=True)
-class RetroHit:
-    """A hosted item (`ref`) that a feed entry matches."""
-
-    ref: str
-    entry_id: int
-    type: str  # "md5" | "pdq" | "vpdq"
-    distance: int
-    md5: str | None = None  # the item's own hashes, for the review item
-    pdq: str | None = None
-
-    def match_json(self) -> dict[str, Any]:
-        return {"entry_id": self.entry_id, "type": self.type, "distance": self.distance, "source": "registry"}
 
 
 class _Refs:
@@ -80,23 +64,26 @@ class _Refs:
 
 
 class InventoryShard:
-    """An exact inventory of some items: MD5, every PDQ a scan checks, and video frames.
+    """An exact inventory of some items, matched as `inventory.Inventory` matches (a test compares).
 
-    Per item (row): its ref, MD5 (16 bytes, zero if none), the PDQ in its stored orientation (32
-    bytes, zero if none), and in one `PdqIndex` labelled by row every PDQ the scan checks for it
-    (the 8 orientations of each picture, a video's frames). A video's frames are also kept as
-    vPDQ, so a vPDQ entry is decided by the same rule as in a scan.
+    Per item (row): its source and ref, MD5 (16 bytes, zero if none), the PDQ as stored (32
+    bytes, zero if none) in a `PdqIndex` labelled by row, a video's good frames in a second one,
+    and a video's vPDQ frames for the frame-share rule.
     """
 
-    def __init__(self, policy: Policy | None = None) -> None:
-        self.policy = policy or Policy()
-        self.index = PdqIndex(threshold=max(self.policy.review_distance, 31))
+    def __init__(self, threshold: int = 31, vpdq_share: float = 0.8) -> None:
+        self.threshold = threshold
+        self.vpdq_share = vpdq_share
+        self.index = PdqIndex(threshold=threshold)  # as-stored PDQ, label = row
+        self.frames = PdqIndex(threshold=threshold)  # good frames of videos, label = row
         self.refs = _Refs()
+        self.source_names: list[str] = []  # few distinct scan sources: a 4-byte id an item
+        self.source_ids = np.zeros(0, dtype=np.uint32)
         self.md5 = np.zeros((0, 16), dtype=np.uint8)
         self.pdq0 = np.zeros((0, 32), dtype=np.uint8)
         self.videos: dict[int, list[dict[str, Any]]] = {}  # row -> vPDQ frames (JSON)
         self._md5_sorted: tuple[np.ndarray, np.ndarray] | None = None
-        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # bulk codes not yet indexed
+        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"index": [], "frames": []}
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -104,159 +91,189 @@ class InventoryShard:
     @property
     def nbytes(self) -> int:
         self._flush()
-        return (
-            self.index.nbytes + self.md5.nbytes + self.pdq0.nbytes + len(self.refs.blob) + 8 * len(self.refs)
-        )
+        refs = len(self.refs.blob) + self.refs.ends.nbytes + self.source_ids.nbytes
+        return self.index.nbytes + self.frames.nbytes + self.md5.nbytes + self.pdq0.nbytes + refs
 
     # -- adding ------------------------------------------------------------------------------------
-    def add_items(self, items: Iterable[tuple[str, ItemHashes | dict[str, Any]]]) -> int:
-        refs: list[str] = []
-        md5s: list[bytes] = []
-        firsts: list[bytes] = []
+    def add_items(self, items: Iterable[InventoryItem]) -> int:
+        items = list(items)
+        row = len(self.refs)
         codes: list[str] = []
         rows: list[int] = []
-        row = len(self.refs)
-        for ref, h in items:
-            h = h if isinstance(h, ItemHashes) else ItemHashes.from_json(h)
-            refs.append(ref)
-            md5s.append(bytes.fromhex(h.md5.value) if h.md5 else bytes(16))
-            firsts.append(bytes.fromhex(h.pdq[0].value) if h.pdq else bytes(32))
-            mine = {p.value for p in h.pdq if p.quality is None or p.quality >= PDQ_MIN_QUALITY}
-            if h.vpdq is not None:
-                mine |= {f.pdq for f in h.vpdq.frames if f.q >= PDQ_MIN_QUALITY}
-                self.videos[row] = [f.to_json() for f in h.vpdq.frames]
-            codes += sorted(mine)
-            rows += [row] * len(mine)
+        fcodes: list[str] = []
+        frows: list[int] = []
+        for it in items:
+            if it.pdq:
+                codes.append(it.pdq[0])
+                rows.append(row)
+            if it.frames:
+                self.videos[row] = list(it.frames)
+                good = _good_frames(it.frames)
+                fcodes += good
+                frows += [row] * len(good)
             row += 1
-        self._append(refs, md5s, firsts)
+        self.refs.add([it.ref for it in items])
+        self._add_sources([it.source for it in items])
+        md5 = b"".join(bytes.fromhex(it.md5) if it.md5 else bytes(16) for it in items)
+        pdq = b"".join(bytes.fromhex(it.pdq[0]) if it.pdq else bytes(32) for it in items)
+        self.md5 = np.concatenate([self.md5, np.frombuffer(md5, np.uint8).reshape(-1, 16)])
+        self.pdq0 = np.concatenate([self.pdq0, np.frombuffer(pdq, np.uint8).reshape(-1, 32)])
+        self._md5_sorted = None
         if codes:
-            self._pending.append((hex_to_codes(codes), np.array(rows, dtype=np.int64)))
-        return len(refs)
+            self._pending["index"].append((hex_to_codes(codes), np.array(rows, dtype=np.int64)))
+        if fcodes:
+            self._pending["frames"].append((hex_to_codes(fcodes), np.array(frows, dtype=np.int64)))
+        return len(items)
 
-    def add_codes(self, refs: Sequence[str], codes: np.ndarray, md5: np.ndarray | None = None) -> int:
+    def add_codes(
+        self, refs: Sequence[str], codes: np.ndarray, md5: np.ndarray | None = None, source: str = ""
+    ) -> int:
         """Bulk: one PDQ (and optionally one MD5) an item, as (n, 32) or (n, 4) arrays."""
         c = np.ascontiguousarray(codes).reshape(len(refs), -1).view(np.uint8).reshape(len(refs), 32)
         start = len(self.refs)
         self.refs.add(refs)
+        self._add_sources([source] * len(refs))
         self.md5 = np.concatenate([self.md5, np.zeros((len(refs), 16), np.uint8) if md5 is None else md5])
         self.pdq0 = np.concatenate([self.pdq0, c])
         self._md5_sorted = None
-        self._pending.append((c.view(np.uint64).reshape(-1, 4), np.arange(start, start + len(refs))))
+        self._pending["index"].append((c.view(np.uint64).reshape(-1, 4), np.arange(start, start + len(refs))))
         return len(refs)
 
-    def _append(self, refs: list[str], md5s: list[bytes], firsts: list[bytes]) -> None:
-        if not refs:
-            return
-        self.refs.add(refs)
-        self.md5 = np.concatenate([self.md5, np.frombuffer(b"".join(md5s), np.uint8).reshape(-1, 16)])
-        self.pdq0 = np.concatenate([self.pdq0, np.frombuffer(b"".join(firsts), np.uint8).reshape(-1, 32)])
-        self._md5_sorted = None
+    def _add_sources(self, sources: list[str]) -> None:
+        known = {name: i for i, name in enumerate(self.source_names)}
+        ids = []
+        for src in sources:
+            if src not in known:
+                known[src] = len(self.source_names)
+                self.source_names.append(src)
+            ids.append(known[src])
+        self.source_ids = np.concatenate([self.source_ids, np.array(ids, dtype=np.uint32)])
 
     def _flush(self) -> None:
         """Index what was added: small additions one by one, a bulk one by a rebuild."""
-        if not self._pending:
-            return
-        codes = np.concatenate([c for c, _ in self._pending])
-        rows = np.concatenate([r for _, r in self._pending])
-        self._pending = []
-        if len(codes) < 10_000:
-            for c, r in zip(codes, rows.tolist(), strict=True):
-                self.index.add(r, c)
-            return
-        old_codes, old_rows = self.index.export()
-        self.index.build(np.concatenate([old_codes, codes]), np.concatenate([old_rows, rows]))
+        for name, index in (("index", self.index), ("frames", self.frames)):
+            pending = self._pending[name]
+            if not pending:
+                continue
+            codes = np.concatenate([c for c, _ in pending])
+            rows = np.concatenate([r for _, r in pending])
+            self._pending[name] = []
+            if len(codes) < 10_000:
+                for c, r in zip(codes, rows.tolist(), strict=True):
+                    index.add(r, c)
+                continue
+            old_codes, old_rows = index.export()
+            index.build(np.concatenate([old_codes, codes]), np.concatenate([old_rows, rows]))
 
     # -- matching -------------------------------------------------------------------------------------
-    def match_entries(self, entries: Sequence[Entry]) -> list[RetroHit]:
-        """Every item each entry matches, as a scan with the entry on the list would find it."""
+    def match_entries(self, entries: Iterable[Any]) -> list[RetroHit]:
+        """Every item each entry matches, best per (item, entry), in the order `Inventory` keeps."""
         self._flush()
-        hits: list[RetroHit] = []
-        md5s = [e for e in entries if e.type == "md5"]
-        if md5s:
-            hits += self._md5_hits(md5s)
-        pdqs = [e for e in entries if e.type == "pdq"]
-        if pdqs:
-            found = self.index.search([e.value for e in pdqs], self.policy.review_distance)
-            for e, res in zip(pdqs, found, strict=True):
-                best: dict[int, int] = {}
-                for row, d in res:
-                    best[int(row)] = min(d, best.get(int(row), 999))
-                hits += [self._hit(row, e.entry_id, "pdq", d) for row, d in best.items()]
-        for e in entries:
-            if e.type == "vpdq":
-                hits += self._vpdq_hits(e)
-        return sorted(hits)
+        found: dict[tuple[int, int], tuple[str, int]] = {}
 
-    def _md5_hits(self, entries: list[Entry]) -> list[RetroHit]:
+        def keep(row: int, entry_id: int, kind: str, d: int) -> None:
+            k = (row, entry_id)
+            if k not in found or d < found[k][1]:
+                found[k] = (kind, d)
+
+        md5s: dict[str, list[int]] = {}
+        pdqs: dict[str, list[int]] = {}
+        videos: list[Any] = []
+        for e in entries:
+            if e.type == "md5":
+                md5s.setdefault(e.value, []).append(int(e.entry_id))
+            elif e.type == "pdq":  # window hashes (pdq80, pdq70) describe a crop: no whole item
+                pdqs.setdefault(e.value, []).append(int(e.entry_id))
+            elif e.type == "vpdq":
+                videos.append(e)
+        if md5s:
+            for row, value in self._md5_rows(sorted(md5s)):
+                for eid in md5s[value]:
+                    keep(row, eid, "md5", 0)
+        if pdqs:
+            values = sorted(pdqs)
+            for index in (self.index, self.frames):
+                for value, res in zip(values, index.search(values), strict=True):
+                    for label, d in res:
+                        for eid in pdqs[value]:
+                            keep(int(label), eid, "pdq", int(d))
+        for e in videos:
+            self._match_video(e, keep)
+        return [self._hit(row, eid, kind, d) for (row, eid), (kind, d) in sorted(found.items())]
+
+    def _md5_rows(self, values: list[str]) -> list[tuple[int, str]]:
         if self._md5_sorted is None:
             keys = self.md5[:, :8].copy().view(np.uint64).ravel()
             order = np.argsort(keys, kind="stable")
             self._md5_sorted = (keys[order], order)
         keys, order = self._md5_sorted
-        want = np.frombuffer(b"".join(bytes.fromhex(e.value) for e in entries), np.uint8).reshape(-1, 16)
+        want = np.frombuffer(b"".join(bytes.fromhex(v) for v in values), np.uint8).reshape(-1, 16)
         wkeys = want[:, :8].copy().view(np.uint64).ravel()
-        lo = np.searchsorted(keys, wkeys, side="left")
-        hi = np.searchsorted(keys, wkeys, side="right")
+        lo = np.searchsorted(keys, wkeys, side="left").tolist()
+        hi = np.searchsorted(keys, wkeys, side="right").tolist()
         out = []
-        for e, w, a, b in zip(entries, want, lo.tolist(), hi.tolist(), strict=True):
-            for row in order[a:b].tolist():
-                if bytes(self.md5[row]) == bytes(w):
-                    out.append(self._hit(row, e.entry_id, "md5", 0))
+        for value, w, a, b in zip(values, want, lo, hi, strict=True):
+            out += [(row, value) for row in order[a:b].tolist() if bytes(self.md5[row]) == bytes(w)]
         return out
 
-    def _vpdq_hits(self, e: Entry) -> list[RetroHit]:
-        frames = sorted({str(f["pdq"]) for f in e.frames or [] if int(f.get("q", 0)) >= PDQ_MIN_QUALITY})
-        if not frames or not self.videos:
-            return []
-        cands = {int(row) for res in self.index.search(frames, 31) for row, _ in res} & self.videos.keys()
-        target = VpdqHash(tuple(VpdqFrame.parse(f) for f in e.frames or []))
-        out = []
-        for row in sorted(cands):
-            item = VpdqHash(tuple(VpdqFrame.parse(f) for f in self.videos[row]))
-            vm = vpdq_match(item, target, threshold=self.policy.vpdq_share)
+    def _match_video(self, e: Any, keep: Any) -> None:
+        target_frames = [VpdqFrame.parse(f) for f in e.frames or []]
+        good = sorted({f.pdq for f in target_frames if f.q >= PDQ_MIN_QUALITY})
+        if not good:
+            return
+        cands = sorted({int(row) for res in self.frames.search(good) for row, _ in res})
+        target = VpdqHash(tuple(target_frames))
+        for row in cands:
+            query = VpdqHash(tuple(VpdqFrame.parse(f) for f in self.videos.get(row) or []))
+            vm = vpdq_match(query, target, threshold=self.vpdq_share)
             if vm.is_match:
-                d = round(100 * (1 - min(vm.query_share, vm.target_share)))
-                out.append(self._hit(row, e.entry_id, "vpdq", d))
-        return out
+                keep(row, int(e.entry_id), "vpdq", round(100 * (1 - min(vm.query_share, vm.target_share))))
 
     def _hit(self, row: int, entry_id: int, kind: str, distance: int) -> RetroHit:
         md5 = bytes(self.md5[row])
         pdq = bytes(self.pdq0[row])
-        return RetroHit(
-            self.refs[row],
-            entry_id,
-            kind,
-            int(distance),
-            md5.hex() if any(md5) else None,
-            pdq.hex() if any(pdq) else None,
-        )
+        own_md5 = md5.hex() if any(md5) else None
+        own_pdq = pdq.hex() if any(pdq) else None
+        source = self.source_names[int(self.source_ids[row])]
+        return RetroHit(self.refs[row], entry_id, kind, int(distance), own_md5, own_pdq, source)
 
     # -- persistence -----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """One file (numpy .npz, uncompressed), written aside and renamed, so a crash keeps the old one."""
         self._flush()
         codes, rows = self.index.export()
+        fcodes, frows = self.frames.export()
         blob, ends = self.refs.arrays()
+        names = json.dumps(self.source_names).encode()
         videos = json.dumps({str(k): v for k, v in self.videos.items()}).encode()
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as f:
             np.savez(
-                f, codes=codes, rows=rows, blob=blob, ends=ends, md5=self.md5, pdq0=self.pdq0,
-                videos=np.frombuffer(videos, np.uint8),
+                f, codes=codes, rows=rows, fcodes=fcodes, frows=frows, blob=blob, ends=ends,
+                names=np.frombuffer(names, np.uint8), source_ids=self.source_ids, md5=self.md5,
+                pdq0=self.pdq0, videos=np.frombuffer(videos, np.uint8),
             )  # fmt: skip
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: str | Path, policy: Policy | None = None) -> InventoryShard:
-        shard = cls(policy)
+    def load(cls, path: str | Path, threshold: int = 31, vpdq_share: float = 0.8) -> InventoryShard:
+        shard = cls(threshold, vpdq_share)
         with np.load(Path(path)) as z:
             shard.refs = _Refs.of(z["blob"], z["ends"])
+            shard.source_names = json.loads(z["names"].tobytes())
+            shard.source_ids = z["source_ids"]
             shard.md5, shard.pdq0 = z["md5"], z["pdq0"]
             shard.videos = {int(k): v for k, v in json.loads(z["videos"].tobytes() or b"{}").items()}
             if len(z["codes"]):
                 shard.index.build(z["codes"], z["rows"])
+            if len(z["fcodes"]):
+                shard.frames.build(z["fcodes"], z["frows"])
         return shard
+
+
+def _good_frames(frames: Any) -> list[str]:
+    return sorted({f["pdq"] for f in frames or [] if int(f.get("q", 0)) >= PDQ_MIN_QUALITY})
 
 
 def shard_of(ref: str, shards: int) -> int:
@@ -275,19 +292,20 @@ def _ray() -> Any:
 class _ShardActor:
     """What each Ray actor runs: one `InventoryShard`, saved to and loaded from its own file."""
 
-    def __init__(self, policy: Policy, path: str | None) -> None:
+    def __init__(self, threshold: int, vpdq_share: float, path: str | None) -> None:
         p = Path(path) if path else None
-        self.shard = (
-            InventoryShard.load(p, policy) if p is not None and p.exists() else InventoryShard(policy)
-        )
+        if p is not None and p.exists():
+            self.shard = InventoryShard.load(p, threshold, vpdq_share)
+        else:
+            self.shard = InventoryShard(threshold, vpdq_share)
 
-    def add_items(self, items: list[tuple[str, dict[str, Any]]]) -> int:
+    def add_items(self, items: list[InventoryItem]) -> int:
         return self.shard.add_items(items)
 
     def add_codes(self, refs: list[str], codes: np.ndarray, md5: np.ndarray | None = None) -> int:
         return self.shard.add_codes(refs, codes, md5)
 
-    def match_entries(self, entries: list[Entry]) -> list[RetroHit]:
+    def match_entries(self, entries: list[Any]) -> list[RetroHit]:
         return self.shard.match_entries(entries)
 
     def save(self, path: str) -> None:
@@ -309,7 +327,12 @@ class ShardedInventory:
     """
 
     def __init__(
-        self, shards: int, directory: str | Path | None = None, policy: Policy | None = None, cpus: float = 1
+        self,
+        shards: int,
+        directory: str | Path | None = None,
+        threshold: int = 31,
+        vpdq_share: float = 0.8,
+        cpus: float = 1,
     ) -> None:
         ray = _ray()
         if shards < 1:
@@ -322,15 +345,15 @@ class ShardedInventory:
             if found and any(not p.name.endswith(f"-of-{shards:04d}.npz") for p in found):
                 raise ValueError(f"{self.directory} holds shards of another split than {shards}")
         actor = ray.remote(num_cpus=cpus)(_ShardActor)
-        self.actors = [actor.remote(policy or Policy(), self._file(i)) for i in range(shards)]
+        self.actors = [actor.remote(threshold, vpdq_share, self._file(i)) for i in range(shards)]
 
     def _file(self, i: int) -> str | None:
         return str(self.directory / f"shard-{i:04d}-of-{self.n:04d}.npz") if self.directory else None
 
-    def add_items(self, items: Iterable[tuple[str, ItemHashes]]) -> int:
-        parts: list[list[tuple[str, dict[str, Any]]]] = [[] for _ in range(self.n)]
-        for ref, h in items:
-            parts[shard_of(ref, self.n)].append((ref, h.to_json()))
+    def add_items(self, items: Iterable[InventoryItem]) -> int:
+        parts: list[list[InventoryItem]] = [[] for _ in range(self.n)]
+        for it in items:
+            parts[shard_of(it.ref, self.n)].append(it)
         ray = _ray()
         return sum(ray.get([a.add_items.remote(p) for a, p in zip(self.actors, parts, strict=True) if p]))
 
@@ -346,8 +369,8 @@ class ShardedInventory:
                 calls.append(a.add_codes.remote(part_refs, codes[sel], None if md5 is None else md5[sel]))
         return sum(ray.get(calls))
 
-    def match_entries(self, entries: Sequence[Entry]) -> list[RetroHit]:
-        """Every shard at once; hits merged in one order (the order one shard gives)."""
+    def match_entries(self, entries: Iterable[Any]) -> list[RetroHit]:
+        """Every shard at once; hits merged in one order. Entries: store.Entry or alike."""
         ray = _ray()
         batch = ray.put(list(entries))
         hits = [h for part in ray.get([a.match_entries.remote(batch) for a in self.actors]) for h in part]
@@ -375,15 +398,3 @@ class ShardedInventory:
         for a in self.actors:
             ray.kill(a)
         self.actors = []
-
-
-def record_hits(store: NodeStore, hits: Iterable[RetroHit]) -> int:
-    """Put retro-match hits on the review queue: one item per hosted item, source "retro"."""
-    by_ref: dict[str, list[RetroHit]] = {}
-    for h in hits:
-        by_ref.setdefault(h.ref, []).append(h)
-    with store.db.write() as conn:
-        for ref, hs in sorted(by_ref.items()):
-            first = hs[0]
-            store.add_review("retro", ref, first.md5, first.pdq, [h.match_json() for h in hs], conn)
-    return len(by_ref)
