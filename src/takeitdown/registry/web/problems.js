@@ -35,6 +35,15 @@ export const PROBLEM_KEYS = {
   "upload.unreadable": "api.unknown",
   "review.not_found": "api.unknown",
   "review.conflict": "api.unknown",
+  "review.no_person": "api.unknown",
+  "review.reason_missing": "api.unknown",
+  "ref.too_long": "api.unknown",
+  forbidden: "api.unknown",
+  "csrf.invalid": "api.unknown",
+  "signin.failed": "api.unknown",
+  "signin.locked": "api.unknown",
+  "account.invalid": "api.unknown",
+  "user.not_found": "api.unknown",
 };
 
 // Why the registry turned down one item of a case (`rejected: [{index, code, reason}]`).
