@@ -11,6 +11,7 @@ vPDQ at one frame a second). Test files are generated in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -108,6 +109,7 @@ def python_seconds(path: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--photo-only", action="store_true", help="only the 12 MP photo (a short run)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -116,8 +118,9 @@ def main() -> None:
         photo, video = tmpdir / "photo-12mp.jpg", tmpdir / "video-60s-720p.mp4"
         phone_video = tmpdir / "video-60s-720p-keyframe-1s.mp4"
         make_photo(photo)
-        make_video(video)
-        make_video(phone_video, keyint=30)
+        if not args.photo_only:
+            make_video(video)
+            make_video(phone_video, keyint=30)
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "takeitdown.cli", "serve", "--port", str(port),
@@ -140,7 +143,7 @@ def main() -> None:
                     ("60 s 720p H.264, key frame / 250", video),
                     ("60 s 720p H.264, key frame / 30", phone_video),
                 )
-                for label, path in files:
+                for label, path in files[:1] if args.photo_only else files:
                     page_times = [page_seconds(browser, url, path) for _ in range(args.runs)]
                     py_times = [python_seconds(path) for _ in range(args.runs)]
                     size = path.stat().st_size / 1e6
@@ -152,6 +155,8 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
     print(f"median of {args.runs} runs, headless Chromium vs takeitdown.hashing.hash_file (in process)")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average during the run: {load} on {os.cpu_count()} cores")
     print("page cold = first file in a new tab (worker start included); warm = the next file")
     print(f"{'file':44s} {'page cold s':>11s} {'page warm s':>11s} {'python s':>9s} {'warm/python':>12s}")
     for label, cold, warm, py_t in rows:
