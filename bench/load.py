@@ -289,6 +289,7 @@ def start_servers(tmp: Path, preload_cases: int) -> tuple[Env, list[subprocess.P
 
     env = {k: v for k, v in os.environ.items() if k != "TAKEITDOWN_DATABASE_URL"}
     env.update(TAKEITDOWN_CASE_RATE_PER_MINUTE=str(RATE_PER_MINUTE), TAKEITDOWN_CASE_BURST=str(BURST))
+    env.update(TAKEITDOWN_PUBLISH_INTERVAL="1")  # batched as in production, short for the run
     rport, nport = free_port(), free_port()
     procs = []
     with (tmp / "registry.log").open("wb") as log:

@@ -517,7 +517,9 @@ OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
 MAX_REPORT_ID = 100
 MAX_CONTENT_REF = 200
 MAX_REPORTS_PER_BATCH = 1000
-_REPORT_FIELDS = frozenset({"report_id", "entry_id", "outcome", "content_ref"})
+_REPORT_FIELDS = frozenset({"report_id", "entry_id", "outcome", "content_ref", "reviewed"})
+# Outcomes that confirm an entry when a human reviewer decided them (`reviewed: true`).
+CONFIRMING_OUTCOMES = frozenset({Outcome.REMOVED, Outcome.UPLOAD_BLOCKED})
 
 
 class InvalidReport(ValueError):
@@ -526,15 +528,20 @@ class InvalidReport(ValueError):
 
 @dataclass(frozen=True)
 class Report:
-    """`{"report_id", "entry_id", "outcome", "content_ref"}`: one outcome, idempotent per
-    (platform, report_id). `content_ref` is the platform's own opaque id for the piece of content
-    (never a URL a person could follow), so one piece counts once per outcome in a case's status.
+    """`{"report_id", "entry_id", "outcome", "content_ref", "reviewed"}`: one outcome, idempotent
+    per (platform, report_id). `content_ref` is the platform's own opaque id for the piece of
+    content (never a URL a person could follow), so one piece counts once per outcome in a case's
+    status. `reviewed` (default false) says a human reviewer made this decision: only a reviewed
+    `removed` or `upload_blocked` confirms an entry (an automatic block at upload does not), and
+    `false_positive` is by its nature a reviewer's decision, so it disputes the entry either way.
+    `match_found` never changes an entry's trust.
     """
 
     report_id: str
     entry_id: int
     outcome: Outcome
     content_ref: str | None = None
+    reviewed: bool = False
 
     @classmethod
     def parse(cls, item: object, require_content_ref: bool = False) -> Report:
@@ -543,7 +550,8 @@ class Report:
         unknown = set(item) - _REPORT_FIELDS
         if unknown:
             raise InvalidReport(f"unknown report fields: {', '.join(sorted(map(str, unknown)))}")
-        missing = _REPORT_FIELDS - set(item) - ({"content_ref"} if not require_content_ref else set())
+        optional = {"reviewed"} if require_content_ref else {"reviewed", "content_ref"}
+        missing = _REPORT_FIELDS - set(item) - optional
         if missing:
             raise InvalidReport(f"report is missing: {', '.join(sorted(missing))}")
         rid = item["report_id"]
@@ -564,7 +572,20 @@ class Report:
             raise InvalidReport(
                 f"content_ref must be a string of 1 to {MAX_CONTENT_REF} printable characters"
             )
-        return cls(rid, eid, Outcome(item["outcome"]), ref)
+        reviewed = item.get("reviewed", False)
+        if not isinstance(reviewed, bool):
+            raise InvalidReport("reviewed must be true or false")
+        return cls(rid, eid, Outcome(item["outcome"]), ref, reviewed)
+
+    @property
+    def confirms(self) -> bool:
+        """A human reviewer found the content is what the entry says (trust: confirmed)."""
+        return self.reviewed and self.outcome in CONFIRMING_OUTCOMES
+
+    @property
+    def disputes(self) -> bool:
+        """A reviewer found the match was not the same content."""
+        return self.outcome is Outcome.FALSE_POSITIVE
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -574,6 +595,8 @@ class Report:
         }
         if self.content_ref is not None:
             out["content_ref"] = self.content_ref
+        if self.reviewed:
+            out["reviewed"] = True
         return out
 
 
@@ -608,8 +631,11 @@ class ProblemCode(StrEnum):
     IDEMPOTENCY_KEY_INVALID = "idempotency.key_invalid"
     IDEMPOTENCY_CONFLICT = "idempotency.conflict"
 
+    CASE_TOO_MANY_FRAMES = "case.too_many_frames"
+
     FEED_CURSOR_PAST_END = "feed.cursor_past_end"
     REPORTS_TOO_MANY = "reports.too_many"
+    REPORTS_RATE_LIMITED = "reports.rate_limited"
 
     HASH_INVALID = "hash.invalid"
     UPLOAD_UNREADABLE = "upload.unreadable"

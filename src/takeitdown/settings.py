@@ -34,6 +34,7 @@ class Var:
     high: float | None = None
     deprecated: tuple[str, ...] = ()  # older names still read, with a warning
     secret: bool = False  # never echoed back in an error
+    optional: bool = False  # a None default means "off", not "required"
 
     @property
     def field(self) -> str:
@@ -119,7 +120,8 @@ def markdown_table(variables: Sequence[Var]) -> str:
     import VARIABLES; print(t(VARIABLES))"` (registry: `takeitdown.registry.config`)."""
     lines = ["| variable | default | accepts | what it does |", "| --- | --- | --- | --- |"]
     for var in variables:
-        default = "(required)" if var.default is None else f"`{var.default}`"
+        unset = "(unset)" if var.optional else "(required)"
+        default = unset if var.default is None else f"`{var.default}`"
         names = f"`{var.name}`" + "".join(f" (or `{d}`, deprecated)" for d in var.deprecated)
         lines.append(f"| {names} | {default} | {var.accepts()} | {var.help} |")
     return "\n".join(lines)

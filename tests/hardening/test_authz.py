@@ -17,7 +17,7 @@ import pytest
 
 from tests.hardening.conftest import ADMIN_TOKEN, Creds
 from tests.node.helpers import NodeProc
-from tests.registry.helpers import Server, image_item
+from tests.registry.helpers import METRICS_TOKEN, Server, image_item
 
 NO_CASE = {"detail": "No case with that number and secret."}
 
@@ -154,7 +154,7 @@ def test_registry_case_right_secret_accepted(registry_server: Server, creds: Cre
 def test_registry_public_endpoints_need_nothing(registry_server: Server) -> None:
     with registry_server.client() as c:
         assert c.get("/healthz").status_code == 200
-        assert c.get("/metrics").status_code == 200
+        assert c.get("/metrics").status_code == 401  # the operator's token only (issue 11)
         assert c.post("/v1/cases", json={"items": [image_item()]}).status_code == 201
 
 
@@ -220,6 +220,7 @@ def test_public_endpoints_reveal_no_hash_and_no_case(registry_server: Server, no
         made = c.post("/v1/cases", json={"items": [item]}).json()
         c.get(f"/v1/cases/{made['case_id']}", headers={"Authorization": f"Bearer {made['case_secret']}"})
         public = [c.get(p).text for p in ("/healthz", "/metrics", "/openapi.json", "/")]
+        public.append(c.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text)
     public += [httpx.get(node_server.url + p, timeout=30).text for p in ("/healthz", "/metrics")]
     needles = [h["value"] for h in item["hashes"]] + [made["case_id"], made["case_secret"]]
     for text in public:

@@ -271,7 +271,9 @@ BAD_TEXT = ["a\x00b", "\ud800", "x\udfffy"]  # NUL (PostgreSQL text refuses it),
 
 def _report_body(report_id_json: str, entry_id: int) -> bytes:
     # Written by hand: httpx will not encode a lone surrogate, JSON's "\ud800" escape will.
-    report = f'{{"report_id": {report_id_json}, "entry_id": {entry_id}, "outcome": "removed"}}'
+    report = (
+        f'{{"report_id": {report_id_json}, "entry_id": {entry_id}, "outcome": "removed", "content_ref": "c"}}'
+    )
     return f'{{"reports": [{report}]}}'.encode()
 
 

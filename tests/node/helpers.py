@@ -81,7 +81,15 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
     port = free_port()
     db_url = f"sqlite:///{tmp_path / 'registry.db'}"
     log = tmp_path / "registry.log"
-    env = {**os.environ, "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0", "TAKEITDOWN_MAX_ITEMS": "1000"}
+    # Each submission published at once: these tests are about the node, not the publisher.
+    env = {
+        **os.environ,
+        "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0",
+        "TAKEITDOWN_MAX_ITEMS": "1000",
+        "TAKEITDOWN_PUBLISH_INTERVAL": "0",
+        # Until the node sends content_ref with its reports (issue 11, node side).
+        "TAKEITDOWN_REQUIRE_CONTENT_REF": "false",
+    }
     env.pop("TAKEITDOWN_DATABASE_URL", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(

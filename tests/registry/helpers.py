@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
+METRICS_TOKEN = "operator-metrics-token-for-tests"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -95,6 +96,9 @@ def make_database(kind: str, tmp: Path) -> DatabaseTarget:
 
 
 def drop_database(target: DatabaseTarget) -> None:
+    store = _STORES.pop(target.url, None)
+    if store is not None:
+        store.db.dispose()
     if target.pg_dbname is None:
         return
     import psycopg
@@ -105,16 +109,39 @@ def drop_database(target: DatabaseTarget) -> None:
         c.execute(f'DROP DATABASE IF EXISTS "{target.pg_dbname}" WITH (FORCE)')
 
 
-def start_server(target: DatabaseTarget, logdir: Path, env_extra: dict[str, str] | None = None) -> Server:
+def start_server(
+    target: DatabaseTarget,
+    logdir: Path,
+    env_extra: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Server:
     port = free_port()
     env = dict(os.environ)
     env.pop("TAKEITDOWN_DATABASE_URL", None)
-    env.update({"TAKEITDOWN_CASE_RATE_PER_MINUTE": "0", "PYTHONUNBUFFERED": "1"})
+    # Batched publication as in production, with a short interval (read_all waits for it).
+    env.update(
+        {
+            "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0",
+            "PYTHONUNBUFFERED": "1",
+            "TAKEITDOWN_PUBLISH_INTERVAL": "0.2",
+            "TAKEITDOWN_METRICS_TOKEN": METRICS_TOKEN,
+        }
+    )
     env.update(env_extra or {})
     logdir.mkdir(parents=True, exist_ok=True)
     out, err = logdir / "server.out", logdir / "server.err"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "takeitdown.cli", "serve", "--port", str(port), "--database-url", target.url],
+        [
+            sys.executable,
+            "-m",
+            "takeitdown.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            target.url,
+            *args,
+        ],
         stdout=out.open("wb"),
         stderr=err.open("wb"),
         cwd=logdir,
@@ -129,6 +156,7 @@ def start_server(target: DatabaseTarget, logdir: Path, env_extra: dict[str, str]
             raise AssertionError(f"registry server exited: {err.read_text()}")
         try:
             if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
+                _DATABASES[server.url] = target.url
                 return server
         except httpx.HTTPError:
             pass
@@ -180,10 +208,30 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+_DATABASES: dict[str, str] = {}  # server url -> its database url
+_STORES: dict[str, Any] = {}
+
+
+def wait_published(client: httpx.Client, timeout: float = 30.0) -> None:
+    """Wait until the server's publisher has put everything submitted so far on the feed."""
+    url = _DATABASES.get(str(client.base_url).rstrip("/"))
+    if url is None:
+        return
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = store_for(url)
+    deadline = time.monotonic() + timeout
+    while store.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def read_all(
-    client: httpx.Client, key: str, after: int = 0, limit: int = 1000
+    client: httpx.Client, key: str, after: int = 0, limit: int = 1000, wait: bool = True
 ) -> tuple[list[dict[str, Any]], int]:
-    """Follow `next` until `more` is false; returns the entries and the last cursor."""
+    """Follow `next` until `more` is false; returns the entries and the last cursor. Waits for
+    the publisher first (`wait=False` reads what is on the feed now)."""
+    if wait:
+        wait_published(client)
     entries: list[dict[str, Any]] = []
     while True:
         r = client.get("/v1/feed", params={"after": after, "limit": limit}, headers=bearer(key))

@@ -39,6 +39,7 @@ def test_status_and_withdraw(client: httpx.Client) -> None:
         "items": 3,
         "platforms_received": 0,
         "outcomes": {"match_found": 0, "removed": 0, "upload_blocked": 0, "false_positive": 0},
+        "under_review": False,
     }
     # The case number may be typed in lower case with spaces.
     assert client.get(f"/v1/cases/{cid.lower()}", headers=bearer(secret)).json()["case_id"] == cid

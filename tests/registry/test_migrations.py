@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
+from takeitdown.protocol import chain_next, chain_start
 from takeitdown.registry.db import MIGRATIONS, Database
 from takeitdown.registry.store import Store, feed_line
 from tests.registry.helpers import DatabaseTarget, drop_database, make_database
@@ -47,7 +48,23 @@ def test_upgrade_from_0001_backfills_feed_lines(fresh: DatabaseTarget) -> None:
         )
         conn.exec_driver_sql("UPDATE feed_counter SET last_seq = 3 WHERE id = 1")
     db.migrate()  # to head
-    lines, nxt, more = Store(db).read_feed(0, 10)
+    store = Store(db)
+    lines, nxt, more = store.read_feed(0, 10)
+    # 0003: the running hash over the lines already served, from this database's new epoch.
+    page = store.read_page(0, 10)
+    chain = chain_start(page.epoch)
+    for line in lines:
+        chain = chain_next(chain, line)
+    assert (page.base, page.head) == (chain_start(page.epoch), chain)
+    assert store.read_page(3, 10).base == chain
+    # What was live is on the feed already: nothing to publish again, trust unconfirmed.
+    assert store.pending() == 0 and store.publish_pending() == 0
+    with db.read() as conn:
+        rows = conn.exec_driver_sql("SELECT entry_id, on_feed, add_seq, trust FROM entries ORDER BY 1").all()
+    assert [(r[0], bool(r[1]), r[2], r[3]) for r in rows] == [
+        (1, True, 1, "unconfirmed"),
+        (2, False, 2, "unconfirmed"),
+    ]
     db.dispose()
     assert (nxt, more) == (3, False)
     assert lines == [

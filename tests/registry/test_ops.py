@@ -8,14 +8,16 @@ import pytest
 from takeitdown.registry import keys
 from takeitdown.registry.pages import WEB_DIR
 from takeitdown.registry.ratelimit import RateLimiter
-from tests.registry.helpers import bearer
+from tests.registry.helpers import METRICS_TOKEN, bearer
 
 
 def test_healthz_and_openapi(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     spec = client.get("/openapi.json").json()
     assert {"/v1/cases", "/v1/cases/{case_id}", "/v1/feed", "/v1/reports"} <= set(spec["paths"])
-    assert client.get("/docs").status_code == 200
+    # Swagger UI and ReDoc would load scripts from a CDN on the person's origin: off.
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
 
 
 def test_metrics_count_cases_feed_reads_and_requests(client: httpx.Client, platform_key: str) -> None:
@@ -23,7 +25,11 @@ def test_metrics_count_cases_feed_reads_and_requests(client: httpx.Client, platf
         "/v1/cases", json={"items": [{"kind": "image", "hashes": [{"type": "md5", "value": "a" * 32}]}]}
     )
     client.get("/v1/feed", params={"limit": 5}, headers=bearer(platform_key))
-    text = client.get("/metrics").text
+    # Counts to the second would let a platform time a case: the operator's token only.
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=bearer(platform_key)).status_code == 401
+    assert client.get("/metrics", headers=bearer(METRICS_TOKEN[:-1])).status_code == 401
+    text = client.get("/metrics", headers=bearer(METRICS_TOKEN)).text
     assert "takeitdown_registry_cases_created_total" in text
     assert "takeitdown_registry_feed_reads_total{platform=" in text
     assert "takeitdown_registry_feed_entries_served_total" in text

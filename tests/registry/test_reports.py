@@ -16,12 +16,17 @@ def test_reports_show_on_the_case_status(client: httpx.Client, platform_key: str
     case = client.post("/v1/cases", json={"items": [{"kind": "image", "hashes": [md5, pdq]}]}).json()
     entries, _ = read_all(client, platform_key, after=start)
     ids = {e["value"]: e["entry_id"] for e in entries}
+
+    def rep(value: str, outcome: str, ref: str) -> dict[str, object]:
+        rid = str(uuid.uuid4())
+        return {"report_id": rid, "entry_id": ids[value], "outcome": outcome, "content_ref": ref}
+
     reports = [
-        {"report_id": str(uuid.uuid4()), "entry_id": ids[md5["value"]], "outcome": "match_found"},
-        {"report_id": str(uuid.uuid4()), "entry_id": ids[md5["value"]], "outcome": "removed"},
-        {"report_id": str(uuid.uuid4()), "entry_id": ids[pdq["value"]], "outcome": "upload_blocked"},
-        {"report_id": str(uuid.uuid4()), "entry_id": ids[pdq["value"]], "outcome": "removed"},
-        {"report_id": str(uuid.uuid4()), "entry_id": ids[pdq["value"]], "outcome": "false_positive"},
+        rep(md5["value"], "match_found", "post-1"),
+        rep(md5["value"], "removed", "post-1"),
+        rep(pdq["value"], "upload_blocked", "upload-2"),
+        rep(pdq["value"], "removed", "post-3"),
+        rep(pdq["value"], "false_positive", "post-4"),
     ]
     r = client.post("/v1/reports", json={"reports": reports}, headers=bearer(platform_key))
     assert r.status_code == 200, r.text
@@ -41,25 +46,30 @@ def test_bad_reports_are_rejected_one_by_one(client: httpx.Client, platform_key:
     entries, _ = read_all(client, platform_key, after=max(0, feed_end(client, platform_key) - 1))
     good_id = entries[-1]["entry_id"]
     rid = str(uuid.uuid4())
+    ref = {"content_ref": "c-1"}
     reports = [
-        {"report_id": rid, "entry_id": good_id, "outcome": "removed"},
-        {"report_id": str(uuid.uuid4()), "entry_id": good_id, "outcome": "deleted"},
-        {"report_id": str(uuid.uuid4()), "entry_id": 10**12, "outcome": "removed"},
-        {"report_id": "", "entry_id": good_id, "outcome": "removed"},
-        {"report_id": str(uuid.uuid4()), "entry_id": "7", "outcome": "removed"},
-        {"report_id": str(uuid.uuid4()), "entry_id": good_id},
-        {"report_id": str(uuid.uuid4()), "entry_id": good_id, "outcome": "removed", "note": "x"},
+        {"report_id": rid, "entry_id": good_id, "outcome": "removed", **ref},
+        {"report_id": str(uuid.uuid4()), "entry_id": good_id, "outcome": "deleted", **ref},
+        {"report_id": str(uuid.uuid4()), "entry_id": 10**12, "outcome": "removed", **ref},
+        {"report_id": "", "entry_id": good_id, "outcome": "removed", **ref},
+        {"report_id": str(uuid.uuid4()), "entry_id": "7", "outcome": "removed", **ref},
+        {"report_id": str(uuid.uuid4()), "entry_id": good_id, **ref},
+        {"report_id": str(uuid.uuid4()), "entry_id": good_id, "outcome": "removed", "note": "x", **ref},
         "not an object",
-        {"report_id": rid, "entry_id": good_id, "outcome": "removed"},  # same id twice in a batch
+        {"report_id": rid, "entry_id": good_id, "outcome": "removed", **ref},  # same id twice in a batch
+        {"report_id": str(uuid.uuid4()), "entry_id": good_id, "outcome": "removed"},  # no content_ref
+        {"report_id": str(uuid.uuid4()), "entry_id": good_id, "outcome": "removed", **ref, "reviewed": 1},
     ]
     r = client.post("/v1/reports", json={"reports": reports}, headers=bearer(platform_key))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["accepted"] == 1 and body["duplicates"] == 1
     reasons = {x["index"]: x["reason"] for x in body["rejected"]}
-    assert sorted(reasons) == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(reasons) == [1, 2, 3, 4, 5, 6, 7, 9, 10]
     assert "outcome must be one of" in reasons[1]
-    assert "no feed entry" in reasons[2]
+    assert "not a live entry you have received" in reasons[2]
+    assert "missing: content_ref" in reasons[9]
+    assert "reviewed must be true or false" in reasons[10]
     assert "report_id" in reasons[3]
     assert "entry_id" in reasons[4]
     assert "missing: outcome" in reasons[5]

@@ -194,7 +194,13 @@ def start_registry(db_path: Path, workdir: Path) -> Registry:
     port = free_port()
     db_url = f"sqlite:///{db_path}"
     log = workdir / f"registry-{port}.log"
-    env = {**os.environ, "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0", "TAKEITDOWN_MAX_ITEMS": "1000"}
+    env = {
+        **os.environ,
+        "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0",
+        "TAKEITDOWN_MAX_ITEMS": "1000",
+        "TAKEITDOWN_PUBLISH_INTERVAL": "0",  # these tests are about the extension, not batching
+        "TAKEITDOWN_REQUIRE_CONTENT_REF": "false",  # label may report without a content reference
+    }
     env.pop("TAKEITDOWN_DATABASE_URL", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(

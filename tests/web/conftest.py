@@ -38,6 +38,7 @@ def registry_url(registry_db: str) -> Iterator[str]:
     db = Path(registry_db.removeprefix("sqlite:///"))
     log = db.parent / "serve.log"
     env = {k: v for k, v in os.environ.items() if k != "TAKEITDOWN_DATABASE_URL"}
+    env["TAKEITDOWN_PUBLISH_INTERVAL"] = "0"  # the flow test reads the feed right after submitting
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -25,11 +27,17 @@ from takeitdown.registry.config import Settings
 from takeitdown.registry.db import Database
 from takeitdown.registry.idempotency import IdempotencyCache, IdempotencyConflict
 from takeitdown.registry.metrics import Metrics
-from takeitdown.registry.middleware import BodyLimitMiddleware, GuardMiddleware
+from takeitdown.registry.middleware import (
+    BodyLimitMiddleware,
+    GuardMiddleware,
+    allowed_origins,
+    cross_site_refusal,
+)
 from takeitdown.registry.pages import mount_pages
+from takeitdown.registry.publisher import Publisher
 from takeitdown.registry.ratelimit import RateLimiter
 from takeitdown.registry.store import Platform, Store
-from takeitdown.registry.validation import BadRequest, case_pairs, parse_items
+from takeitdown.registry.validation import BadRequest, FrameCaps, case_frames, case_pairs, parse_items
 from takeitdown.registry.writer import CaseWriter
 
 log = logging.getLogger("takeitdown.registry")
@@ -76,27 +84,38 @@ class CaseStatus(BaseModel):
     items: int
     platforms_received: int
     outcomes: Outcomes
+    under_review: bool = Field(
+        description="platform reviewers disputed one of its hashes: it is off the lists until checked"
+    )
 
 
 class FeedEntry(BaseModel):
     seq: int
-    op: Literal["add", "remove"]
+    op: Literal["add", "remove", "state"]
     type: Literal["pdq", "md5", "vpdq", "pdq80", "pdq70"]
     value: str
     quality: int | None
     entry_id: int
     frames: list[dict[str, Any]] | None
+    trust: Literal["unconfirmed", "confirmed", "quarantined"] | None = Field(
+        None, description="on add and state entries (protocol.TrustState)"
+    )
 
 
 class FeedPage(BaseModel):
     entries: list[FeedEntry]
     next: int
     more: bool
+    epoch: str = Field(description="this registry's life; a new one after a reset or restore")
+    base: str = Field(description="running hash of the feed up to `after` (protocol.chain_next)")
+    head: str = Field(description="running hash of the feed up to `next`")
 
 
 class ReportsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reports: list[Any] = Field(description='objects {"report_id", "entry_id", "outcome"}')
+    reports: list[Any] = Field(
+        description='objects {"report_id", "entry_id", "outcome", "content_ref", "reviewed"}'
+    )
 
 
 class ReportsOut(BaseModel):
@@ -182,16 +201,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     db = Database(settings.database_url, background_checkpoints=True)
     db.migrate()
-    store = Store(db)
+    store = Store(
+        db,
+        publish_at_once=settings.publish_interval == 0,
+        quarantine_disputes=settings.quarantine_disputes,
+        feed_max_bytes=settings.feed_max_bytes,
+        require_content_ref=settings.require_content_ref,
+    )
     writer = CaseWriter(store, threads=1 if db.is_sqlite else 4)
+    publisher = Publisher(store, settings.publish_interval) if settings.publish_interval > 0 else None
     metrics = Metrics()
     limiter = RateLimiter(settings.case_rate_per_minute, settings.case_burst)
+    report_limiter = RateLimiter(settings.report_rate_per_minute, settings.report_burst)
     idem = IdempotencyCache(ttl_seconds=settings.idempotency_ttl_seconds)
+    origins = allowed_origins(settings.allowed_origins)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         writer.close()
+        if publisher is not None:
+            publisher.stop()
         db.dispose()
 
     app = FastAPI(
@@ -200,6 +230,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Anonymous cases of hashes, an authenticated gap-free hash feed for platforms, "
         "outcome reports. See docs/api.md.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load scripts from a CDN: not on the person's origin. The OpenAPI
+        # document itself stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.store = store
     app.state.settings = settings
@@ -270,10 +304,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     async def create_case(request: Request) -> Any:
         # Body and header read by hand (documented through openapi_extra): this is the hot path.
+        refused = cross_site_refusal(request.headers, origins)
+        if refused is not None:
+            return _error(*refused)
         idempotency_key = request.headers.get("idempotency-key")
         raw = await request.body()
         try:
-            data = json.loads(raw)
+            # A large body (long videos) is parsed off the event loop: /healthz and the feed
+            # keep answering meanwhile.
+            data = json.loads(raw) if len(raw) < 64 * 1024 else await run_in_threadpool(json.loads, raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # Recursion: nested too deep
             return _error(
                 400,
@@ -328,10 +367,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Too many cases from this connection. Please wait a minute and try again.",
                 {"Retry-After": "60"},
             )
-        if sum(len(h) for _, h in pairs) > 50:
-            parsed = await run_in_threadpool(parse_items, pairs)
+        caps = FrameCaps(settings.max_video_frames, settings.max_case_frames)
+        frames = case_frames(pairs)
+        if frames > caps.per_case:
+            return _error(
+                422,
+                ProblemCode.CASE_TOO_MANY_FRAMES,
+                f"A case may carry at most {caps.per_case} video frame hashes in all; got {frames}. "
+                "Split it into several cases.",
+                max_case_frames=caps.per_case,
+            )
+        if sum(len(h) for _, h in pairs) > 50 or frames > 100:
+            parsed = await run_in_threadpool(parse_items, pairs, caps.per_video)
         else:
-            parsed = parse_items(pairs)
+            parsed = parse_items(pairs, caps.per_video)
         metrics.items_rejected.inc(len(parsed.rejected))
         if parsed.items == 0:
             reasons = "; ".join(f"item {r['index']}: {r['reason']}" for r in parsed.rejected[:5])
@@ -413,24 +462,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         platform = platform_or_401(authorization)
         if isinstance(platform, JSONResponse):
             return platform
-        entries, next_cursor, more = store.read_feed(after, limit)
-        if not entries and after > 0:
+        page = store.read_page(after, limit)
+        if page.base is None:
             last = store.last_seq()
-            if after > last:
-                return _error(
-                    400,
-                    ProblemCode.FEED_CURSOR_PAST_END,
-                    f"The cursor {after} is past the end of the feed (last seq {last}). If the registry was "
-                    "reset, start again from after=0.",
-                )
-        if next_cursor > platform.cursor:
-            store.mark_received(platform.id, next_cursor)
+            return _error(
+                400,
+                ProblemCode.FEED_CURSOR_PAST_END,
+                f"The cursor {after} is past the end of the feed (last seq {last}). The registry was "
+                "reset or restored from a backup: start again from after=0.",
+                epoch=page.epoch,
+            )
+        if page.next > platform.cursor:
+            store.mark_received(platform.id, page.next)
         metrics.feed_reads.labels(platform.name).inc()
-        metrics.feed_entries.labels(platform.name).inc(len(entries))
+        metrics.feed_entries.labels(platform.name).inc(len(page.lines))
         body = (
             '{"entries":['
-            + ",".join(entries)
-            + f'],"next":{next_cursor},"more":{"true" if more else "false"}}}'
+            + ",".join(page.lines)
+            + f'],"next":{page.next},"more":{"true" if page.more else "false"},'
+            f'"epoch":"{page.epoch}","base":"{page.base}","head":"{page.head}"}}'
         )
         return Response(body.encode(), media_type="application/json", headers=NO_STORE)
 
@@ -452,7 +502,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ProblemCode.REPORTS_TOO_MANY,
                 f"At most {settings.max_reports} reports a batch; got {len(body.reports)}.",
             )
-        result, by_outcome = store.add_reports(platform.id, body.reports)
+        wait = report_limiter.wait_for(str(platform.id), len(body.reports))
+        if wait > 0:
+            metrics.rate_limited.inc()
+            return _error(
+                429,
+                ProblemCode.REPORTS_RATE_LIMITED,
+                f"Too many reports from this platform: send these again in {math.ceil(wait)} seconds.",
+                {"Retry-After": str(math.ceil(wait))},
+            )
+        result, by_outcome = store.add_reports(platform, body.reports)
         for outcome, n in by_outcome.items():
             metrics.reports.labels(outcome).inc(n)
         metrics.report_duplicates.inc(result["duplicates"])
@@ -476,8 +535,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return {"status": "ok"}
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
-    def prometheus() -> Response:
+    @app.get("/metrics", summary="Prometheus metrics (operator token)", response_class=Response)
+    def prometheus(authorization: str | None = Header(None)) -> Response:
+        # Counts to the second would let a platform time a case: the operator's eyes only.
+        token = keys.bearer_token(authorization)
+        if settings.metrics_token is None:
+            return _error(
+                404, ProblemCode.NOT_FOUND, "Metrics are off: set TAKEITDOWN_METRICS_TOKEN to read them."
+            )
+        if token is None or not hmac.compare_digest(token.encode(), settings.metrics_token.encode()):
+            return _error(
+                401,
+                ProblemCode.AUTH_INVALID if token else ProblemCode.AUTH_MISSING,
+                "Send the operator's metrics token as 'Authorization: Bearer <token>'.",
+                {"WWW-Authenticate": "Bearer"},
+            )
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # The hot path: the same handler, served by a plain Starlette route placed first, which
@@ -487,6 +559,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         0, _NamedRoute("/v1/cases", create_case, methods=["POST"], include_in_schema=False)
     )
     mount_pages(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     app.add_middleware(GuardMiddleware, metrics=metrics)
     return app

@@ -1,4 +1,5 @@
-"""Registry commands: `takeitdown serve` and `takeitdown registry platform add|list|rotate|revoke`."""
+"""Registry commands: `takeitdown serve`, `takeitdown registry platform add|list|rotate|revoke`,
+`takeitdown registry entries disputed|quarantine|restore` and `takeitdown registry new-epoch`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ platform_app = typer.Typer(
     help="Platform accounts: the API keys that may read the feed.", no_args_is_help=True
 )
 app.add_typer(platform_app, name="platform")
+entries_app = typer.Typer(
+    help="Entries platforms' reviewers disputed: list them, quarantine or restore one.", no_args_is_help=True
+)
+app.add_typer(entries_app, name="entries")
 
 DB_HELP = "Database URL (sqlite:///path.db or postgresql://...); default ./takeitdown-data/registry.db"
 # The environment (TAKEITDOWN_REGISTRY_DATABASE_URL) is read by registry.config, which also
@@ -34,6 +39,12 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
     database_url: str | None = DatabaseOption,
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Comma-separated addresses of the reverse proxies whose X-Forwarded-For is believed "
+        "(the rate limit then keys on the client the proxy names). Default: none, loopback included.",
+    ),
 ) -> None:
     """Start the registry (migrations are applied first)."""
     import uvicorn
@@ -46,7 +57,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        settings = Settings.from_env(database_url=database_url)
+        settings = Settings.from_env(database_url=database_url, forwarded_allow_ips=forwarded_allow_ips)
         application = create_app(settings)
     except SettingsError as exc:
         _fail(f"cannot start with these settings: {exc}")
@@ -63,7 +74,18 @@ def serve(
     typer.echo(f"Registry listening on http://{host}:{port}  (database: {_shown(url)})", err=False)
     sys.stdout.flush()
     # No access log: it would record client addresses and case numbers.
-    uvicorn.run(application, host=host, port=port, access_log=False, server_header=False, log_level="info")
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: then anyone on the
+    # machine (or a proxy that passes the header through) could pick their own rate-limit key.
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        access_log=False,
+        server_header=False,
+        log_level="info",
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips or "",
+    )
 
 
 def _store(database_url: str | None):  # type: ignore[no-untyped-def]
@@ -138,3 +160,53 @@ def platform_revoke(name: str, database_url: str | None = DatabaseOption) -> Non
         _fail(str(exc))
         return
     typer.echo(f"Platform {name!r} revoked.", err=True)
+
+
+@entries_app.command("disputed")
+def entries_disputed(database_url: str | None = DatabaseOption) -> None:
+    """List entries with false_positive reports or in quarantine, most disputed first."""
+    store = _store(database_url)
+    rows = store.disputed_entries()
+    if not rows:
+        typer.echo("No disputed entries.", err=True)
+        return
+    for r in rows:
+        by = f"\toverride={r['override']}" if r["override"] else ""
+        typer.echo(
+            f"{r['entry_id']}\t{r['type']}\t{r['trust']}\tdisputes={r['disputes']}"
+            f"\tconfirmations={r['confirmations']}\t{'live' if r['live'] else 'withdrawn'}{by}"
+        )
+
+
+def _override(entry_id: int, override: str, database_url: str | None) -> None:
+    from takeitdown.registry.store import EntryError
+
+    store = _store(database_url)
+    try:
+        trust = store.set_override(entry_id, override)
+    except EntryError as exc:
+        _fail(str(exc))
+        return
+    published = store.publish_pending()  # the state entry goes out now, not at the next tick
+    typer.echo(f"Entry {entry_id} is now {trust} ({published} feed entries published).", err=True)
+
+
+@entries_app.command("quarantine")
+def entries_quarantine(entry_id: int, database_url: str | None = DatabaseOption) -> None:
+    """Take an entry off every platform's lists (a `state` entry, trust quarantined) until restored."""
+    _override(entry_id, "quarantined", database_url)
+
+
+@entries_app.command("restore")
+def entries_restore(entry_id: int, database_url: str | None = DatabaseOption) -> None:
+    """Put a quarantined entry back (confirmed if a reviewer confirmed it, else unconfirmed); later
+    disputes no longer quarantine it by themselves."""
+    _override(entry_id, "restored", database_url)
+
+
+@app.command("new-epoch")
+def new_epoch(database_url: str | None = DatabaseOption) -> None:
+    """After restoring a backup: start a new epoch, so every node resyncs from scratch."""
+    store = _store(database_url)
+    epoch = store.new_epoch()
+    typer.echo(f"New epoch {epoch}: every node resyncs from after=0 on its next page.", err=True)

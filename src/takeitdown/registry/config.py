@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from takeitdown.protocol import MAX_ITEMS_PER_CASE, MAX_REPORTS_PER_BATCH
+from takeitdown.protocol import MAX_ITEMS_PER_CASE, MAX_REPORTS_PER_BATCH, MAX_VPDQ_FRAMES
 from takeitdown.registry.db import default_url
 from takeitdown.settings import Var, load
 
@@ -59,6 +59,95 @@ VARIABLES = (
         str,
         None,
         "a JSON file of support lines the page shows per language and country (none by default)",
+        optional=True,
+    ),
+    Var(
+        "TAKEITDOWN_PUBLISH_INTERVAL",
+        float,
+        60.0,
+        "seconds between feed publications: submissions are stored at once and published in "
+        "batches, in random order; `0` publishes each at once (links a case's hashes: tests only)",
+        0,
+        3600,
+    ),
+    Var(
+        "TAKEITDOWN_QUARANTINE_DISPUTES",
+        int,
+        2,
+        "distinct platforms whose reviewers report `false_positive` on an unconfirmed entry "
+        "before it is quarantined",
+        1,
+        1000,
+    ),
+    Var(
+        "TAKEITDOWN_REQUIRE_CONTENT_REF",
+        bool,
+        True,
+        "refuse reports without a `content_ref`; `false` takes them from older nodes (all of a "
+        "platform's reports without one then count as one piece of content)",
+    ),
+    Var(
+        "TAKEITDOWN_REPORT_RATE_PER_MINUTE",
+        float,
+        6000.0,
+        "outcome reports a platform may send per minute; `0` turns the limit off",
+        0,
+        1e7,
+    ),
+    Var(
+        "TAKEITDOWN_REPORT_BURST",
+        int,
+        2000,
+        "reports a platform may send at once before the rate applies (at least one batch)",
+        MAX_REPORTS_PER_BATCH,
+        1e7,
+    ),
+    Var(
+        "TAKEITDOWN_FEED_MAX_BYTES",
+        int,
+        1024 * 1024,
+        "largest feed page in bytes of entries (an entry larger than this goes alone)",
+        1024,
+        256 * 1024**2,
+    ),
+    Var(
+        "TAKEITDOWN_MAX_VIDEO_FRAMES",
+        int,
+        1800,
+        "vPDQ frames one video may carry (30 minutes at one frame a second)",
+        1,
+        MAX_VPDQ_FRAMES,
+    ),
+    Var(
+        "TAKEITDOWN_MAX_CASE_FRAMES",
+        int,
+        6000,
+        "vPDQ frames one case may carry in all",
+        1,
+        10 * MAX_VPDQ_FRAMES,
+    ),
+    Var(
+        "TAKEITDOWN_METRICS_TOKEN",
+        str,
+        None,
+        "operator token for `GET /metrics` (`Authorization: Bearer <token>`); unset: /metrics is off",
+        secret=True,
+        optional=True,
+    ),
+    Var(
+        "TAKEITDOWN_BODY_TIMEOUT",
+        float,
+        30.0,
+        "seconds a request body may take to arrive (408 after)",
+        1,
+        3600,
+    ),
+    Var(
+        "TAKEITDOWN_ALLOWED_ORIGINS",
+        str,
+        None,
+        "comma-separated extra origins allowed to POST /v1/cases (the registry's own is always allowed)",
+        optional=True,
     ),
 )
 
@@ -84,6 +173,18 @@ class Settings:
     support_links_file: str | None = None
     feed_max_limit: int = 10_000
     max_reports: int = MAX_REPORTS_PER_BATCH
+    publish_interval: float = 60.0
+    quarantine_disputes: int = 2
+    require_content_ref: bool = True
+    report_rate_per_minute: float = 6000.0
+    report_burst: int = 2000
+    feed_max_bytes: int = 1024 * 1024
+    max_video_frames: int = 1800
+    max_case_frames: int = 6000
+    metrics_token: str | None = None
+    body_timeout: float = 30.0
+    allowed_origins: str | None = None
+    forwarded_allow_ips: str | None = None  # `serve --forwarded-allow-ips`; None trusts no proxy
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -5,10 +5,14 @@ Nothing here logs request data: no client address, user agent, headers, path val
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 import traceback
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from takeitdown.protocol import Problem, ProblemCode
 from takeitdown.registry.metrics import Metrics
@@ -113,12 +117,59 @@ def _route(scope: Scope) -> str:
     return "static" if scope.get("method") == "GET" else "unmatched"
 
 
-class BodyLimitMiddleware:
-    """413 for a body over the limit, by Content-Length or by the bytes actually streamed."""
+def allowed_origins(setting: str | None) -> frozenset[str]:
+    """TAKEITDOWN_ALLOWED_ORIGINS as a set of `scheme://host[:port]`, lower case."""
+    return frozenset(o.strip().rstrip("/").lower() for o in (setting or "").split(",") if o.strip())
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+
+def cross_site_refusal(
+    headers: Mapping[str, str], extra_origins: frozenset[str]
+) -> tuple[int, ProblemCode, str] | None:
+    """Why a case submission must be refused as cross-site, or None.
+
+    A page on another site can make a visitor's browser POST a `text/plain` body without asking
+    (a "simple" request), so only `application/json` is read: a cross-origin JSON POST needs a
+    CORS preflight, which this API never grants. A browser also names the page's origin; one
+    that is not this registry's (or listed in TAKEITDOWN_ALLOWED_ORIGINS) is refused outright.
+    Clients that are not browsers (the CLI, the device app) send no Origin and pass.
+    """
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        return (
+            415,
+            ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+            "Send the case as JSON with 'Content-Type: application/json'.",
+        )
+    origin = headers.get("origin")
+    site = headers.get("sec-fetch-site", "").lower()
+    if origin is None and site in ("", "same-origin", "none"):
+        return None
+    own = origin is not None and urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
+    if origin is not None and (own or origin.rstrip("/").lower() in extra_origins):
+        return None
+    return (
+        403,
+        ProblemCode.CROSS_SITE,
+        "Cases can only be submitted from the registry's own page, not from another website.",
+    )
+
+
+class BodyLimitMiddleware:
+    """413 for a body over the limit, by Content-Length or by the bytes actually streamed; 408
+    for a body that takes longer than `timeout` seconds to arrive (a slow-loris upload would
+    otherwise hold a connection and its buffer forever)."""
+
+    def __init__(self, app: Any, max_bytes: int, timeout: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
+
+    def _too_slow(self) -> bytes:
+        detail = (
+            f"The request body did not arrive within {self.timeout:g} seconds; "
+            "check the connection and send it again."
+        )
+        return json.dumps(Problem(408, ProblemCode.BODY_TOO_SLOW, detail).to_wire()).encode()
 
     def _too_large(self) -> bytes:
         mb = self.max_bytes / (1024 * 1024)
@@ -142,8 +193,13 @@ class BodyLimitMiddleware:
         # Read the whole body (bounded) before the app sees it, then hand it over in one piece.
         chunks = []
         size = 0
+        deadline = time.monotonic() + self.timeout
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                await send_json(send, 408, self._too_slow(), [(b"connection", b"close")])
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")

@@ -35,18 +35,22 @@ class RateLimiter:
         return hashlib.blake2b(client.encode(), key=self._salt, digest_size=16).digest()
 
     def allow(self, client: str | None) -> bool:
+        return self.wait_for(client, 1.0) == 0.0
+
+    def wait_for(self, client: str | None, cost: float) -> float:
+        """Take `cost` tokens and return 0, or take none and return the seconds to wait."""
         if not self.enabled:
-            return True
+            return 0.0
         key = self._key(client or "")
         now = time.monotonic()
         with self._lock:
             tokens, last = self._buckets.get(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            ok = tokens >= 1.0
-            self._buckets[key] = (tokens - 1.0 if ok else tokens, now)
+            ok = tokens >= cost
+            self._buckets[key] = (tokens - cost if ok else tokens, now)
             if now >= self._next_sweep:
                 self._sweep(now)
-            return ok
+            return 0.0 if ok else max(1.0, (cost - tokens) / self.rate)
 
     def _sweep(self, now: float) -> None:
         """Forget clients whose bucket has filled up again: they look like new clients."""

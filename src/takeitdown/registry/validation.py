@@ -1,6 +1,10 @@
 """Turn the items of a case submission into the distinct hashes to store.
 
 An item with any bad hash is rejected as a whole (with the reason); the others still go in.
+Beyond the wire format, the registry refuses what no real device makes: a distributable PDQ
+whose bit count is far from half (PDQ thresholds at the median, so every hash of the
+conformance set has exactly 128 of 256 bits set; an all-zero "quality 100" PDQ is junk that
+would match nothing real, or be crafted), and videos longer than the frame caps.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from takeitdown.protocol import (
+    PDQ_MIN_QUALITY,
     AnyHash,
     CaseItem,
     InvalidHash,
@@ -20,6 +25,55 @@ from takeitdown.protocol import (
     Sha256Hash,
     VpdqHash,
 )
+
+# Bit counts a real, distributable PDQ can have: 128 +- 32 (measured: 128 on all 11,718 hashes
+# of quality >= 50 in /work/shared/conformance, photos and video frames; docs/registry.md).
+PDQ_MIN_BITS, PDQ_MAX_BITS = 96, 160
+
+
+@dataclass(frozen=True)
+class FrameCaps:
+    """vPDQ frames per video and per case (TAKEITDOWN_MAX_VIDEO_FRAMES / _CASE_FRAMES)."""
+
+    per_video: int = 1800
+    per_case: int = 6000
+
+
+def case_frames(pairs: list[tuple[object, list[Any]]]) -> int:
+    """How many vPDQ frames the case carries in all (counted before anything is parsed)."""
+    total = 0
+    for _, hashes in pairs:
+        for h in hashes:
+            if isinstance(h, dict) and h.get("type") == "vpdq" and isinstance(h.get("frames"), list):
+                total += len(h["frames"])
+    return total
+
+
+def check_plausible(parsed: AnyHash, max_video_frames: int) -> None:
+    """InvalidHash for a hash no real device makes (see the module docstring)."""
+    pdq = parsed.pdq if isinstance(parsed, PdqWindowHash) else parsed
+    if isinstance(pdq, PdqHash) and pdq.is_distributable():
+        bits = pdq.bit_count()
+        if not PDQ_MIN_BITS <= bits <= PDQ_MAX_BITS:
+            raise InvalidHash(
+                f"this PDQ hash has {bits} of 256 bits set; a real PDQ has about half "
+                f"({PDQ_MIN_BITS} to {PDQ_MAX_BITS})",
+                "hash.implausible",
+            )
+    if isinstance(parsed, VpdqHash):
+        if len(parsed.frames) > max_video_frames:
+            raise InvalidHash(
+                f"a video may carry at most {max_video_frames} frame hashes (one a second: "
+                f"{max_video_frames // 60} minutes); got {len(parsed.frames)}",
+                "hash.too_many_frames",
+            )
+        for f in parsed.frames:
+            if f.q >= PDQ_MIN_QUALITY and not PDQ_MIN_BITS <= f.hash.bit_count() <= PDQ_MAX_BITS:
+                raise InvalidHash(
+                    f"frame {f.i}: its PDQ has {f.hash.bit_count()} of 256 bits set; a real PDQ has "
+                    f"about half ({PDQ_MIN_BITS} to {PDQ_MAX_BITS})",
+                    "hash.implausible",
+                )
 
 
 @dataclass
@@ -54,12 +108,17 @@ def _row(parsed: AnyHash) -> HashRow:
     return HashRow("vpdq", hashlib.sha256(frames.encode()).hexdigest(), None, frames, True)
 
 
-def parse_items(items: list[tuple[object, list[Any]]]) -> ParsedCase:
+def parse_items(items: list[tuple[object, list[Any]]], max_video_frames: int = 1800) -> ParsedCase:
     """Validate (kind, hashes) pairs; duplicates within the case merge into one row."""
     out = ParsedCase()
     for index, (kind, hashes) in enumerate(items):
         try:
             item = CaseItem.parse(kind, hashes)
+            for n, h in enumerate(item.hashes):
+                try:
+                    check_plausible(h, max_video_frames)
+                except InvalidHash as exc:
+                    raise InvalidHash(f"hash {n}: {exc}", exc.code) from None
         except InvalidHash as exc:
             out.rejected.append({"index": index, "code": exc.code, "reason": str(exc)})
             continue
