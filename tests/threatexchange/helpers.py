@@ -179,9 +179,14 @@ def active_entries(entries: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
     return live
 
 
+METRICS_TOKEN = "tx-tests-metrics-token"
+
+
 def served_to(registry: Registry, platform: str) -> int:
     """How many feed entries the registry has served this platform (its own counter)."""
-    text = httpx.get(registry.url + "/metrics", timeout=30).text
+    text = httpx.get(
+        registry.url + "/metrics", timeout=30, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    ).text
     name = "takeitdown_registry_feed_entries_served_total"
     m = re.search(rf'^{name}\{{platform="{re.escape(platform)}"\}} ([0-9.e+]+)$', text, re.M)
     return 0 if m is None else int(float(m.group(1)))
@@ -200,6 +205,7 @@ def start_registry(db_path: Path, workdir: Path) -> Registry:
         "TAKEITDOWN_MAX_ITEMS": "1000",
         "TAKEITDOWN_PUBLISH_INTERVAL": "0",  # these tests are about the extension, not batching
         "TAKEITDOWN_REQUIRE_CONTENT_REF": "false",  # label may report without a content reference
+        "TAKEITDOWN_METRICS_TOKEN": METRICS_TOKEN,
     }
     env.pop("TAKEITDOWN_DATABASE_URL", None)
     with log.open("wb") as out:

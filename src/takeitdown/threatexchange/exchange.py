@@ -49,6 +49,9 @@ log = logging.getLogger("takeitdown.threatexchange")
 
 API_NAME = "takeitdown"
 SWEEP_CHUNK = 10_000  # entry ids deleted per delta after a registry reset
+# Registries since issue 11 give random 63-bit entry ids: no range can be swept. Past this the
+# checkpoint is marked stale instead, and threatexchange clears the store on the next fetch.
+MAX_SWEEP = 10_000_000
 RETRIES = 4  # attempts per request on a lost connection, 429 or 5xx
 
 # Registry hash type -> the signal type names a record is indexed under. A feed md5 may be of
@@ -102,6 +105,10 @@ class TakeItDownCheckpoint(state.FetchCheckpointBase):
     max_entry_id: int = 0
     sweep_to: int = 0
     swept: int = 0
+    stale: bool = False  # a reset with ids too sparse to sweep: clear everything, fetch again
+
+    def is_stale(self) -> bool:
+        return self.stale
 
 
 @dataclass
@@ -303,6 +310,10 @@ class TakeItDownSignalExchangeAPI(
                     self.collab.name,
                     ckpt.cursor,
                 )
+                if max(ckpt.max_entry_id, ckpt.sweep_to) > MAX_SWEEP:
+                    # threatexchange clears this collaboration's store when the next fetch starts
+                    yield state.FetchDelta({}, TakeItDownCheckpoint(stale=True))
+                    return
                 ckpt = reset_checkpoint(ckpt, None if page is None else page.epoch)
                 yield state.FetchDelta({}, ckpt)
                 continue
