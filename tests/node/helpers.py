@@ -27,6 +27,9 @@ def conformance(rel: str) -> Path:
     return p
 
 
+REGISTRY_METRICS_TOKEN = "registry-metrics-token-for-tests"  # /metrics needs it (issue 11)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -89,6 +92,7 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
         "TAKEITDOWN_PUBLISH_INTERVAL": "0",
         # Until the node sends content_ref with its reports (issue 11, node side).
         "TAKEITDOWN_REQUIRE_CONTENT_REF": "false",
+        "TAKEITDOWN_METRICS_TOKEN": REGISTRY_METRICS_TOKEN,
     }
     env.pop("TAKEITDOWN_DATABASE_URL", None)
     with log.open("wb") as out:

@@ -23,7 +23,7 @@ from PIL import Image
 
 from takeitdown.hashing import hash_file
 from takeitdown.protocol import CaseItem, case_body
-from tests.node.helpers import Registry
+from tests.node.helpers import REGISTRY_METRICS_TOKEN, Registry
 
 COLLAB = "tid"
 NEEDS_TX = "python-threatexchange is not installed (pip install 'takeitdown[threatexchange]')"
@@ -179,7 +179,7 @@ def active_entries(entries: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
     return live
 
 
-METRICS_TOKEN = "tx-tests-metrics-token"
+METRICS_TOKEN = REGISTRY_METRICS_TOKEN  # the same token for every test registry
 
 
 def served_to(registry: Registry, platform: str) -> int:
