@@ -651,6 +651,7 @@ class ProblemCode(StrEnum):
     CSRF_INVALID = "csrf.invalid"
     FORBIDDEN = "forbidden"  # signed in, but the role does not allow it
     USER_NOT_FOUND = "user.not_found"
+    TAKEDOWN_INCOMPLETE = "takedown.incomplete"  # `missing` lists the absent elements
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,7 @@ def test_node_openapi_matches_its_replies(node_server: NodeProc) -> None:
 
 
 def test_rate_limit_counts_an_ipv6_slash64_as_one_client() -> None:
-    from takeitdown.registry.ratelimit import RateLimiter
+    from takeitdown.ratelimit import RateLimiter
 
     limiter = RateLimiter(per_minute=60, burst=3)
     # An attacker rotating through the 2^64 addresses of one /64 used to get a fresh bucket each time.

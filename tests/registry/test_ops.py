@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from takeitdown.ratelimit import RateLimiter
 from takeitdown.registry import keys
 from takeitdown.registry.pages import WEB_DIR
-from takeitdown.registry.ratelimit import RateLimiter
 from tests.registry.helpers import METRICS_TOKEN, bearer
 
 

@@ -24,6 +24,8 @@ from takeitdown.hashing import HashingError, InvalidHash, parse_hash
 from takeitdown.node.console_api import is_open_console_path, mount_console, session_user
 from takeitdown.node.service import Node
 from takeitdown.node.store import ReviewError
+from takeitdown.node.takedown_api import is_public as is_takedown_path
+from takeitdown.node.takedown_api import mount_takedown
 from takeitdown.protocol import PROBLEM_SCHEMA, Problem, ProblemCode
 from takeitdown.sqldb import RETRY_AFTER_SECONDS, is_unavailable
 
@@ -139,7 +141,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
         # person (None for the admin token), so a decision always knows who made it.
         request.state.user = None
         path = request.url.path
-        if path not in OPEN_PATHS and not is_open_console_path(path):
+        if path not in OPEN_PATHS and not is_open_console_path(path) and not is_takedown_path(path):
             header = request.headers.get("authorization", "")
             scheme, _, given = header.partition(" ")
             given = given.strip()
@@ -319,5 +321,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             return _error(e.status, e.code, e.detail)
 
     mount_console(app, node)
+    # The legal request form and its API are public by law: anyone, with or without an account.
+    mount_takedown(app, node.takedown, node.client, node.settings.takedown_rate_per_minute)
 
     return app

@@ -235,3 +235,50 @@ def audit_export(database_url: str | None = typer.Option(None, "--database-url",
 
     for line in AuditLog(_node_db(database_url)).export_jsonl():
         sys.stdout.write(line)
+
+
+@app.command("compliance-report")
+def compliance_report_command(
+    since: str = typer.Option(..., help="First day counted (YYYY-MM-DD, UTC)"),
+    until: str | None = typer.Option(None, help="Day after the last one counted (default: now)"),
+    database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP),
+    csv_out: str | None = typer.Option(None, "--csv", help="Also write the figures as CSV to this file"),
+    json_out: str | None = typer.Option(None, "--json", help="Also write the figures as JSON to this file"),
+) -> None:
+    """What the TAKE IT DOWN desk received and did: counts, the 48-hour share, breaches, copies."""
+    import json as json_lib
+    from datetime import UTC, datetime
+
+    from takeitdown.node.compliance import as_csv, compliance_report
+    from takeitdown.node.db import Database, DatabaseUrlError
+
+    try:
+        start = datetime.fromisoformat(since).replace(tzinfo=UTC)
+        end = datetime.fromisoformat(until).replace(tzinfo=UTC) if until else datetime.now(UTC)
+    except ValueError:
+        _fail("--since and --until take dates as YYYY-MM-DD")
+        return
+    try:
+        db = Database(database_url)
+        db.migrate()
+    except DatabaseUrlError as e:
+        _fail(str(e))
+        return
+    report = compliance_report(db, start, end)
+    db.dispose()
+    text = json_lib.dumps(report, indent=2)
+    typer.echo(text)
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    if csv_out:
+        with open(csv_out, "w", encoding="utf-8", newline="") as f:
+            f.write(as_csv(report))
+
+
+@app.command("pii-key")
+def pii_key() -> None:
+    """Print a new key for TAKEITDOWN_NODE_PII_KEY (seals the legal desk's personal data)."""
+    from takeitdown.node.pii import new_key
+
+    typer.echo(new_key())

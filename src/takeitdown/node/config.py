@@ -173,7 +173,34 @@ CONSOLE = (
     ),
 )
 
-VARIABLES = (DATABASE_URL, API_KEY, ADMIN_TOKEN, *POLICY, *SYNC, *CONSOLE)
+DESK = (
+    Var(
+        "TAKEITDOWN_NODE_PII_RETENTION_DAYS",
+        float,
+        30.0,
+        "days a legal request's name, contact and statement are kept after it closes",
+        0,
+        3650,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_TAKEDOWN_RATE_PER_MINUTE",
+        float,
+        6.0,
+        "legal requests one client may send a minute (`0`: no limit)",
+        0,
+        10_000,
+    ),
+)
+PII_KEY = Var(
+    "TAKEITDOWN_NODE_PII_KEY",
+    str,
+    None,
+    "32 bytes, URL-safe base64: seals the legal desk's personal data (`takeitdown node pii-key` makes one); "
+    "without it the request form is closed",
+    secret=True,
+)
+
+VARIABLES = (DATABASE_URL, API_KEY, ADMIN_TOKEN, PII_KEY, *POLICY, *SYNC, *CONSOLE, *DESK)
 
 
 def console_values(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -203,7 +230,7 @@ def policy_values(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 
 def sync_values(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return load(SYNC, environ)
+    return load((*SYNC, *DESK), environ)
 
 
 def admin_token(environ: Mapping[str, str] | None = None) -> str:

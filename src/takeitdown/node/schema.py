@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -193,3 +194,51 @@ REVIEW_EXTRA = (
 )
 for _c in REVIEW_EXTRA:
     review_items.append_column(_c)
+
+# TAKE IT DOWN Act requests (node/takedown.py). The requester's name, contact and statement are
+# the only personal data in the system: they live apart, sealed (node_takedown_pii), and expire.
+takedown_requests = Table(
+    "node_takedown_requests",
+    metadata,
+    Column("id", String(16), primary_key=True),  # TR-XXXX-XXXX
+    Column("secret_salt", LargeBinary(16), nullable=False),
+    Column("secret_hash", LargeBinary(32), nullable=False),
+    Column("acting_for", String(16), nullable=False),  # self | authorized
+    Column("minor", Boolean, nullable=True),  # the person depicted was under 18 (if said)
+    Column("share_consent", Boolean, nullable=False),  # consent to send the hashes to the registry
+    Column("hashes", JSON, nullable=False),  # wire-format hashes computed in the requester's browser
+    Column("state", String(16), nullable=False),  # valid | incomplete | removing | closed | declined
+    Column("note", Text, nullable=True),  # what the desk told the requester (incomplete, declined)
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("clock_from", DateTime(timezone=True), nullable=True),  # when the valid request was had
+    Column("deadline", DateTime(timezone=True), nullable=True),
+    Column("removed_at", DateTime(timezone=True), nullable=True),  # every ref confirmed removed
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("breach", Text, nullable=True),  # why the deadline was missed; never cleared
+    Column("case_id", String(16), nullable=True),  # registry case made with consent
+    Index("node_ix_takedown_state", "state", "deadline"),
+)
+
+takedown_pii = Table(
+    "node_takedown_pii",
+    metadata,
+    Column("request_id", String(16), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),  # AES-GCM: {"signature", "contact", "statement"}
+    Column("purge_after", DateTime(timezone=True), nullable=True),
+)
+
+# One row per piece of content a request names or the desk found: the requested items and the
+# identical (MD5) and likely (PDQ) copies found in the inventory.
+takedown_items = Table(
+    "node_takedown_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(16), nullable=False),
+    Column("ref", String(1024), nullable=False),
+    Column("kind", String(16), nullable=False),  # requested | identical_copy | likely_copy
+    Column("state", String(16), nullable=False),  # pending | removing | removed | kept
+    Column("distance", Integer, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("request_id", "ref", name="node_uq_takedown_item"),
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,11 @@ from takeitdown.node.inventory import Inventory
 from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
+from takeitdown.node.pii import Sealer
 from takeitdown.node.store import Change, NodeStore
 from takeitdown.node.sync import Syncer
+from takeitdown.node.takedown import Desk as TakedownDesk
+from takeitdown.node.takedown import inventory_copy_finder
 from takeitdown.node.users import Users
 from takeitdown.node.webhooks import WebhookSender
 from takeitdown.protocol import AnyHash, Outcome
@@ -56,6 +60,8 @@ class NodeSettings:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     max_lag_seconds: float = 600.0
+    pii_retention_days: float = 30.0
+    takedown_rate_per_minute: float = 6.0
     console: dict[str, Any] = field(default_factory=lambda: config.console_values({}))
 
     @classmethod
@@ -90,6 +96,8 @@ class NodeSettings:
             backoff_cap=values["backoff_cap"],
             max_lag_seconds=values["max_lag_seconds"],
             console=console,
+            pii_retention_days=values["pii_retention_days"],
+            takedown_rate_per_minute=values["takedown_rate_per_minute"],
         )
 
 
@@ -144,6 +152,20 @@ class Node:
             settings.outbox_seconds,
             Backoff(settings.backoff_base, settings.backoff_cap),
         )
+        # The TAKE IT DOWN Act desk: copies are searched in the inventory, removals go out as
+        # `takedown.remove` events, and every step is in the audit log.
+        self.takedown = TakedownDesk(
+            self.db,
+            Sealer.from_env(),
+            find_copies=inventory_copy_finder(self.inventory),
+            notify=self._emit,
+            record=self.audit.append,
+            retention=timedelta(days=settings.pii_retention_days),
+            review_distance=settings.policy.review_distance,
+        )
+
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        self.events.emit(event, data)
 
     def start(self) -> None:
         self.syncer.start()

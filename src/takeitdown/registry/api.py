@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from takeitdown.protocol import PROBLEM_SCHEMA, Problem, ProblemCode
+from takeitdown.ratelimit import RateLimiter
 from takeitdown.registry import keys
 from takeitdown.registry.config import Settings
 from takeitdown.registry.db import Database
@@ -35,7 +36,6 @@ from takeitdown.registry.middleware import (
 )
 from takeitdown.registry.pages import mount_pages
 from takeitdown.registry.publisher import Publisher
-from takeitdown.registry.ratelimit import RateLimiter
 from takeitdown.registry.store import Platform, Store
 from takeitdown.registry.validation import BadRequest, FrameCaps, case_frames, case_pairs, parse_items
 from takeitdown.registry.writer import CaseWriter

@@ -1,4 +1,4 @@
-"""Per-client rate limit on case creation, kept in memory only.
+"""Per-client rate limits (case creation at the registry, legal requests at a node), in memory only.
 
 The key is a salted hash of the client address (the salt is random per process and never
 stored), so even this short-lived dict holds no address; entries expire once their bucket is

@@ -1,0 +1,199 @@
+"""The TAKE IT DOWN desk: the four elements, the 48-hour clock, copies, the record, the privacy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from takeitdown.node.compliance import as_csv, compliance_report
+from takeitdown.node.db import Database
+from takeitdown.node.matcher import ItemHashes
+from takeitdown.node.pii import PiiKeyError, Sealer, new_key
+from takeitdown.node.sharded_inventory import InventoryShard
+from takeitdown.node.takedown import Desk, RequestError, inventory_copy_finder, parse_request
+from takeitdown.protocol import Md5Hash, PdqHash
+from tests.node.helpers import Registry, start_node
+
+PDQ = "f0" * 32
+NEAR = "f1" + "f0" * 31  # 1 bit away
+FAR = "0f" * 32
+MD5 = "ab" * 16
+
+REQUEST = {
+    "signature": "Jordan Example",
+    "acting_for": "self",
+    "content": ["https://platform.example/p/1", "post:2"],
+    "statement": "I never agreed to this being shared.",
+    "contact": "jordan@example.org",
+    "hashes": [{"type": "md5", "value": MD5}, {"type": "pdq", "value": PDQ, "quality": 90}],
+}
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Desk:
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    inventory = InventoryShard()
+    inventory.add_items(
+        [
+            ("hosted:identical", ItemHashes(md5=Md5Hash(MD5), pdq=[PdqHash(FAR, 90)])),
+            ("hosted:near", ItemHashes(md5=Md5Hash("cd" * 16), pdq=[PdqHash(NEAR, 90)])),
+            ("hosted:unrelated", ItemHashes(md5=Md5Hash("ef" * 16), pdq=[PdqHash(FAR, 90)])),
+        ]
+    )
+    events: list[tuple[str, dict]] = []
+    d = Desk(db, Sealer(new_key()), inventory_copy_finder(inventory), lambda e, p: events.append((e, p)))
+    d.events = events  # type: ignore[attr-defined]
+    return d
+
+
+@pytest.mark.parametrize("element", ["signature", "content", "statement", "contact", "acting_for"])
+def test_each_missing_element_is_named(element: str) -> None:
+    for empty in (None, "", "   "):
+        data = {**REQUEST, element: empty}
+        with pytest.raises(RequestError) as info:
+            parse_request(data)
+        assert info.value.missing == [element]
+    with pytest.raises(RequestError) as info:
+        parse_request({"hashes": []})
+    assert info.value.missing == ["signature", "content", "statement", "contact", "acting_for"]
+    assert "type your full name" in str(info.value)
+
+
+def test_a_request_runs_to_removal_with_its_copies_and_the_record_shows_it(desk: Desk) -> None:
+    t0 = datetime.now(UTC)
+    receipt = desk.submit(parse_request(REQUEST), received=t0)
+    deadline = (t0 + timedelta(hours=48)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    assert receipt["deadline"] == deadline
+    rid, secret = receipt["request_id"], receipt["request_secret"]
+    assert desk.status(rid, "wrong") is None and desk.status("TR-2222-2222", secret) is None
+    assert desk.status(rid, secret)["state"] == "valid"
+
+    queue = desk.queue(at=t0 + timedelta(hours=37))
+    assert queue[0]["warning"] is True and queue[0]["time_left"] == "11 h 00 min"
+
+    asked = desk.remove(rid, actor="desk-alice")
+    assert set(asked["refs"]) == {"https://platform.example/p/1", "post:2", "hosted:identical"}
+    assert asked["likely_copies"] == ["hosted:near"]  # listed for review, not removed blindly
+    event, payload = desk.events[-1]  # type: ignore[attr-defined]
+    assert event == "takedown.remove" and set(payload["refs"]) == set(asked["refs"])
+    assert "Jordan" not in json.dumps(payload) and "jordan@" not in json.dumps(payload)
+
+    partial = desk.confirm_removed(rid, ["post:2"], at=t0 + timedelta(hours=3))
+    assert not partial["closed"] and desk.status(rid, secret)["state"] == "removing"
+    done = desk.confirm_removed(
+        rid, ["https://platform.example/p/1", "hosted:identical"], at=t0 + timedelta(hours=5)
+    )
+    assert done["closed"]
+    status = desk.status(rid, secret)
+    assert (status["state"], status["items_removed"], status["copies_removed"]) == ("closed", 2, 1)
+    assert "removed" in status["in_words"]
+
+    late = desk.submit(parse_request({**REQUEST, "hashes": []}), received=t0)
+    desk.record_breaches(at=t0 + timedelta(hours=49))
+    desk.remove(late["request_id"], "desk-bob")
+    desk.confirm_removed(late["request_id"], REQUEST["content"], at=t0 + timedelta(hours=50))
+
+    report = compliance_report(desk.db, t0 - timedelta(days=1), t0 + timedelta(days=3))
+    assert report["received"] == 2 and report["removed"] == 2
+    assert report["removed_within_48h"] == 1 and report["removed_within_48h_share"] == 0.5
+    assert report["median_hours_to_removal"] == 27.5 and report["worst_hours_to_removal"] == 50.0
+    assert [b["request_id"] for b in report["breaches"]] == [late["request_id"]]
+    assert (report["identical_copies_found"], report["identical_copies_removed"]) == (1, 1)
+    assert (report["likely_copies_found"], report["likely_copies_removed"]) == (1, 0)
+    assert "Jordan" not in json.dumps(report) and "breach," in as_csv(report)
+
+
+def test_incomplete_stops_the_clock_until_the_requester_answers(desk: Desk) -> None:
+    receipt = desk.submit(parse_request(REQUEST))
+    rid, secret = receipt["request_id"], receipt["request_secret"]
+    desk.mark_incomplete(rid, "We cannot find post:2; please send its full link.", "desk-alice")
+    status = desk.status(rid, secret)
+    assert status["state"] == "incomplete" and status["deadline"] is None
+    assert "please send its full link" in status["in_words"]
+    assert desk.queue()[0]["time_left"].startswith("the clock is stopped")
+    assert desk.add_information(rid, secret, ["https://platform.example/p/2"], None)
+    status = desk.status(rid, secret)
+    assert status["state"] == "valid" and status["items_named"] == 3
+    again = datetime.fromisoformat(status["deadline"].replace("Z", "+00:00"))
+    assert timedelta(hours=47, minutes=59) < again - datetime.now(UTC) <= timedelta(hours=48)
+
+
+def test_personal_data_is_sealed_apart_and_deleted_after_retention(desk: Desk) -> None:
+    receipt = desk.submit(parse_request(REQUEST))
+    rid = receipt["request_id"]
+    with desk.db.read() as conn:
+        raw = b"".join(bytes(r[0]) for r in conn.execute(text("SELECT sealed FROM node_takedown_pii")))
+        other = json.dumps(
+            [list(map(str, r)) for r in conn.execute(text("SELECT * FROM node_takedown_requests"))]
+        )
+    for secret_text in ("Jordan", "jordan@example.org", "never agreed"):
+        assert secret_text.encode() not in raw and secret_text not in other
+    assert desk.detail(rid)["personal"]["contact"] == "jordan@example.org"
+    with pytest.raises(PiiKeyError):
+        Sealer(new_key()).open(rid, raw)  # another key cannot read it
+    desk.decline(rid, "Not on this platform.", "desk-alice")
+    assert desk.purge_expired(at=datetime.now(UTC) + timedelta(days=29)) == 0
+    assert desk.purge_expired(at=datetime.now(UTC) + timedelta(days=31)) == 1
+    assert desk.detail(rid)["personal"] == {"deleted": True}
+
+
+def test_the_form_and_api_on_a_real_node(registry: Registry, tmp_path: Path) -> None:
+    key = registry.add_platform("desk-platform")
+    node = start_node(registry, key, tmp_path, extra_env={"TAKEITDOWN_NODE_PII_KEY": new_key()})
+    try:
+        form = httpx.get(node.url + "/takedown", timeout=10)
+        assert form.status_code == 200 and "within 48 hours" in form.text
+        assert "default-src 'none'" in form.headers["content-security-policy"]
+        missing = httpx.post(node.url + "/v1/takedown-requests", json={**REQUEST, "contact": ""}, timeout=10)
+        assert missing.status_code == 422 and missing.json()["code"] == "takedown.incomplete"
+        assert missing.json()["missing"] == ["contact"]
+        assert httpx.post(node.url + "/v1/takedown-requests", content=json.dumps(REQUEST), timeout=10,
+                          headers={"content-type": "text/plain"}).status_code == 415  # fmt: skip
+        foreign = httpx.post(node.url + "/v1/takedown-requests", json=REQUEST, timeout=10,
+                             headers={"origin": "https://evil.example"})  # fmt: skip
+        assert foreign.status_code == 403 and foreign.json()["code"] == "request.cross_site"
+        minor = {**REQUEST, "minor": True, "share_consent": True}
+        made = httpx.post(node.url + "/v1/takedown-requests", json=minor, timeout=30)
+        assert made.status_code == 201, made.text
+        body = made.json()
+        assert body["registry_case"]["shared"] and body["registry_case"]["case_id"].startswith("TD-")
+        shared = body["registry_case"]
+        case_auth = {"Authorization": f"Bearer {shared['case_secret']}"}
+        case = httpx.get(registry.url + f"/v1/cases/{shared['case_id']}", headers=case_auth, timeout=10)
+        assert case.status_code == 200 and case.json()["items"] >= 1
+        mine_auth = {"Authorization": f"Bearer {body['request_secret']}"}
+        mine_url = node.url + f"/v1/takedown-requests/{body['request_id']}"
+        mine = httpx.get(mine_url, headers=mine_auth, timeout=10)
+        assert mine.json()["state"] == "valid" and mine.json()["shared_with_registry"] is True
+        assert (
+            httpx.get(node.url + "/v1/desk/requests", timeout=10).status_code == 401
+        )  # desk needs the token
+        desk = httpx.get(node.url + "/v1/desk/requests", headers=node.auth, timeout=10).json()
+        assert [r["request_id"] for r in desk["requests"]] == [body["request_id"]]
+        log = node.log.read_text()
+        assert "Jordan" not in log and "jordan@example.org" not in log
+    finally:
+        node.stop()
+    out = subprocess.run(
+        [sys.executable, "-m", "takeitdown.cli", "node", "compliance-report", "--since", "2026-01-01",
+         "--database-url", node.db_url, "--csv", str(tmp_path / "r.csv")],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout)["received"] == 1 and "received,1" in (tmp_path / "r.csv").read_text()
+
+
+def test_without_a_key_the_form_says_it_is_closed(registry: Registry, tmp_path: Path) -> None:
+    node = start_node(registry, registry.add_platform("no-desk"), tmp_path)
+    try:
+        r = httpx.post(node.url + "/v1/takedown-requests", json=REQUEST, timeout=10)
+        assert r.status_code == 503 and r.json()["code"] == "unavailable"
+    finally:
+        node.stop()
