@@ -14,11 +14,9 @@ from sqlalchemy import text
 
 from takeitdown.node.compliance import as_csv, compliance_report
 from takeitdown.node.db import Database
-from takeitdown.node.matcher import ItemHashes
+from takeitdown.node.inventory import Inventory, InventoryItem
 from takeitdown.node.pii import PiiKeyError, Sealer, new_key
-from takeitdown.node.sharded_inventory import InventoryShard
 from takeitdown.node.takedown import Desk, RequestError, inventory_copy_finder, parse_request
-from takeitdown.protocol import Md5Hash, PdqHash
 from tests.node.helpers import Registry, start_node
 
 PDQ = "f0" * 32
@@ -40,12 +38,12 @@ REQUEST = {
 def desk(tmp_path: Path) -> Desk:
     db = Database(f"sqlite:///{tmp_path / 'node.db'}")
     db.migrate()
-    inventory = InventoryShard()
+    inventory = Inventory(db)  # the node's own inventory of scanned items, as a scan fills it
     inventory.add_items(
         [
-            ("hosted:identical", ItemHashes(md5=Md5Hash(MD5), pdq=[PdqHash(FAR, 90)])),
-            ("hosted:near", ItemHashes(md5=Md5Hash("cd" * 16), pdq=[PdqHash(NEAR, 90)])),
-            ("hosted:unrelated", ItemHashes(md5=Md5Hash("ef" * 16), pdq=[PdqHash(FAR, 90)])),
+            InventoryItem("scan", "hosted:identical", MD5, [FAR]),
+            InventoryItem("scan", "hosted:near", "cd" * 16, [NEAR]),
+            InventoryItem("scan", "hosted:unrelated", "ef" * 16, [FAR]),
         ]
     )
     events: list[tuple[str, dict]] = []
