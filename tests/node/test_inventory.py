@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from takeitdown.node.db import Database
 from takeitdown.node.inventory import Inventory, InventoryItem
@@ -15,8 +14,10 @@ def _flip(hex64: str, bits: int) -> str:
     return f"{n:064x}"
 
 
-def test_entries_match_hosted_items_by_md5_pdq_and_video_frames_and_survive_a_reload(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'n.db'}")
+def test_entries_match_hosted_items_by_md5_pdq_and_video_frames_and_survive_a_reload(
+    node_db_url: str,
+) -> None:
+    db = Database(node_db_url)
     db.migrate()
     inv = Inventory(db)
     photo_pdq = secrets.token_hex(32)
@@ -49,4 +50,23 @@ def test_entries_match_hosted_items_by_md5_pdq_and_video_frames_and_survive_a_re
     inv.add_items([InventoryItem("src", "photo-1", "d" * 32, [secrets.token_hex(32)])])
     assert {h.ref for h in inv.match_entries(new)} == {"video-1"}
     assert inv.count() == 3
+    db.dispose()
+
+
+def test_the_audit_chain_and_the_event_outbox_on_this_database(node_db_url: str) -> None:
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.events import EventOutbox
+
+    db = Database(node_db_url)
+    db.migrate()
+    log = AuditLog(db)
+    for i in range(3):
+        log.append("alice", "decision", f"review:{i}", "because", {"n": i})
+    assert log.verify().ok and log.rows()[0]["at"].endswith("+00:00")
+    outbox = EventOutbox(db)
+    eid = outbox.emit("retro.found", {"ref": "x"})
+    due = outbox.due()
+    assert [r.event_id for r in due] == [eid]
+    outbox.failed(due[0].id, "boom", 3600)
+    assert outbox.due() == [] and outbox.counts() == {"delivered": 0, "dead": 0, "pending": 1}
     db.dispose()

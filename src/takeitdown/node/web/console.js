@@ -196,8 +196,9 @@ async function decide(decision) {
   try {
     await api(`/v1/review/${it.id}`, { method: "POST", body: { decision, reason: reason || null } });
   } catch (e) { $("decide-msg").textContent = e.message; return; }
-  $("decide-msg").textContent = `Decided: ${decision.replace(/_/g, " ")}.`;
   await loadQueue();
+  // said after the queue moved on, so the next item shows what became of the last one
+  $("decide-msg").textContent = `Decided: ${decision.replace(/_/g, " ")} (${it.ref || "item " + it.id}).`;
 }
 for (const b of document.querySelectorAll("[data-decision]")) b.addEventListener("click", () => decide(b.dataset.decision));
 
@@ -255,6 +256,10 @@ async function loadAdmin() {
   put("Reports to the registry", `${health.outbox.pending} waiting, ${health.outbox.sent} sent`);
   const dt = $("dead");
   dt.replaceChildren();
+  if (!dead.events.length) {
+    const tr = el("tr"); const td = el("td", "None: every event was delivered or is still being tried.", "muted");
+    td.colSpan = 5; tr.append(td); dt.append(tr);
+  }
   for (const d of dead.events) {
     const tr = el("tr");
     const b = el("button", "Retry");
