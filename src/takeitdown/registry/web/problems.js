@@ -10,6 +10,7 @@ export const PROBLEM_KEYS = {
   internal: "api.internal",
   "body.too_large": "api.tooMuch",
   "case.too_many_items": "api.tooMuch",
+  "case.too_many_frames": "api.tooMuch",
   "case.nothing_accepted": "api.nothingAccepted",
   "case.no_items": "api.page",
   "case.not_found": "api.notFound",
@@ -44,6 +45,8 @@ export const PROBLEM_KEYS = {
   "signin.locked": "api.unknown",
   "account.invalid": "api.unknown",
   "user.not_found": "api.unknown",
+  "reports.rate_limited": "api.unknown",
+  "takedown.incomplete": "api.unknown",
 };
 
 // Why the registry turned down one item of a case (`rejected: [{index, code, reason}]`).
