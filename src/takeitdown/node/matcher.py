@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from takeitdown.hashing import (
     PDQ_MIN_QUALITY,
     AnyHash,
@@ -29,9 +31,12 @@ from takeitdown.hashing import (
 )
 from takeitdown.hashing.frames import distinct_stills, frame_count
 from takeitdown.hashing.scenes import query_frames
+from takeitdown.hashing.types import WINDOW_TYPES
 from takeitdown.node.index import PdqIndex
+from takeitdown.node.picturesearch import MAX_SEARCHED_PICTURES, PictureSearch
 from takeitdown.node.snapshot import HashLists, ListSnapshot
 from takeitdown.node.store import Change, NodeStore
+from takeitdown.node.windowsearch import WindowIndex
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,19 @@ class Match:
     type: str
     distance: int
     source: str = "registry"  # "registry" (the shared list) or "local" (this platform's block list)
+    # window matches (pdq80, pdq70) only: whether the other window agreed at the same place
+    agreed: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "entry_id": self.entry_id,
             "type": self.type,
             "distance": self.distance,
             "source": self.source,
         }
+        if self.agreed is not None:
+            out["agreed"] = self.agreed
+        return out
 
 
 @dataclass
@@ -119,36 +129,47 @@ def hash_for_matching(source: str | Path | bytes) -> ItemHashes:
     rotations and flips, and a video's frames (sampled densely, from a random phase, and at
     scene cuts: `hashing.scenes`) against photo entries as well as videos.
     """
+    return _hash_with_pictures(source)[0]
+
+
+def _hash_with_pictures(source: str | Path | bytes) -> tuple[ItemHashes, list[Image.Image]]:
+    """The item's hashes and its decoded pictures (for the window search; none for a video)."""
     kind = classify(source)
     if isinstance(source, bytes):
         md5, _ = digest_bytes(source)
         if kind == "image":
-            return ItemHashes(md5=md5, pdq=_picture_pdqs(source))
+            pdq, pictures = _picture_pdqs(source)
+            return ItemHashes(md5=md5, pdq=pdq), pictures
         # PyAV wants a file: a private temporary one, deleted at once.
         with tempfile.NamedTemporaryFile(prefix="takeitdown-", suffix=".bin") as tmp:
             tmp.write(source)
             tmp.flush()
-            return ItemHashes(md5=md5, vpdq=query_frames(tmp.name))
+            return ItemHashes(md5=md5, vpdq=query_frames(tmp.name)), []
     md5, _ = digest_file(source)
     if kind == "image":
-        return ItemHashes(md5=md5, pdq=_picture_pdqs(source))
-    return ItemHashes(md5=md5, vpdq=query_frames(source))
+        pdq, pictures = _picture_pdqs(source)
+        return ItemHashes(md5=md5, pdq=pdq), pictures
+    return ItemHashes(md5=md5, vpdq=query_frames(source)), []
 
 
 # Pictures of one multi-frame upload checked in all 8 orientations (each costs 8 lookups).
 MAX_CHECKED_STILLS = 32
 
 
-def _picture_pdqs(source: str | Path | bytes) -> list[PdqHash]:
-    """The first picture's 8 PDQs (original first), then those of every other distinct picture."""
+def _picture_pdqs(source: str | Path | bytes) -> tuple[list[PdqHash], list[Image.Image]]:
+    """The first picture's 8 PDQs (original first), then those of every other distinct picture;
+    and the pictures themselves."""
     if frame_count(source) <= 1:
-        return pdq_dihedral(load_image(source))  # decoded once: the 8 PDQs come from one pass
+        image = load_image(source)  # decoded once: the 8 PDQs come from one pass
+        return pdq_dihedral(image), [image]
     out: list[PdqHash] = []
+    pictures = []
     for still in distinct_stills(source)[:MAX_CHECKED_STILLS]:
         out += pdq_dihedral(still.image)
+        pictures.append(still.image)
     if not out:
         raise HashingError("The image has no frames that could be decoded.")
-    return out
+    return out, pictures
 
 
 def hashes_from_wire(hashes: list[AnyHash]) -> ItemHashes:
@@ -177,6 +198,7 @@ class Matcher:
         self.pdq = PdqIndex(threshold=self.policy.review_distance, labelled=False)
         self.frames = PdqIndex(threshold=thr)  # every frame of every vPDQ entry, label = entry id
         self.blocked = PdqIndex(threshold=self.policy.review_distance)  # label = block-list row id
+        self.windows = WindowIndex()  # pdq80 / pdq70 window entries, label = entry id
 
     @classmethod
     def open(cls, database_url: str | None = None, policy: Policy | None = None) -> Matcher:
@@ -225,12 +247,21 @@ class Matcher:
         self.frames.build(codes, np.array(labels, dtype=np.int64))
         blocks = [(i, v) for i, kind, v in self.lookups.blocks() if kind == "pdq"]
         self.blocked.build([v for _, v in blocks], np.array([i for i, _ in blocks], dtype=np.int64))
+        for kind, window in WINDOW_TYPES.items():
+            codes, labels = [], []
+            for batch in self.lookups.iter_entries(kind):
+                codes += [e.value for e in batch]
+                labels += [e.entry_id for e in batch]
+            self.windows.index(window).build(codes, np.array(labels, dtype=np.int64))
 
     def apply(self, changes: list[Change]) -> None:
         for ch in changes:
             e = ch.entry
             if e.type == "pdq":
                 (self.pdq.add if ch.op == "add" else self.pdq.remove)(0, e.value)
+            elif e.type in WINDOW_TYPES:
+                index = self.windows.index(WINDOW_TYPES[e.type])
+                (index.add if ch.op == "add" else index.remove)(e.entry_id, e.value)
             elif e.type == "vpdq":
                 for f in _unique_frames(e.frames):
                     (self.frames.add if ch.op == "add" else self.frames.remove)(e.entry_id, f)
@@ -242,12 +273,34 @@ class Matcher:
                 self.blocked.add(bid, value)
 
     def size(self) -> dict[str, int]:
-        return {"pdq": len(self.pdq), "vpdq_frames": len(self.frames), "local_pdq_blocks": len(self.blocked)}
+        return {
+            "pdq": len(self.pdq),
+            "vpdq_frames": len(self.frames),
+            "local_pdq_blocks": len(self.blocked),
+            "pdq80": len(self.windows.w80),
+            "pdq70": len(self.windows.w70),
+        }
 
     # -- matching ----------------------------------------------------------------------------------
     def check_file(self, source: str | Path | bytes) -> Verdict:
-        """Hash a file (path or bytes) and match it. Raises HashingError on unreadable input."""
-        return self.check(hash_for_matching(source))
+        """Hash a file (path or bytes) and match it. Raises HashingError on unreadable input.
+
+        Besides the file's own hashes, the photo rectangles found in each picture (borders,
+        bars, captions, screenshot chrome removed) are matched in 8 orientations, and the
+        window search looks for a listed photo's centred windows (docs/matching.md)."""
+        item, pictures = _hash_with_pictures(source)
+        extra = PictureSearch(pictures[:MAX_SEARCHED_PICTURES], self.windows)
+        if extra.pdqs:
+            item = ItemHashes(md5=item.md5, pdq=item.pdq + extra.pdqs, vpdq=item.vpdq)
+        verdict = self.check(item)
+        # early exit: a whole-picture match already blocks; the search would add nothing
+        window_matches = extra.matches() if verdict.verdict != "block" else []
+        if window_matches:
+            verdict.matches += window_matches
+            verdict.verdict = max(
+                [verdict.verdict, *(self._verdict_of(m) for m in window_matches)], key=_RANK.__getitem__
+            )
+        return verdict
 
     def check_hashes(self, hashes: list[AnyHash]) -> Verdict:
         return self.check(hashes_from_wire(hashes))
@@ -296,6 +349,9 @@ class Matcher:
 
     def _verdict_of(self, m: Match) -> str:
         p = self.policy
+        if m.type in WINDOW_TYPES:
+            # auto-action only when both windows agree; one window alone goes to review
+            return "block" if m.agreed else "review"
         if m.type == "md5":
             return "block" if p.md5_blocks else "review"
         if m.type == "pdq":

@@ -1,0 +1,174 @@
+"""The sub-window search: find a listed photo's centred windows inside a cropped upload.
+
+The device sends, beside the whole-image PDQ, the PDQ of the middle 80% (`pdq80`) and of the
+middle 70% (`pdq70`) of each photo. A repost cropped by up to about 10% a side still contains
+the 80% window, somewhere: trimming each edge of the upload by 0-12.5% finds it. PDQ windows
+must line up within about 1% of a side, so the search is dense (docs/matching.md):
+
+1. the picture (upload, or a photo rectangle `candidates.photo_boxes` found in it) is shrunk
+   to WORK_SIZE and the PDQ coefficients of every sub-window of a grid of edge trims are
+   computed at once (`subwindows`), with their 8 rotations and flips;
+2. all those codes go in one batch to the 80%-window index, built for a small radius
+   (COARSE_RADIUS: an index's cost grows steeply with its radius, and a true window lines
+   up far closer than an unrelated one ever comes);
+3. a hit fixes where the original photo lies in the upload, so where its 70% window must be:
+   that window (and its near neighbours) is hashed and looked up in the 70%-window index;
+4. a second, narrower grid looks for the 70% window alone, for aspect crops (1:1, 9:16, 4:5)
+   that cut into the 80% window.
+
+A match on both windows is an agreed match; one window alone is sent to review.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from takeitdown.hashing.types import PDQ_MIN_QUALITY
+from takeitdown.node.index import PdqIndex
+from takeitdown.node.subwindows import dihedral, luma_of, to_codes, window_coefficients
+
+WORK_SIZE = 256  # long side of the picture the search works on; PDQ samples 64 x 64 anyway
+COARSE_RADIUS = 20  # radius both window indexes are built for (docs/matching.md)
+STEP = 0.025  # grid step, a share of the side (windows must line up within about 1%)
+TRIMS_80 = tuple(float(t) for t in np.round(np.arange(0, 0.125 + 1e-9, STEP), 4))  # 10% cropped a side
+# 70% window alone: one axis trimmed 0-17.5% (an aspect crop), the other 12.5-17.5%.
+TRIMS_70_FREE = tuple(float(t) for t in np.round(np.arange(0, 0.175 + 1e-9, STEP), 4))
+TRIMS_70_FIXED = (0.125, 0.15, 0.175)
+MIN_WINDOW_QUALITY = PDQ_MIN_QUALITY
+
+
+@dataclass(frozen=True)
+class WindowHit:
+    entry_id: int
+    window: int  # 80 or 70
+    distance: int
+    box: tuple[float, float, float, float]  # where in the picture (shares of its sides)
+    orientation: int
+
+
+Ranges = list[tuple[int, int]]
+
+
+def _ranges(
+    n: int, trims: tuple[float, ...], fixed: tuple[float, ...] | None = None
+) -> list[tuple[int, int]]:
+    out = []
+    for a, b in itertools.product(trims, fixed if fixed is not None else trims):  # (start, end) trims
+        lo, hi = round(a * n), n - round(b * n)
+        if hi - lo >= 8:
+            out.append((lo, hi))
+    return out
+
+
+class WindowIndex:
+    """The two window indexes of a node (label: registry entry id)."""
+
+    def __init__(self, radius: int = COARSE_RADIUS) -> None:
+        self.radius = radius
+        self.w80 = PdqIndex(threshold=radius, labelled=True)
+        self.w70 = PdqIndex(threshold=radius, labelled=True)
+
+    def index(self, window: int) -> PdqIndex:
+        return self.w80 if window == 80 else self.w70
+
+    def __len__(self) -> int:
+        return len(self.w80) + len(self.w70)
+
+
+class Picture:
+    """One picture prepared for the search: its luma at WORK_SIZE."""
+
+    def __init__(self, image: Image.Image) -> None:
+        scale = min(1.0, WORK_SIZE / max(image.size))
+        if scale < 1:
+            size = (max(8, round(image.width * scale)), max(8, round(image.height * scale)))
+            image = image.resize(size, Image.Resampling.BILINEAR)
+        self.luma = luma_of(np.asarray(image.convert("RGB")))
+        self.height, self.width = self.luma.shape
+
+    def codes(self, rows: Ranges, cols: Ranges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(codes (n*8, 4), row-range index, col-range index) of every window rows x cols in 8
+        orientations; windows too flat to hash reliably are left out."""
+        coeffs = window_coefficients(self.luma, rows, cols)  # (R, C, 16, 16)
+        flat = coeffs.reshape(-1, 16, 16)
+        keep = _energy_ok(flat)
+        ri, ci = np.divmod(np.arange(len(flat)), len(cols))
+        codes = to_codes(dihedral(flat[keep]))  # (k*8, 4)
+        return codes, np.repeat(ri[keep], 8), np.repeat(ci[keep], 8)
+
+
+def _energy_ok(flat: np.ndarray) -> np.ndarray:
+    """Windows with some detail: a flat window's bits are noise, and noise matches anything."""
+    energy = np.abs(flat).reshape(len(flat), -1).mean(axis=1)
+    return energy > 0.5
+
+
+def search(picture: Picture, windows: WindowIndex) -> list[WindowHit]:
+    """Every window hit in one picture (both grids), best first."""
+    hits: list[WindowHit] = []
+    if len(windows.w80):
+        hits += _grid(
+            picture, windows, 80, _ranges(picture.height, TRIMS_80), _ranges(picture.width, TRIMS_80)
+        )
+    if len(windows.w70):
+        for rows, cols in (
+            (_ranges(picture.height, TRIMS_70_FREE), _ranges(picture.width, TRIMS_70_FIXED, TRIMS_70_FIXED)),
+            (_ranges(picture.height, TRIMS_70_FIXED, TRIMS_70_FIXED), _ranges(picture.width, TRIMS_70_FREE)),
+        ):
+            hits += _grid(picture, windows, 70, rows, cols)
+    return sorted(hits, key=lambda h: (h.distance, h.window))
+
+
+def _grid(
+    picture: Picture,
+    windows: WindowIndex,
+    window: int,
+    rows: list[tuple[int, int]],
+    cols: list[tuple[int, int]],
+) -> list[WindowHit]:
+    if not rows or not cols:
+        return []
+    codes, ri, ci = picture.codes(rows, cols)
+    if not len(codes):
+        return []
+    out: dict[int, WindowHit] = {}
+    for k, found in enumerate(windows.index(window).search(codes)):
+        for label, d in found:
+            eid = int(label)
+            have = out.get(eid)
+            if have is None or d < have.distance:
+                r0, r1 = rows[ri[k]]
+                c0, c1 = cols[ci[k]]
+                box = (c0 / picture.width, r0 / picture.height, c1 / picture.width, r1 / picture.height)
+                out[eid] = WindowHit(eid, window, int(d), box, k % 8)
+    return list(out.values())
+
+
+def inner_hits(picture: Picture, windows: WindowIndex, hit: WindowHit) -> list[WindowHit]:
+    """The 70% window where an 80% hit says it must be (87.5% of the 80% box, same centre),
+    with its neighbours one grid step away on each edge, in the hit's orientation."""
+    if not len(windows.w70):
+        return []
+    left, top, right, bottom = hit.box
+    cx, cy, hw, hh = (left + right) / 2, (top + bottom) / 2, (right - left) * 0.4375, (bottom - top) * 0.4375
+    rows, cols = [], []
+    for a, b in itertools.product((-STEP, 0.0, STEP), repeat=2):
+        r0, r1 = round((cy - hh + a) * picture.height), round((cy + hh + b) * picture.height)
+        c0, c1 = round((cx - hw + a) * picture.width), round((cx + hw + b) * picture.width)
+        if 0 <= r0 < r1 <= picture.height and r1 - r0 >= 8:
+            rows.append((r0, r1))
+        if 0 <= c0 < c1 <= picture.width and c1 - c0 >= 8:
+            cols.append((c0, c1))
+    if not rows or not cols:
+        return []
+    codes, ri, ci = picture.codes(sorted(set(rows)), sorted(set(cols)))
+    mine = np.nonzero(np.arange(len(codes)) % 8 == hit.orientation)[0]
+    best: dict[int, int] = {}
+    for found in windows.w70.search(codes[mine]):
+        for label, d in found:
+            best[int(label)] = min(int(d), best.get(int(label), 999))
+    return [WindowHit(eid, 70, d, hit.box, hit.orientation) for eid, d in best.items()]
