@@ -31,12 +31,12 @@ from takeitdown.hashing import (
 )
 from takeitdown.hashing.frames import distinct_stills, frame_count
 from takeitdown.hashing.scenes import query_frames
-from takeitdown.hashing.types import WINDOW_TYPES
 from takeitdown.node.index import PdqIndex
 from takeitdown.node.picturesearch import MAX_SEARCHED_PICTURES, PictureSearch
 from takeitdown.node.snapshot import HashLists, ListSnapshot
 from takeitdown.node.store import Change, NodeStore
 from takeitdown.node.windowsearch import WindowIndex
+from takeitdown.protocol import WINDOW_TYPES
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,12 @@ class PictureSearch:
         self.pdqs: list[PdqHash] = []
         self.searched: list[Image.Image] = []
         for picture in pictures:
-            self.searched.append(picture)
-            for box in _boxes(picture)[:MAX_BOXES]:
-                crop = picture.crop(box)
+            crops = [picture.crop(box) for box in _boxes(picture)[:MAX_BOXES]]
+            for crop in crops:
                 self.pdqs += pdq_dihedral(crop)
-                self.searched.append(crop)
+            # The window search runs in the picture itself and in the first photo rectangle found
+            # (a wrong rectangle, say a flat sky taken for a band, must not hide the picture).
+            self.searched += [picture, *crops[:1]]
 
     def matches(self) -> list[Match]:
         """Window matches over every searched picture, best per entry; stops at an agreed one."""

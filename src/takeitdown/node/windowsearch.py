@@ -27,18 +27,24 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from takeitdown.hashing.types import PDQ_MIN_QUALITY
 from takeitdown.node.index import PdqIndex
 from takeitdown.node.subwindows import dihedral, luma_of, to_codes, window_coefficients
+from takeitdown.protocol import PDQ_MIN_QUALITY
 
-WORK_SIZE = 256  # long side of the picture the search works on; PDQ samples 64 x 64 anyway
-COARSE_RADIUS = 20  # radius both window indexes are built for (docs/matching.md)
+WORK_SIZE = 640  # long side the search works on: below ~500 px PDQ's box filters alias (22 bits at 384)
+COARSE_RADIUS = 31  # radius both window indexes are built for (docs/matching.md)
 STEP = 0.025  # grid step, a share of the side (windows must line up within about 1%)
 TRIMS_80 = tuple(float(t) for t in np.round(np.arange(0, 0.125 + 1e-9, STEP), 4))  # 10% cropped a side
 # 70% window alone: one axis trimmed 0-17.5% (an aspect crop), the other 12.5-17.5%.
 TRIMS_70_FREE = tuple(float(t) for t in np.round(np.arange(0, 0.175 + 1e-9, STEP), 4))
 TRIMS_70_FIXED = (0.125, 0.15, 0.175)
 MIN_WINDOW_QUALITY = PDQ_MIN_QUALITY
+# Orientations, in `subwindows.dihedral`'s order: 0 as uploaded, 2 mirrored left-right. Those two
+# get the full grids; the 6 rotations and other flips (rarer, and a rotated crop rarer still)
+# a coarse grid, to keep the upload within its CPU budget.
+COMMON = (0, 2)
+RARE = (1, 3, 4, 5, 6, 7)
+TRIMS_COARSE = (0.0, 0.05, 0.1)
 
 
 @dataclass(frozen=True)
@@ -90,15 +96,19 @@ class Picture:
         self.luma = luma_of(np.asarray(image.convert("RGB")))
         self.height, self.width = self.luma.shape
 
-    def codes(self, rows: Ranges, cols: Ranges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(codes (n*8, 4), row-range index, col-range index) of every window rows x cols in 8
-        orientations; windows too flat to hash reliably are left out."""
+    def codes(
+        self, rows: Ranges, cols: Ranges, orientations: tuple[int, ...] = tuple(range(8))
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(codes (n, 4), row-range index, col-range index, orientation) of every window
+        rows x cols in the given orientations; windows too flat to hash reliably left out."""
         coeffs = window_coefficients(self.luma, rows, cols)  # (R, C, 16, 16)
         flat = coeffs.reshape(-1, 16, 16)
         keep = _energy_ok(flat)
-        ri, ci = np.divmod(np.arange(len(flat)), len(cols))
-        codes = to_codes(dihedral(flat[keep]))  # (k*8, 4)
-        return codes, np.repeat(ri[keep], 8), np.repeat(ci[keep], 8)
+        ri, ci = np.divmod(np.nonzero(keep)[0], len(cols))
+        turned = dihedral(flat[keep])[:, list(orientations)]  # (k, o, 16, 16)
+        codes = to_codes(turned.reshape(-1, 16, 16))
+        k, o = len(ri), len(orientations)
+        return codes, np.repeat(ri, o), np.repeat(ci, o), np.tile(np.array(orientations), k)
 
 
 def _energy_ok(flat: np.ndarray) -> np.ndarray:
@@ -111,15 +121,16 @@ def search(picture: Picture, windows: WindowIndex) -> list[WindowHit]:
     """Every window hit in one picture (both grids), best first."""
     hits: list[WindowHit] = []
     if len(windows.w80):
-        hits += _grid(
-            picture, windows, 80, _ranges(picture.height, TRIMS_80), _ranges(picture.width, TRIMS_80)
-        )
-    if len(windows.w70):
+        rows, cols = _ranges(picture.height, TRIMS_80), _ranges(picture.width, TRIMS_80)
+        hits += _grid(picture, windows, 80, rows, cols, COMMON)
+        rows, cols = _ranges(picture.height, TRIMS_COARSE), _ranges(picture.width, TRIMS_COARSE)
+        hits += _grid(picture, windows, 80, rows, cols, RARE)
+    if len(windows.w70) and not hits:  # early exit: an 80% hit checks its 70% window itself
         for rows, cols in (
             (_ranges(picture.height, TRIMS_70_FREE), _ranges(picture.width, TRIMS_70_FIXED, TRIMS_70_FIXED)),
             (_ranges(picture.height, TRIMS_70_FIXED, TRIMS_70_FIXED), _ranges(picture.width, TRIMS_70_FREE)),
         ):
-            hits += _grid(picture, windows, 70, rows, cols)
+            hits += _grid(picture, windows, 70, rows, cols, COMMON)
     return sorted(hits, key=lambda h: (h.distance, h.window))
 
 
@@ -127,12 +138,13 @@ def _grid(
     picture: Picture,
     windows: WindowIndex,
     window: int,
-    rows: list[tuple[int, int]],
-    cols: list[tuple[int, int]],
+    rows: Ranges,
+    cols: Ranges,
+    orientations: tuple[int, ...],
 ) -> list[WindowHit]:
     if not rows or not cols:
         return []
-    codes, ri, ci = picture.codes(rows, cols)
+    codes, ri, ci, oi = picture.codes(rows, cols, orientations)
     if not len(codes):
         return []
     out: dict[int, WindowHit] = {}
@@ -144,7 +156,7 @@ def _grid(
                 r0, r1 = rows[ri[k]]
                 c0, c1 = cols[ci[k]]
                 box = (c0 / picture.width, r0 / picture.height, c1 / picture.width, r1 / picture.height)
-                out[eid] = WindowHit(eid, window, int(d), box, k % 8)
+                out[eid] = WindowHit(eid, window, int(d), box, int(oi[k]))
     return list(out.values())
 
 
@@ -165,10 +177,9 @@ def inner_hits(picture: Picture, windows: WindowIndex, hit: WindowHit) -> list[W
             cols.append((c0, c1))
     if not rows or not cols:
         return []
-    codes, ri, ci = picture.codes(sorted(set(rows)), sorted(set(cols)))
-    mine = np.nonzero(np.arange(len(codes)) % 8 == hit.orientation)[0]
+    codes, _, _, _ = picture.codes(sorted(set(rows)), sorted(set(cols)), (hit.orientation,))
     best: dict[int, int] = {}
-    for found in windows.w70.search(codes[mine]):
+    for found in windows.w70.search(codes):
         for label, d in found:
             best[int(label)] = min(int(d), best.get(int(label), 999))
     return [WindowHit(eid, 70, d, hit.box, hit.orientation) for eid, d in best.items()]
