@@ -20,6 +20,7 @@ stopped and the temp folder removed.
 
     .venv/bin/python bench/load.py                 # 15 s a phase
     .venv/bin/python bench/load.py --seconds 5     # quick
+    .venv/bin/python bench/load.py --uploads [--before REF]   # cost of one upload (upload_cost.py)
 """
 
 from __future__ import annotations
@@ -322,7 +323,14 @@ def main() -> int:
     ap.add_argument("--preload", type=int, default=5000, help="cases stored before the servers start")
     ap.add_argument("--flooders", type=int, default=4, help="flood threads in phase 2")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--uploads", action="store_true", help="only the worst-case cost of one upload")
+    ap.add_argument("--before", help="with --uploads: also measure this git ref (the baseline)")
+    ap.add_argument("--cases", nargs="*", help="with --uploads: 4k-video, 1bit-png, vpdq-36k (default all)")
     args = ap.parse_args()
+    if args.uploads:
+        from upload_cost import main as upload_cost  # bench/ is on sys.path when run as a script
+
+        return upload_cost(args.before, tuple(args.cases or ()) or ("4k-video", "1bit-png", "vpdq-36k"))
     tmp = Path(tempfile.mkdtemp(prefix="takeitdown-load-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:

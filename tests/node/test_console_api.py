@@ -130,7 +130,8 @@ def test_decisions_need_a_person_and_leave_an_audit_row_and_an_event(
         near = {"hashes": [{"type": "pdq", "value": _flip_bits(hashes.pdq.value, 20), "quality": 100}]}
         first = admin.post("/v1/match", json={**near, "ref": "post-1", "account": "acct-42"}).json()
         second = admin.post("/v1/match", json={**near, "ref": "post-2", "account": "acct-42"}).json()
-        assert first["verdict"] == "review" and first["review_id"] == second["review_id"]  # one item
+        # held (the default for a near match: nothing matching is posted unreviewed), one item
+        assert first["verdict"] == "hold" and first["review_id"] == second["review_id"]
         r = admin.post("/v1/match", json={**near, "ref": "x" * 1025})
         assert r.status_code == 422 and r.json()["code"] == "ref.too_long"
 

@@ -70,15 +70,19 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         health = node.health()
         assert health["index"]["pdq"] == 1 and health["sync"]["last_success"]
 
-        # The same image is blocked.
+        # The same image is held: not posted, and first in the review queue (the entry is
+        # unconfirmed: one anonymous submission never blocks for good on its own).
         data = original.read_bytes()
         r = client.post("/v1/match", files={"file": ("x.jpg", data, "image/jpeg")})
         assert r.status_code == 200, r.text
-        assert r.json()["verdict"] == "block"
+        assert r.json()["verdict"] == "hold" and r.json()["final"] is False
+        held = r.json()
+        action = client.get(f"/v1/actions/{held['action_id']}").json()
+        assert action["kind"] == "hold" and action["status"] == "pending" and action["ref"] == held["ref"]
         types = {m["type"] for m in r.json()["matches"]}
         assert types == {"md5", "pdq"}
 
-        # Edited copies are blocked or sent to review (never allowed).
+        # Edited copies are held (never allowed).
         verdicts = {}
         for name, blob in _variants(original).items():
             r = client.post("/v1/match", files={"file": ("v.jpg", blob, "image/jpeg")})
@@ -87,11 +91,11 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
                 r.json()["verdict"],
                 min(m["distance"] for m in r.json()["matches"]) if r.json()["matches"] else None,
             )
-        assert all(v in ("block", "review") for v, _ in verdicts.values()), verdicts
+        assert all(v == "hold" for v, _ in verdicts.values()), verdicts
 
         # An unrelated image is allowed.
         r = client.post("/v1/match", files={"file": ("u.jpg", unrelated.read_bytes(), "image/jpeg")})
-        assert r.json() == {"verdict": "allow", "matches": []}
+        assert r.json()["verdict"] == "allow" and r.json()["final"] is True and r.json()["matches"] == []
 
         # Undecodable and oversize input get clear 4xx answers.
         r = client.post(
@@ -105,16 +109,16 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         r = client.post("/v1/match", json={"hashes": [{"type": "pdq", "value": "xyz"}]})
         assert r.status_code == 400 and "PDQ" in r.json()["detail"]
 
-        # A near copy (PDQ 20 bits away) goes to review; the reviewer removes it.
+        # A near copy (PDQ 20 bits away) is held for review too; the reviewer removes it.
         near = _flip_bits(hashes.pdq.value, 20)
         r = client.post(
             "/v1/match", json={"hashes": [{"type": "pdq", "value": near, "quality": 100}], "ref": "post-123"}
         )
         body = r.json()
-        assert body["verdict"] == "review" and body["matches"][0]["distance"] == 20, body
+        assert body["verdict"] == "hold" and body["matches"][0]["distance"] == 20, body
         review_id = body["review_id"]
-        queue = client.get("/v1/review").json()["items"]
-        assert any(i["id"] == review_id and i["ref"] == "post-123" for i in queue)
+        queue = client.get("/v1/review", params={"order": "priority"}).json()["items"]
+        assert any(i["id"] == review_id and i["ref"] == "post-123" and i["priority"] == 1 for i in queue)
         r = client.post(f"/v1/review/{review_id}", json={"decision": "remove", "reviewer": "alice"})
         assert r.status_code == 200 and r.json()["status"] == "removed", r.text
         assert (
@@ -140,7 +144,7 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         def outcomes() -> dict | None:
             st = httpx.get(f"{registry.url}/v1/cases/{case['case_id']}", headers=case_auth).json()
             o = st["outcomes"]
-            return st if o["removed"] >= 1 and o["upload_blocked"] >= 1 else None
+            return st if o["upload_blocked"] >= 1 else None
 
         status = wait_for(outcomes, what="outcomes to reach the registry")
         assert status["platforms_received"] >= 1
@@ -154,6 +158,11 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         )
         r = client.post("/v1/match", files={"file": ("x.jpg", data, "image/jpeg")})
         assert [m for m in r.json()["matches"] if m["source"] == "registry"] == []
+        # ... and lifts what stood only on them: the reviewer's local block and the held upload.
+        r = client.post("/v1/match", json={"hashes": [{"type": "pdq", "value": near, "quality": 100}]})
+        assert r.json()["verdict"] == "allow", r.json()
+        action = client.get(f"/v1/actions/{held['action_id']}").json()
+        assert action["status"] == "lifted" and "withdrawn" in action["reason"], action
         print("variant verdicts (verdict, best distance):", verdicts)
     finally:
         node.stop()

@@ -6,31 +6,37 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import inspect, text
 
 from takeitdown.node.db import MIGRATIONS, Database
-from takeitdown.node.schema import REVIEW_EXTRA, metadata
 
-NODE_0001_TABLES = ("entries", "sync_state", "review_items", "block_list", "scan_results", "outbox")
+OLD_TABLES = ("entries", "sync_state", "review_items", "block_list", "scan_results", "outbox")
+OLD_INDEXES = {
+    "ix_entries_type_value": ("entries", "type, value"),
+    "ix_review_status": ("review_items", "status, id"),
+    "ix_block_type_value": ("block_list", "type, value"),
+    "ix_outbox_unsent": ("outbox", "sent_at, created_at"),
+}
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
 
 
 def test_unprefixed_tables_from_before_node_0002_are_renamed_with_their_rows(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    legacy = MetaData()
-    # The schema as node_0001 made it before the prefix: its tables, without later columns.
-    later = {c.name for c in REVIEW_EXTRA}
-    for table in metadata.sorted_tables:
-        if table.name.removeprefix("node_") not in NODE_0001_TABLES:
-            continue
-        copy = table.to_metadata(legacy, name=table.name.removeprefix("node_"))
-        for col in [c for c in copy.columns if c.name in later]:
-            copy._columns.remove(col)
-        for index in copy.indexes:
-            index.name = str(index.name).removeprefix("node_")
-    with db.write() as conn:
-        legacy.create_all(conn)
-        conn.execute(text("CREATE TABLE node_alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
-        conn.execute(text("INSERT INTO node_alembic_version VALUES ('node_0001')"))
+    cfg = _config()
+    with db.write() as conn:  # the schema node_0001 made, then as it was before the prefix
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "node_0001")
+        for index in OLD_INDEXES:
+            conn.execute(text(f"DROP INDEX node_{index}"))
+        for table in OLD_TABLES:
+            conn.execute(text(f"ALTER TABLE node_{table} RENAME TO {table}"))
+        for index, (table, cols) in OLD_INDEXES.items():
+            conn.execute(text(f"CREATE INDEX {index} ON {table} ({cols})"))
         conn.execute(
             text("INSERT INTO entries (entry_id, type, value) VALUES (7, 'md5', '" + "a" * 32 + "')")
         )
@@ -43,9 +49,42 @@ def test_unprefixed_tables_from_before_node_0002_are_renamed_with_their_rows(tmp
         assert conn.execute(text("SELECT cursor FROM node_sync_state")).scalar_one() == 42
         indexes = {i["name"] for i in inspect(conn).get_indexes("node_entries")}
     assert indexes == {"node_ix_entries_type_value"}
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
     with db.write() as conn:  # at head: nothing more to do
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    db.dispose()
+
+
+def test_node_0005_upgrades_a_database_with_reviews_and_blocks_linking_their_entries(
+    tmp_path: Path,
+) -> None:
+    # A node_0004 database holding a pending review and a local block: after node_0005 both are
+    # linked to their entries, so a later withdrawal finds and closes them.
+    db = Database(f"sqlite:///{tmp_path / 'n2.db'}")
+    cfg = _config()
+    with db.write() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "node_0004")
+        conn.execute(
+            text(
+                "INSERT INTO node_review_items (source, ref, matches, status, created_at) VALUES "
+                "('upload', 'p1', '[{\"entry_id\": 5, \"type\": \"md5\", \"distance\": 0}]', 'pending', "
+                "'2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO node_block_list (type, value, entry_ids, created_at) VALUES "
+                "('md5', '" + "b" * 32 + "', '[5, 6]', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO node_entries (entry_id, type, value) VALUES (5, 'md5', '" + "b" * 32 + "')")
+        )
+    db.migrate()
+    with db.read() as conn:
+        links = conn.execute(text("SELECT kind, ref_id, entry_id FROM node_entry_links ORDER BY 1, 3")).all()
+        trust = conn.execute(text("SELECT trust FROM node_entries")).scalar_one()
+    assert [tuple(r) for r in links] == [("block", 1, 5), ("block", 1, 6), ("review", 1, 5)]
+    assert trust == "unconfirmed"
     db.dispose()

@@ -31,7 +31,7 @@ def _pdq(v: int) -> str:
 
 
 def _add(eid: int, kind: str, value: str, seq: int, **kw: object) -> dict:
-    return {
+    out = {
         "seq": seq,
         "op": "add",
         "type": kind,
@@ -40,6 +40,9 @@ def _add(eid: int, kind: str, value: str, seq: int, **kw: object) -> dict:
         "entry_id": eid,
         "frames": kw.get("frames"),
     }
+    if "trust" in kw:
+        out["trust"] = kw["trust"]
+    return out
 
 
 def _rm(eid: int, kind: str, value: str, seq: int) -> dict:
@@ -97,8 +100,13 @@ def test_feed_pages_apply_net_changes_and_move_cursor(tmp_path: Path) -> None:
 def test_policy_thresholds_and_md5(tmp_path: Path) -> None:
     store = _store(tmp_path)
     base = 0xABCDEF1234567890 << 100
-    m = Matcher(store, Policy())
-    m.apply(store.apply_page([_add(10, "pdq", _pdq(base), 1, quality=100), _add(11, "md5", "c" * 32, 2)], 2))
+    # thresholds on confirmed entries, near matches posted and reviewed: block / review / allow
+    m = Matcher(store, Policy(on_near="review"))
+    page = [
+        _add(10, "pdq", _pdq(base), 1, quality=100, trust="confirmed"),
+        _add(11, "md5", "c" * 32, 2, trust="confirmed"),
+    ]
+    m.apply(store.apply_page(page, 2))
 
     def flipped(k: int) -> PdqHash:
         v = base
@@ -112,13 +120,19 @@ def test_policy_thresholds_and_md5(tmp_path: Path) -> None:
     assert m.check_hashes([flipped(32)]).verdict == "allow"
     assert m.check_hashes([PdqHash(_pdq(base), 20)]).verdict == "allow"  # low quality: no PDQ match
     v = m.check_hashes([Md5Hash("c" * 32)])
-    assert v.verdict == "block" and v.to_json()["matches"][0] == {
-        "entry_id": 11,
-        "type": "md5",
-        "distance": 0,
-        "source": "registry",
-    }
-    strict = Matcher(store, Policy(block_distance=0, review_distance=20))
+    assert (
+        v.verdict == "block"
+        and v.final
+        and v.to_json()["matches"][0]
+        == {
+            "entry_id": 11,
+            "type": "md5",
+            "distance": 0,
+            "source": "registry",
+            "trust": "confirmed",
+        }
+    )
+    strict = Matcher(store, Policy(block_distance=0, review_distance=20, on_near="review"))
     strict.load()
     assert strict.check_hashes([flipped(5)]).verdict == "review"
     assert strict.check_hashes([flipped(21)]).verdict == "allow"
@@ -133,9 +147,9 @@ def test_rotated_and_flipped_files_match_the_original(tmp_path: Path) -> None:
     m.apply(store.apply_page([_add(1, "pdq", orig.pdq.value, 1, quality=orig.pdq.quality)], 1))
     dih = conformance("pdq/reg-test-input/dih")
     for p in sorted(dih.glob("*.jpg")):
-        v = m.check_file(p)
-        assert v.verdict == "block", (p.name, v.to_json())
-        assert m.check_file(p.read_bytes()).verdict == "block"
+        v = m.check_file(p)  # a strong match to an unconfirmed entry: held for a reviewer
+        assert v.verdict == "hold" and not v.final, (p.name, v.to_json())
+        assert m.check_file(p.read_bytes()).verdict == "hold"
     # only the original orientation: a rotation is far away
     assert orig.pdq.distance(hash_file(dih / "bridge-2-rotate-90.jpg").pdq) > 31  # type: ignore[union-attr]
 
@@ -155,7 +169,7 @@ def test_vpdq_through_the_frame_index(tmp_path: Path) -> None:
     m.apply(store.apply_page([_add(7, "vpdq", "d" * 64, 1, frames=target.to_json()["frames"])], 1))
     assert m.size()["vpdq_frames"] > 0
     same = m.check_hashes([_vpdq_file("chair-20-sd-bar")])
-    assert same.verdict == "review" and same.matches[0].entry_id == 7 and same.matches[0].type == "vpdq"
+    assert same.verdict == "hold" and same.matches[0].entry_id == 7 and same.matches[0].type == "vpdq"
     assert m.check_hashes([_vpdq_file("doorknob-hd-no-bar")]).verdict == "allow"
     m.apply(store.apply_page([_rm(7, "vpdq", "d" * 64, 2)], 2))
     assert m.size()["vpdq_frames"] == 0
@@ -180,7 +194,7 @@ def test_scan_folder_resumes_and_sends_findings_to_review(tmp_path: Path) -> Non
     shutil.copy(conformance("pdq/reg-test-input/labelme-subset/q0003.jpg"), folder / "c-other.jpg")
     (folder / "d-broken.jpg").write_bytes(b"\xff\xd8\xffnot an image")
     s = scan(folder, m, workers=1)
-    assert (s.total, s.scanned, s.skipped, s.errors, s.block) == (4, 4, 0, 1, 2)
+    assert (s.total, s.scanned, s.skipped, s.errors, s.hold) == (4, 4, 0, 1, 2)
     items = store.list_review()
     assert sorted(i["ref"] for i in items) == ["a-same.jpg", "b-small.jpg"]
     assert all(i["source"] == "scan" and i["matches"] for i in items)
@@ -189,14 +203,14 @@ def test_scan_folder_resumes_and_sends_findings_to_review(tmp_path: Path) -> Non
     img.rotate(180).save(buf, "JPEG", quality=85)
     (folder / "e-rotated.jpg").write_bytes(buf.getvalue())
     s = scan(folder, m, workers=2)
-    assert (s.total, s.scanned, s.skipped, s.block) == (5, 1, 4, 1)
+    assert (s.total, s.scanned, s.skipped, s.hold) == (5, 1, 4, 1)
     # a JSONL manifest of {"id", "path"}
     manifest = tmp_path / "items.jsonl"
     manifest.write_text(
         '{"id": "post-1", "path": "hosted/a-same.jpg"}\n\n{"id": "post-2", "path": "hosted/c-other.jpg"}\n'
     )
     s = scan(manifest, m, workers=1)
-    assert (s.total, s.scanned, s.block) == (2, 2, 1)
+    assert (s.total, s.scanned, s.hold) == (2, 2, 1)
     assert any(i["ref"] == "post-1" for i in store.list_review())
 
 

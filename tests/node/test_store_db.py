@@ -64,7 +64,7 @@ def test_store_and_matcher_on_both_databases(node_db_url: str) -> None:
         assert again.size()["pdq"] == 1
         near = PdqHash(_pdq((7 << 200) ^ 0b1111_1111_1111_1111_1111), 100)  # 20 bits away
         v = again.check_hashes([near, Md5Hash("f" * 32)])
-        assert v.verdict == "review" and [mm.entry_id for mm in v.matches] == [1]
+        assert v.verdict == "hold" and [mm.entry_id for mm in v.matches] == [1]
         rid = store.add_review("upload", "post-9", "f" * 32, near.value, [mm.to_json() for mm in v.matches])
         item, blocks = store.decide(rid, "remove")
         assert item["status"] == "removed" and {b[1] for b in blocks} == {"md5", "pdq"}

@@ -90,7 +90,9 @@ def test_both_windows_agree_is_action_one_window_is_review(matcher: Matcher) -> 
     verdict = matcher.check_file(_jpeg(im.crop((w // 20, h // 20, w - w // 20, h - h // 20))))
     by_type = {m.type: m for m in verdict.matches}
     assert by_type["pdq80"].agreed is True and by_type["pdq70"].agreed is True
-    assert verdict.verdict == "block"
+    assert (
+        verdict.verdict == "hold" and not verdict.final
+    )  # both windows agree: strong, on an unconfirmed entry
     assert verdict.to_json()["matches"][0]["agreed"] is True
 
 

@@ -30,6 +30,13 @@ from takeitdown.hashing.errors import (
 pillow_heif.register_heif_opener()
 
 DEFAULT_MAX_PIXELS = 100_000_000
+# What decoding one image may hold in memory, estimated from mode x pixels before any pixel is
+# decoded (`decode_bytes`): a 25 KB 1-bit 10000x10000 PNG used to peak at 575 MB.
+DEFAULT_MAX_DECODE_BYTES = 512 * 2**20
+# Bytes a pixel takes in Pillow once decoded, by mode (Pillow keeps RGB in 4 bytes).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "La": 2, "PA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2}
+# Single-channel modes: reduced in greyscale before turning RGB (exact: R = G = B).
+_GREY_MODES = {"1", "L", "I", "I;16", "I;16B", "I;16L", "F"}
 # Images are shrunk by an integer factor while both sides stay >= this. Measured on 12 MP
 # phone photos (bench/hashing.py): 1024 keeps PDQ within 8 bits of a full-size decode, where
 # 512 let 3% of photos drift to 12-14 bits.
@@ -82,11 +89,30 @@ def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     return image
 
 
+def decode_bytes(image: Image.Image) -> int:
+    """The memory `load_image` will hold at its peak for this opened (not yet decoded) image:
+    the decoded pixels, the colour conversion, and a copy when EXIF says to rotate."""
+    pixels = image.width * image.height
+    held = _MODE_BYTES.get(image.mode, 4)
+    if image.mode in _GREY_MODES:
+        convert = 0 if image.mode == "L" else 1  # to L first; RGB only after the shrink
+    elif image.mode == "RGB":
+        convert = 0
+    else:
+        convert = 8 if image.mode == "P" and "transparency" in image.info else 4
+    try:
+        turned = image.getexif().get(0x0112, 1) not in (None, 1)  # orientation tag
+    except Exception:  # noqa: BLE001 - a broken EXIF block rotates nothing
+        turned = False
+    return pixels * (held + convert + (held if turned else 0))
+
+
 def load_image(
     source: ImageSource,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     work_size: int | None = PDQ_WORK_SIZE,
     luma_only: bool = False,
+    max_decode_bytes: int | None = DEFAULT_MAX_DECODE_BYTES,
 ) -> Image.Image:
     """Decode an image to RGB with EXIF orientation applied, shrunk for PDQ.
 
@@ -94,6 +120,8 @@ def load_image(
     least `work_size`; `work_size=None` decodes at full size. With `luma_only`, a large colour
     JPEG comes back in mode L straight from its Y channel (the same Rec. 601 luma PDQ computes), which
     skips chroma decoding and colour conversion: a third less CPU per phone photo.
+    An image whose decoding would hold more than `max_decode_bytes` (`decode_bytes`, after any
+    JPEG DCT scaling) is refused before decoding; a greyscale one is shrunk before it turns RGB.
     """
     image = open_image(source, max_pixels)
     with _decoding():
@@ -104,16 +132,27 @@ def load_image(
             # near-flat images (quality < 10) can move many bits on the last rounding step.
             scaled = min(image.size) >= 2 * work_size
             image.draft("L" if luma_only and scaled else "RGB", (work_size, work_size))
+        cost = decode_bytes(image)
+        if max_decode_bytes is not None and cost > max_decode_bytes:
+            raise MediaTooLarge(
+                f"Decoding this {image.width}x{image.height} {image.mode} image would take about "
+                f"{cost // 2**20} MB, more than the {max_decode_bytes // 2**20} MB limit."
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
         image = ImageOps.exif_transpose(image) or image
-        if not (luma_only and image.mode == "L"):
+        grey = image.mode in _GREY_MODES
+        if grey and image.mode != "L":
+            image = _to_rgb_grey(image)
+        elif not (luma_only and image.mode == "L") and not grey:
             image = _to_rgb(image)
         if work_size:
             factor = min(8, image.width // work_size, image.height // work_size)
             if factor > 1:
                 image = image.reduce(factor)
+        if grey and not luma_only:
+            image = image.convert("RGB")  # after the shrink: the same pixels, an 8th of the memory
         return image
 
 
@@ -199,6 +238,13 @@ def load_scaled_jpeg_luma(
         plane = plane.T
     plane = plane[:: -1 if flip_rows else 1, :: -1 if flip_cols else 1]
     return ScaledLuma(plane, width, height, block, flip_rows, flip_cols)
+
+
+def _to_rgb_grey(image: Image.Image) -> Image.Image:
+    """A single-channel image as L, the way `_to_rgb` turns it grey."""
+    if image.mode == "F":
+        return image.point(lambda v: v).convert("L")
+    return image.convert("L")
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

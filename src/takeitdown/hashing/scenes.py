@@ -19,7 +19,14 @@ import numpy as np
 
 from takeitdown.hashing.errors import HashingError
 from takeitdown.hashing.pdq import pdq_of_pixels
-from takeitdown.hashing.video import VIDEO_CONTAINERS, VIDEO_WORK_SIZE, _rotate, _scaled_size
+from takeitdown.hashing.video import (
+    MAX_DECODED_PIXELS,
+    VIDEO_CONTAINERS,
+    VIDEO_WORK_SIZE,
+    DecodeBudget,
+    _rotate,
+    _scaled_size,
+)
 from takeitdown.protocol import MAX_VPDQ_FRAMES, VpdqFrame, VpdqHash
 
 QUERY_FRAMES_PER_SECOND = 4.0
@@ -34,9 +41,11 @@ def query_frames(
     phase: float | None = None,
     work_size: int = VIDEO_WORK_SIZE,
     max_frames: int = MAX_VPDQ_FRAMES,
+    max_decoded_pixels: int = MAX_DECODED_PIXELS,
 ) -> VpdqHash:
     """vPDQ frames of a video for matching it: `per_second` frames a second from a random phase,
-    plus the first frame of every scene."""
+    plus the first frame of every scene. Decoding is bounded (`video.DecodeBudget`): a video
+    too costly to decode in full is sampled at its keyframes (each one is then taken)."""
     step = 1.0 / per_second
     offset = random.SystemRandom().uniform(0, step) if phase is None else phase % step
     frames: list[VpdqFrame] = []
@@ -48,18 +57,20 @@ def query_frames(
                 raise HashingError("The file has no video track.")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            budget = DecodeBudget(stream, max_decoded_pixels)
             time_base, start_pts = stream.time_base, stream.start_time
             start = float(start_pts * time_base) if start_pts is not None and time_base else 0.0
             next_time = offset
             last_thumb: np.ndarray | None = None
             for index, frame in enumerate(container.decode(stream)):
+                budget.spend(frame)
                 if frame.pts is None or frame.time_base is None:
                     continue
                 t = max(0.0, float(frame.pts * frame.time_base) - start)
                 thumb = frame.to_ndarray(format="gray", width=THUMB, height=THUMB).astype(np.float32)
                 cut = last_thumb is None or float(np.abs(thumb - last_thumb).mean()) >= SCENE_CUT_DELTA
                 last_thumb = thumb
-                due = t + 1e-3 >= next_time
+                due = t + 1e-3 >= next_time or budget.keyframes_only
                 if not (due or cut):
                     continue
                 while next_time <= t + 1e-3:

@@ -6,6 +6,7 @@ Errors are `{"detail": "..."}` with a 4xx; nothing a client sends can produce a 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -90,6 +91,10 @@ def _clean_ref(ref: str, limit: int = MAX_REF) -> str:
     return ref.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
+REVIEW_STATUSES = ("pending", "escalated", "removed", "not_a_match", "withdrawn", "all")
+ACTION_STATUSES = ("pending", "upheld", "released", "lifted", "all")
+
+
 def _error(
     status: int, code: ProblemCode, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
@@ -105,18 +110,34 @@ _HTTP_CODES = {
 }
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+class TooSlow(Exception):
+    pass
+
+
+async def _read_limited(request: Request, limit: int, seconds: float = 30.0) -> bytes:
+    """The body, at most `limit` bytes (plus room for a multipart envelope), read within
+    `seconds` in all: a body that trickles in forever would hold a connection for good."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise TooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit + 64 * 1024:  # room for the multipart envelope
-            raise TooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit + 64 * 1024:  # room for the multipart envelope
+                    raise TooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        raise TooSlow from None
     return b"".join(chunks)
+
+
+def _too_slow(seconds: float) -> JSONResponse:
+    return _error(
+        408, ProblemCode.BODY_TOO_SLOW, f"The request body did not arrive within {seconds:g} seconds."
+    )
 
 
 def create_app(node: Node, admin_token: str, start_threads: bool = True) -> FastAPI:
@@ -133,6 +154,10 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
 
     app = FastAPI(title="takeitdown platform node", lifespan=lifespan)
     limit = node.settings.max_upload_bytes
+    body_seconds = node.settings.body_timeout_seconds
+    # File checks at once: each may hold a decoder's memory and a core; more wait briefly, then 503.
+    checks = asyncio.Semaphore(node.settings.max_concurrent_checks)
+    check_wait = node.settings.check_wait_seconds
 
     @app.middleware("http")
     async def auth(request: Request, call_next: Any) -> Any:
@@ -216,7 +241,9 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
     async def match(request: Request) -> Any:
         ctype = request.headers.get("content-type", "")
         try:
-            body = await _read_limited(request, limit)
+            body = await _read_limited(request, limit, body_seconds)
+        except TooSlow:
+            return _too_slow(body_seconds)
         except TooLarge:
             return _error(
                 413,
@@ -273,40 +300,86 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             return _error(
                 422, ProblemCode.ACCOUNT_INVALID, f"account is longer than {MAX_ACCOUNT} characters."
             )
+        if isinstance(source, list):  # hashes only: a lookup, no decoding
+            return await _check(source, ref, account)
         try:
-            verdict, review_id = await run_in_threadpool(node.check_upload, source, ref, account)
+            if checks.locked():  # every slot busy: wait a little for one
+                await asyncio.wait_for(checks.acquire(), check_wait)
+            else:
+                await checks.acquire()
+        except TimeoutError:
+            return _error(
+                503,
+                ProblemCode.UNAVAILABLE,
+                f"The node is checking {node.settings.max_concurrent_checks} files already; retry shortly.",
+                {"Retry-After": "2"},
+            )
+        try:
+            return await _check(source, ref, account)
+        finally:
+            checks.release()
+
+    async def _check(source: Any, ref: str | None, account: str | None) -> Any:
+        try:
+            checked = await run_in_threadpool(node.check_upload, source, ref, account)
         except HashingError as e:
             return _error(
                 422, ProblemCode.UPLOAD_UNREADABLE, f"Could not hash the file: {e}", media_code=e.code
             )
-        out = verdict.to_json()
-        if review_id is not None:
-            out["review_id"] = review_id
-        return out
+        return checked.to_json()
 
     @app.get("/v1/review", responses=PROBLEM)
-    def review_list(status: str = "pending", limit: int = 100, after: int = 0) -> Any:
-        if status not in ("pending", "removed", "not_a_match", "all"):
-            return _error(
-                400, ProblemCode.QUERY_INVALID, "status must be pending, removed, not_a_match or all"
-            )
+    def review_list(status: str = "pending", limit: int = 100, after: int = 0, order: str = "id") -> Any:
+        if status not in REVIEW_STATUSES:
+            return _error(400, ProblemCode.QUERY_INVALID, f"status must be {', '.join(REVIEW_STATUSES)}")
+        if order not in ("id", "priority"):
+            return _error(400, ProblemCode.QUERY_INVALID, "order must be id or priority")
         if not 1 <= limit <= 1000:
             return _error(400, ProblemCode.QUERY_INVALID, "limit must be from 1 to 1000")
         if not 0 <= after < 2**63:  # beyond SQLite's integers
             return _error(400, ProblemCode.QUERY_INVALID, "after must be a review id from 0 to 2**63-1")
-        return {"items": node.store.list_review(status, limit, after)}
+        return {"items": node.store.list_review(status, limit, after, by_priority=order == "priority")}
+
+    @app.get("/v1/actions", responses=PROBLEM)
+    def actions_list(status: str = "all", limit: int = 100, after: int = 0) -> Any:
+        """Every block and hold the node made (read-only): for review and appeal."""
+        if status not in ACTION_STATUSES:
+            return _error(400, ProblemCode.QUERY_INVALID, f"status must be {', '.join(ACTION_STATUSES)}")
+        if not 1 <= limit <= 1000:
+            return _error(400, ProblemCode.QUERY_INVALID, "limit must be from 1 to 1000")
+        if not 0 <= after < 2**63:
+            return _error(400, ProblemCode.QUERY_INVALID, "after must be an action id from 0 to 2**63-1")
+        return {"actions": node.store.list_actions(status, limit, after)}
+
+    @app.get("/v1/actions/{action_id}", responses=PROBLEM)
+    def action_get(action_id: int) -> Any:
+        found = node.store.get_action(action_id) if 0 < action_id < 2**63 else None
+        if found is None:
+            return _error(404, ProblemCode.NOT_FOUND, f"No action {action_id}.")
+        return found
 
     @app.post("/v1/review/{review_id}", responses=PROBLEM)
     async def review_decide(review_id: int, request: Request) -> Any:
         if not 0 < review_id < 2**63:  # beyond SQLite's integers: cannot exist
             return _error(404, ProblemCode.REVIEW_NOT_FOUND, f"No review item {review_id}.")
         try:
-            payload = json.loads(await _read_limited(request, 64 * 1024))
+            payload = json.loads(await _read_limited(request, 64 * 1024, body_seconds))
+        except TooSlow:
+            return _too_slow(body_seconds)
         except (ValueError, RecursionError, TooLarge):  # RecursionError: nesting too deep
             return _error(400, ProblemCode.BODY_SHAPE, 'Send JSON {"decision": "remove" | "not_a_match"}.')
         payload = payload if isinstance(payload, dict) else {}
         decision = payload.get("decision")
         reason = payload.get("reason")
+        policy_reason = payload.get("policy_reason")
+        if policy_reason is not None and (
+            not isinstance(policy_reason, str)
+            or not 1 <= len(policy_reason) <= 1000
+            or not policy_reason.isprintable()
+        ):
+            return _error(
+                400, ProblemCode.BODY_SHAPE, "policy_reason must be 1 to 1000 printable characters."
+            )
         user = request.state.user
         if user is not None:
             person = user.name
@@ -315,7 +388,12 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             person = f"{named} (admin token)" if isinstance(named, str) and 0 < len(named) <= 128 else None
         try:
             return await run_in_threadpool(
-                node.decide, review_id, str(decision), person, str(reason) if reason is not None else None
+                node.decide,
+                review_id,
+                str(decision),
+                person,
+                str(reason) if reason is not None else None,
+                policy_reason,
             )
         except ReviewError as e:
             return _error(e.status, e.code, e.detail)

@@ -146,7 +146,8 @@ def scan(
             return
     console.print(
         f"{s.total} items: {s.scanned} scanned now, {s.skipped} done before, {s.errors} unreadable; "
-        f"findings sent to review: {s.block} near-certain (block policy), {s.review} possible. "
+        f"findings sent to review: {s.block} blocked by policy (confirmed entries), {s.hold} held, "
+        f"{s.review} possible. "
         f"{s.per_second:.1f} items/s on {scan_engine.describe()}."
     )
 

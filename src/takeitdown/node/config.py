@@ -51,11 +51,61 @@ POLICY = (
     Var(
         "TAKEITDOWN_NODE_REVIEW_DISTANCE", int, 31, "PDQ distance at or under which it goes to review", 0, 64
     ),
-    Var("TAKEITDOWN_NODE_VPDQ_VERDICT", ("review", "block"), "review", "what a vPDQ (video) match gives"),
+    Var(
+        "TAKEITDOWN_NODE_VPDQ_VERDICT",
+        ("review", "block"),
+        "review",
+        "how strong a vPDQ (video) match is: `review` = near, `block` = strong",
+    ),
+    # Per trust state (docs/node.md, "Policy"). The defaults post nothing that matches before a
+    # reviewer saw it, and remove nothing for good on an entry no platform has confirmed.
+    Var(
+        "TAKEITDOWN_NODE_ON_CONFIRMED",
+        ("block", "hold"),
+        "block",
+        "a strong match to an entry platforms confirmed: `block` (final, no review) or `hold`",
+    ),
+    Var(
+        "TAKEITDOWN_NODE_ON_UNCONFIRMED",
+        ("hold", "block"),
+        "hold",
+        "a strong match to an unconfirmed entry: `hold` (not posted) or `block` (provisional); "
+        "either way a high-priority review decides",
+    ),
+    Var(
+        "TAKEITDOWN_NODE_ON_NEAR",
+        ("hold", "review"),
+        "hold",
+        "a near match (PDQ past the block distance): `hold` or `review` (posted, reviewed afterwards)",
+    ),
 )
 
 SYNC = (
     Var("TAKEITDOWN_NODE_MAX_UPLOAD_MB", float, 50.0, "bigger uploads to `/v1/match` get 413", 0.01, 4096),
+    Var(
+        "TAKEITDOWN_NODE_MAX_CONCURRENT_CHECKS",
+        int,
+        2,
+        "files `/v1/match` decodes at once (each may take a core and up to ~500 MB); more wait",
+        1,
+        256,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_CHECK_WAIT_SECONDS",
+        float,
+        5.0,
+        "how long a file check waits for a free slot before a 503 with Retry-After",
+        0,
+        600,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_BODY_TIMEOUT_SECONDS",
+        float,
+        30.0,
+        "a request body not fully received within this gets 408 (a body trickling in forever)",
+        1,
+        3600,
+    ),
     Var(
         "TAKEITDOWN_NODE_POLL_SECONDS",
         float,
@@ -65,6 +115,15 @@ SYNC = (
         86400,
     ),
     Var("TAKEITDOWN_NODE_PAGE_SIZE", int, 1000, "feed entries asked for a page", 1, 10_000),
+    Var(
+        "TAKEITDOWN_NODE_MAX_PAGE_MB",
+        float,
+        8.0,
+        "a feed page larger than this is given up and asked again with half the entries (one valid "
+        "entry is at most ~5 MB), so sync memory stays bounded",
+        6,
+        1024,
+    ),
     Var(
         "TAKEITDOWN_NODE_OUTBOX_SECONDS",
         float,

@@ -2,13 +2,21 @@
 
 `Matcher.check_hashes` is a pure lookup; `Matcher.check_file` hashes first, with the PDQ of the 8
 rotations and flips of an image so a rotated or mirrored repost is caught. The verdict follows a
-`Policy`: MD5 equal or PDQ distance <= 10 blocks, <= 31 goes to review (both configurable).
+`Policy` per match strength and per trust state of the entry matched (docs/node.md, "Policy"):
+
+- a *strong* match (MD5 equal, PDQ distance <= 10, a vPDQ match when `vpdq_verdict` is block)
+  to a *confirmed* entry: `on_confirmed` (default `block`, final);
+- a strong match to an *unconfirmed* entry: `on_unconfirmed` (default `hold`; `block` blocks
+  provisionally) and always a high-priority review whose decision is final;
+- a *near* match (PDQ 11-31, vPDQ by default): `on_near` (default `hold`; `review` posts it and
+  reviews later);
+- a match to this platform's own block list (its reviewer removed that content): `block`, final.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +44,14 @@ from takeitdown.node.picturesearch import MAX_SEARCHED_PICTURES, PictureSearch
 from takeitdown.node.snapshot import HashLists, ListSnapshot
 from takeitdown.node.store import Change, NodeStore
 from takeitdown.node.windowsearch import WindowIndex
-from takeitdown.protocol import WINDOW_TYPES
+from takeitdown.protocol import WINDOW_TYPES, TrustState
+
+# What each policy knob may say (node/config.py declares the variables; the first is the default).
+ACTIONS = {
+    "on_confirmed": ("block", "hold"),
+    "on_unconfirmed": ("hold", "block"),
+    "on_near": ("hold", "review"),
+}
 
 
 @dataclass(frozen=True)
@@ -44,14 +59,20 @@ class Policy:
     block_distance: int = 10
     review_distance: int = 31
     md5_blocks: bool = True
-    vpdq_verdict: str = "review"  # what a vPDQ match gives: "review" or "block"
+    vpdq_verdict: str = "review"  # how strong a vPDQ match is: "review" (near) or "block" (strong)
     vpdq_share: float = 0.8
+    on_confirmed: str = "block"  # a strong match to a confirmed entry: "block" (final) or "hold"
+    on_unconfirmed: str = "hold"  # a strong match to an unconfirmed entry: "hold" or "block" (reviewed)
+    on_near: str = "hold"  # a near match: "hold" or "review" (posted, reviewed afterwards)
 
     def __post_init__(self) -> None:
         if not 0 <= self.block_distance <= self.review_distance <= 64:
             raise ValueError("need 0 <= block distance <= review distance <= 64")
         if self.vpdq_verdict not in ("review", "block"):
             raise ValueError('vPDQ verdict must be "review" or "block"')
+        for name, allowed in ACTIONS.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}")
 
     @classmethod
     def from_env(cls) -> Policy:
@@ -69,6 +90,9 @@ class Match:
     source: str = "registry"  # "registry" (the shared list) or "local" (this platform's block list)
     # window matches (pdq80, pdq70) only: whether the other window agreed at the same place
     agreed: bool | None = None
+    trust: str | None = None  # the registry entry's trust state (None for a local match)
+    verdict: str = "allow"  # what this match alone gives under the policy
+    final: bool = False  # whether that is final without a reviewer
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -76,6 +100,7 @@ class Match:
             "type": self.type,
             "distance": self.distance,
             "source": self.source,
+            "trust": self.trust,
         }
         if self.agreed is not None:
             out["agreed"] = self.agreed
@@ -84,16 +109,30 @@ class Match:
 
 @dataclass
 class Verdict:
-    verdict: str  # "allow" | "review" | "block"
+    """What the node says about one upload.
+
+    `verdict`: `allow` (post it), `review` (post it; a reviewer looks afterwards), `hold` (do not
+    post it yet; a reviewer decides, high priority) or `block` (do not post it). `final` says
+    whether that is the node's last word: true for `allow` and for a block on a confirmed or
+    local entry; false for `review`, `hold` and a provisional block on an unconfirmed entry,
+    which a reviewer decides (the decision is final: remove upholds, not_a_match releases).
+    """
+
+    verdict: str  # "allow" | "review" | "hold" | "block"
     matches: list[Match] = field(default_factory=list)
     md5: str | None = None
     pdq: str | None = None  # the item's own PDQ (original orientation)
+    final: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "matches": [m.to_json() for m in self.matches]}
+        return {"verdict": self.verdict, "final": self.final, "matches": [m.to_json() for m in self.matches]}
 
     def registry_entry_ids(self) -> list[int]:
         return sorted({m.entry_id for m in self.matches if m.entry_id is not None})
+
+    def final_block_entry_ids(self) -> list[int]:
+        """The registry entries a final block stands on (they get `upload_blocked` at once)."""
+        return sorted({m.entry_id for m in self.matches if m.final and m.verdict == "block" and m.entry_id})
 
 
 @dataclass(frozen=True)
@@ -179,7 +218,7 @@ def hashes_from_wire(hashes: list[AnyHash]) -> ItemHashes:
     return ItemHashes(md5=md5, pdq=pdq, vpdq=vpdq)
 
 
-_RANK = {"allow": 0, "review": 1, "block": 2}
+_RANK = {"allow": 0, "review": 1, "hold": 2, "block": 3}
 
 
 class Matcher:
@@ -199,6 +238,7 @@ class Matcher:
         self.frames = PdqIndex(threshold=thr)  # every frame of every vPDQ entry, label = entry id
         self.blocked = PdqIndex(threshold=self.policy.review_distance)  # label = block-list row id
         self.windows = WindowIndex()  # pdq80 / pdq70 window entries, label = entry id
+        self.confirmed: set[int] = set()  # live entries platforms confirmed; the rest are unconfirmed
 
     @classmethod
     def open(cls, database_url: str | None = None, policy: Policy | None = None) -> Matcher:
@@ -253,10 +293,22 @@ class Matcher:
                 codes += [e.value for e in batch]
                 labels += [e.entry_id for e in batch]
             self.windows.index(window).build(codes, np.array(labels, dtype=np.int64))
+        if hasattr(self, "store"):  # a detached copy keeps the set it was made with
+            self.confirmed = self.store.confirmed_ids()
 
     def apply(self, changes: list[Change]) -> None:
         for ch in changes:
             e = ch.entry
+            if ch.op == "unblock":  # a local block lifted (entry_id is the block row's id)
+                if e.type == "pdq":
+                    self.blocked.remove(e.entry_id, e.value)
+                continue
+            if ch.op != "remove" and e.trust == TrustState.CONFIRMED:
+                self.confirmed.add(e.entry_id)
+            else:
+                self.confirmed.discard(e.entry_id)
+            if ch.op == "trust":
+                continue
             if e.type == "pdq":
                 (self.pdq.add if ch.op == "add" else self.pdq.remove)(0, e.value)
             elif e.type in WINDOW_TYPES:
@@ -296,10 +348,9 @@ class Matcher:
         # early exit: a whole-picture match already blocks; the search would add nothing
         window_matches = extra.matches() if verdict.verdict != "block" else []
         if window_matches:
-            verdict.matches += window_matches
-            verdict.verdict = max(
-                [verdict.verdict, *(self._verdict_of(m) for m in window_matches)], key=_RANK.__getitem__
-            )
+            verdict.matches += [self._judge(m) for m in window_matches]
+            verdict.verdict = max((m.verdict for m in verdict.matches), key=_RANK.__getitem__)
+            verdict.final = any(m.final and m.verdict == verdict.verdict for m in verdict.matches)
         return verdict
 
     def check_hashes(self, hashes: list[AnyHash]) -> Verdict:
@@ -342,21 +393,39 @@ class Matcher:
                 matches += [Match(owner, "pdq", d, "local") for owner, d in seen.items()]
         if item.vpdq is not None:
             matches += self._vpdq(item.vpdq)
-        verdict = max((self._verdict_of(m) for m in matches), key=_RANK.__getitem__, default="allow")
+        matches = [self._judge(m) for m in matches]
+        verdict = max((m.verdict for m in matches), key=_RANK.__getitem__, default="allow")
+        final = verdict == "allow" or any(m.final and m.verdict == verdict for m in matches)
         return Verdict(
-            verdict, matches, item.md5.value if item.md5 else None, item.pdq[0].value if item.pdq else None
+            verdict,
+            matches,
+            item.md5.value if item.md5 else None,
+            item.pdq[0].value if item.pdq else None,
+            final,
         )
 
-    def _verdict_of(self, m: Match) -> str:
+    def _judge(self, m: Match) -> Match:
+        """The match with its entry's trust state and what it gives under the policy."""
         p = self.policy
-        if m.type in WINDOW_TYPES:
-            # auto-action only when both windows agree; one window alone goes to review
-            return "block" if m.agreed else "review"
+        if m.source == "local":  # this platform's reviewer removed that content: final
+            return replace(m, verdict="block", final=True)
+        trust = TrustState.CONFIRMED if m.entry_id in self.confirmed else TrustState.UNCONFIRMED
         if m.type == "md5":
-            return "block" if p.md5_blocks else "review"
-        if m.type == "pdq":
-            return "block" if m.distance <= p.block_distance else "review"
-        return p.vpdq_verdict
+            strong = p.md5_blocks
+        elif m.type in WINDOW_TYPES:  # a window alone may be a meme's photo: both must agree
+            strong = bool(m.agreed)
+        elif m.type == "pdq":
+            strong = m.distance <= p.block_distance
+        else:
+            strong = p.vpdq_verdict == "block"
+        if not strong:
+            verdict = p.on_near
+        elif trust == TrustState.CONFIRMED:
+            verdict = p.on_confirmed
+        else:
+            verdict = p.on_unconfirmed
+        final = verdict == "block" and trust == TrustState.CONFIRMED
+        return replace(m, trust=trust.value, verdict=verdict, final=final)
 
     def _vpdq(self, query: VpdqHash) -> list[Match]:
         frames = [f.pdq for f in query.frames if f.q >= PDQ_MIN_QUALITY]

@@ -26,6 +26,14 @@ class NodeMetrics:
             "takeitdown_node_sync_entries_total", "Feed entries applied", registry=r
         )
         self.sync_errors = Counter("takeitdown_node_sync_errors_total", "Feed reads that failed", registry=r)
+        self.resyncs = Counter(
+            "takeitdown_node_sync_resyncs_total",
+            "Resyncs from scratch after the registry's feed diverged (reset or restored)",
+            registry=r,
+        )
+        self.resyncing = Gauge(
+            "takeitdown_node_sync_resyncing", "1 while a resync from scratch has not caught up", registry=r
+        )
         self.entries = Gauge("takeitdown_node_entries", "Hashes held, by kind", ["kind"], registry=r)
         self.matches = Counter(
             "takeitdown_node_match_requests_total", "Match requests by verdict", ["verdict"], registry=r
@@ -44,8 +52,11 @@ class NodeMetrics:
         self.entries_applied.inc(n)
         self.last_success.set(when)
 
-    def refresh(self, lag: float | None, sizes: dict[str, int], outbox: dict[str, Any]) -> None:
+    def refresh(
+        self, lag: float | None, sizes: dict[str, int], outbox: dict[str, Any], resyncing: bool = False
+    ) -> None:
         self.sync_lag.set(lag if lag is not None else float("nan"))
+        self.resyncing.set(1 if resyncing else 0)
         for kind, n in sizes.items():
             self.entries.labels(kind).set(n)
         self.outbox_pending.set(outbox.get("pending", 0))

@@ -56,6 +56,7 @@ class Summary:
     scanned: int = 0
     errors: int = 0
     block: int = 0
+    hold: int = 0
     review: int = 0
     seconds: float = 0.0
 

@@ -32,7 +32,22 @@ entries = Table(
     Column("value", String(64), nullable=False),
     Column("quality", Integer, nullable=True),
     Column("frames", JSON, nullable=True),
+    # TrustState: unconfirmed | confirmed (quarantined entries move to node_quarantined)
+    Column("trust", String(16), nullable=False, server_default="unconfirmed"),
     Index("node_ix_entries_type_value", "type", "value"),
+)
+
+# Entries the registry quarantined: off the index and every lookup, kept (frames and all) so a
+# `state` entry that restores one brings it back without the registry sending the hash again.
+quarantined = Table(
+    "node_quarantined",
+    metadata,
+    Column("entry_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", String(8), nullable=False),
+    Column("value", String(64), nullable=False),
+    Column("quality", Integer, nullable=True),
+    Column("frames", JSON, nullable=True),
+    Column("since", DateTime(timezone=True), nullable=False),
 )
 
 # One row (id 1): the feed cursor, written in the same transaction as the entries of a page.
@@ -42,6 +57,15 @@ sync_state = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("cursor", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=True),
+    # The registry's epoch and running hash at `cursor` (FeedPage.head), to check the next page's
+    # epoch and base against: a mismatch means the registry was reset or restored (sync.py).
+    Column("epoch", String(128), nullable=True),
+    Column("head", String(128), nullable=True),
+    Column("resyncs", Integer, nullable=False, server_default="0"),
+    Column("last_resync_at", DateTime(timezone=True), nullable=True),
+    Column("last_resync_reason", Text, nullable=True),
+    # After a resync has caught up, what stood on entries the registry no longer has is lifted.
+    Column("sweep_due", Boolean, nullable=False, server_default="0"),
 )
 
 # Items waiting for a human: scan findings and uploads sent to review.
@@ -54,9 +78,12 @@ review_items = Table(
     Column("md5", String(32), nullable=True),
     Column("pdq", String(64), nullable=True),
     Column("matches", JSON, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | removed | not_a_match
+    Column("status", String(16), nullable=False),  # pending | removed | not_a_match | withdrawn
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=True),
+    # 1 (high): an upload held or provisionally blocked, waiting on this decision; 0: the rest
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("reason", Text, nullable=True),  # why it was closed without a decision, or the policy reason
     Index("node_ix_review_status", "status", "id"),
 )
 
@@ -70,6 +97,8 @@ block_list = Table(
     Column("entry_ids", JSON, nullable=False),  # registry entries the removed item matched
     Column("review_id", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # A reviewer's own platform-policy reason: the block stays when its entries are withdrawn.
+    Column("policy_reason", Text, nullable=True),
     Index("node_ix_block_type_value", "type", "value"),
 )
 
@@ -92,6 +121,7 @@ outbox = Table(
     Column("report_id", String(36), primary_key=True),
     Column("entry_id", BigInteger, nullable=False),
     Column("outcome", String(16), nullable=False),
+    Column("content_ref", String(200), nullable=True),  # protocol.Report.content_ref
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False),
@@ -241,4 +271,49 @@ takedown_items = Table(
     Column("note", Text, nullable=True),
     Column("confirmed_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("request_id", "ref", name="node_uq_takedown_item"),
+)
+
+# During a resync: the hashes of entries something stood on, as they were before it. A restored
+# registry may give the same entry id to another hash; only the same id AND hash is still listed.
+resync_prior = Table(
+    "node_resync_prior",
+    metadata,
+    Column("entry_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", String(8), nullable=False),
+    Column("value", String(64), nullable=False),
+)
+
+# Every block and hold the node made, so it can be reviewed and appealed (GET /v1/actions).
+# status: pending (a reviewer decides) | upheld (final: by policy or by a reviewer) | released
+# (a reviewer found no match) | lifted (every entry it stood on left the list).
+actions = Table(
+    "node_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(8), nullable=False),  # "block" | "hold"
+    Column("final", Boolean, nullable=False),  # True: no reviewer needed to see it
+    Column("source", String(16), nullable=False),  # "upload"
+    Column("ref", String(200), nullable=False),  # the upload's content_ref
+    Column("md5", String(32), nullable=True),
+    Column("pdq", String(64), nullable=True),
+    Column("matches", JSON, nullable=False),  # each with entry_id, type, distance, source, trust
+    Column("entry_ids", JSON, nullable=False),
+    Column("review_id", Integer, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("policy_reason", Text, nullable=True),  # a reviewer's reason to keep it after withdrawal
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Index("node_ix_actions_status", "status", "id"),
+)
+
+# Which registry entries each review item, local block and action stands on, so a withdrawal
+# finds what to lift or close without reading every row. kind: "review" | "block" | "action".
+entry_links = Table(
+    "node_entry_links",
+    metadata,
+    Column("entry_id", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("ref_id", Integer, nullable=False),
+    Index("node_ix_entry_links_entry", "entry_id", "kind"),
 )

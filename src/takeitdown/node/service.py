@@ -4,7 +4,7 @@ Platforms can embed it instead of calling the HTTP API:
 
     node = Node(NodeSettings.from_env(registry_url="https://registry.example"))
     node.start()                      # sync + outbox threads
-    verdict = node.check_upload(data) # bytes or path; .verdict is allow / review / block
+    checked = node.check_upload(data) # bytes or path; .verdict.verdict: allow / review / hold / block
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_f
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
 from takeitdown.node.pii import Sealer
-from takeitdown.node.store import Change, NodeStore
+from takeitdown.node.store import Change, NodeStore, content_ref, new_ref
 from takeitdown.node.sync import Syncer
 from takeitdown.node.takedown import Desk as TakedownDesk
 from takeitdown.node.takedown import inventory_copy_finder
 from takeitdown.node.users import Users
 from takeitdown.node.webhooks import WebhookSender
-from takeitdown.protocol import AnyHash, Outcome
+from takeitdown.protocol import AnyHash
 from takeitdown.settings import SettingsError
 
 log = logging.getLogger("takeitdown.node")
@@ -63,6 +63,10 @@ class NodeSettings:
     pii_retention_days: float = 30.0
     takedown_rate_per_minute: float = 6.0
     console: dict[str, Any] = field(default_factory=lambda: config.console_values({}))
+    max_page_bytes: int = 8 * 2**20
+    max_concurrent_checks: int = 2
+    check_wait_seconds: float = 5.0
+    body_timeout_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, registry_url: str, database_url: str | None = None) -> NodeSettings:
@@ -98,6 +102,10 @@ class NodeSettings:
             console=console,
             pii_retention_days=values["pii_retention_days"],
             takedown_rate_per_minute=values["takedown_rate_per_minute"],
+            max_page_bytes=int(values["max_page_mb"] * 2**20),
+            max_concurrent_checks=values["max_concurrent_checks"],
+            check_wait_seconds=values["check_wait_seconds"],
+            body_timeout_seconds=values["body_timeout_seconds"],
         )
 
 
@@ -144,6 +152,7 @@ class Node:
             settings.poll_seconds,
             Backoff(settings.backoff_base, settings.backoff_cap),
             after_page=self._after_page,
+            max_page_bytes=settings.max_page_bytes,
         )
         self.outbox = OutboxSender(
             self.store,
@@ -191,41 +200,59 @@ class Node:
 
     def check_upload(
         self, source: bytes | str | Path | list[AnyHash], ref: str | None = None, account: str | None = None
-    ) -> tuple[Verdict, int | None]:
-        """Match an upload; a block queues `upload_blocked`, a review adds it to the review queue.
+    ) -> Checked:
+        """Match an upload and act on the verdict (docs/node.md, "Policy").
 
-        Returns the verdict and the review item id (when sent to review).
+        `hold` and `block` are recorded as actions (`GET /v1/actions`); unless final, the upload
+        goes to the review queue at high priority. A final block queues `upload_blocked` for the
+        entries it stands on; `review` adds a normal review item. `ref` is the platform's id for
+        the upload (its reports' content_ref); the node makes one when none is given.
         """
         item: ItemHashes = hashes_from_wire(source) if isinstance(source, list) else hash_for_matching(source)
         verdict = self.matcher.check(item)
         self.metrics.matches.labels(verdict.verdict).inc()
-        review_id = None
-        if verdict.verdict == "block":
-            self.store.queue_reports([(eid, Outcome.UPLOAD_BLOCKED) for eid in verdict.registry_entry_ids()])
-            self.outbox.wake()
-        elif verdict.verdict == "review":
+        ref = ref or new_ref()
+        checked = Checked(verdict, ref)
+        matches = [m.to_json() for m in verdict.matches]
+        if verdict.verdict != "allow" and not verdict.final:
             # the same content sent again joins its open item instead of making a new one
-            review_id = self.desk.find_same_content(verdict.md5, verdict.pdq, "upload")
-            if review_id is None:
-                review_id = self.store.add_review(
-                    "upload", ref, verdict.md5, verdict.pdq, [m.to_json() for m in verdict.matches]
-                )
-        if verdict.verdict != "allow":
-            self.desk.upload_acted(
-                verdict.verdict, ref, account, [m.to_json() for m in verdict.matches], review_id
+            checked.review_id = self.desk.find_same_content(verdict.md5, verdict.pdq, "upload")
+        if verdict.verdict in ("hold", "block"):
+            checked.action_id, checked.review_id = self.store.record_action(
+                verdict.verdict,
+                verdict.final,
+                content_ref(ref),
+                verdict.md5,
+                verdict.pdq,
+                matches,
+                verdict.final_block_entry_ids() if verdict.final else [],
+                _why(verdict),
+                checked.review_id,
             )
+            if verdict.final:
+                self.outbox.wake()
+        elif verdict.verdict == "review" and checked.review_id is None:
+            checked.review_id = self.store.add_review("upload", ref, verdict.md5, verdict.pdq, matches)
+        if verdict.verdict != "allow":
+            self.desk.upload_acted(verdict.verdict, ref, account, matches, checked.review_id)
             self.webhooks.wake()
-        return verdict, review_id
+        return checked
 
     def decide(
-        self, review_id: int, decision: str, person: str | None = None, reason: str | None = None
+        self,
+        review_id: int,
+        decision: str,
+        person: str | None = None,
+        reason: str | None = None,
+        policy_reason: str | None = None,
     ) -> dict[str, Any]:
-        """A reviewer's decision: refused without a person; recorded with who and why."""
+        """A reviewer's decision: refused without a person; recorded with who and why.
+        `policy_reason` (with remove) keeps the block if the entries are later withdrawn."""
         self.desk.check_decision(decision, person, reason)
         assert person is not None
         if decision == "escalate":
             return self.desk.escalate(review_id, person, reason or "")
-        item, blocks = self.store.decide(review_id, decision)
+        item, blocks = self.store.decide(review_id, decision, policy_reason)
         self.matcher.add_blocks(blocks)
         self.outbox.wake()
         out = self.desk.record_decision(item, decision, person, reason)
@@ -247,7 +274,11 @@ class Node:
         if s.last_success is None:
             reasons.append("the node has not synced with the registry yet")
         lag = s.lag_seconds()
-        if lag is not None and lag > self.settings.max_lag_seconds:
+        if s.resyncing:  # the registry was reset or restored: the list is being fetched again
+            reasons.append(
+                f"resyncing from scratch after the registry's feed diverged ({s.last_resync_reason})"
+            )
+        elif lag is not None and lag > self.settings.max_lag_seconds:
             reasons.append(f"the hash list is {lag:.0f} s behind (limit {self.settings.max_lag_seconds:g} s)")
         elif lag is None and s.last_success is not None:
             reasons.append("the node is still catching up with the registry's feed")
@@ -258,7 +289,7 @@ class Node:
         lag = s.lag_seconds()
         sizes = self.matcher.size()
         out = self.store.outbox_counts()
-        self.metrics.refresh(lag, sizes, out)
+        self.metrics.refresh(lag, sizes, out, s.resyncing)
         return {
             "status": "ok",
             "sync": {
@@ -267,8 +298,14 @@ class Node:
                 "caught_up_at": _iso(s.caught_up_at),
                 "lag_seconds": None if lag is None else round(lag, 3),
                 "last_error": s.last_error,
+                "epoch": s.epoch,
+                "page_limit": s.limit,
+                "resyncing": s.resyncing,
+                "resyncs": s.resyncs,
+                "last_resync_reason": s.last_resync_reason,
             },
             "entries": self.store.counts(),
+            "trust": self.store.trust_counts(),
             "index": sizes,
             "outbox": {**out, "last_error": self.outbox.last_error},
             "inventory": {"items": self.inventory.count(), **self.inventory.size()},
@@ -279,6 +316,36 @@ class Node:
             },
             "review": self.desk.counts(),
         }
+
+
+@dataclass
+class Checked:
+    """An upload's verdict and what the node did about it."""
+
+    verdict: Verdict
+    ref: str  # the caller's ref, or the one the node made
+    review_id: int | None = None
+    action_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {**self.verdict.to_json(), "ref": self.ref}
+        if self.review_id is not None:
+            out["review_id"] = self.review_id
+        if self.action_id is not None:
+            out["action_id"] = self.action_id
+        return out
+
+
+def _why(v: Verdict) -> str:
+    """The action's reason in words, from the matches that gave the verdict."""
+    giving = [m for m in v.matches if m.verdict == v.verdict]
+    where = ", ".join(
+        f"{m.source} {m.type} match to entry {m.entry_id} ({m.trust or 'local block'}, distance {m.distance})"
+        for m in giving[:5]
+    )
+    if v.final:
+        return f"blocked by policy: {where}"
+    return f"{v.verdict} until a reviewer decides: {where}"
 
 
 def _iso(t: float | None) -> str | None:

@@ -2,24 +2,70 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
 from takeitdown.node.db import Database
-from takeitdown.node.schema import block_list, entries, outbox, review_items, scan_results, sync_state
-from takeitdown.protocol import FeedEntry, InvalidFeedEntry, Outcome, ProblemCode
+from takeitdown.node.schema import (
+    actions,
+    block_list,
+    entries,
+    entry_links,
+    outbox,
+    quarantined,
+    resync_prior,
+    review_items,
+    scan_results,
+    sync_state,
+)
+from takeitdown.protocol import (
+    MAX_CONTENT_REF,
+    FeedEntry,
+    InvalidFeedEntry,
+    Outcome,
+    ProblemCode,
+    Report,
+    TrustState,
+)
 
 log = logging.getLogger("takeitdown.node")
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+QUARANTINED = TrustState.QUARANTINED.value
+CHUNK = 500  # ids per IN (...) list
+PRIORITY_HIGH = 1  # a held or provisionally blocked upload waits on this review item
+
+
+def content_ref(ref: str | None) -> str:
+    """The `content_ref` a report carries for this ref: the platform's own id when it fits the
+    protocol (1-200 printable characters), a digest of it when not (a long scan path), and a
+    fresh opaque id when there is none."""
+    if ref and len(ref) <= MAX_CONTENT_REF and ref.isprintable():
+        return ref
+    if ref:
+        return "sha256:" + hashlib.sha256(ref.encode("utf-8", "surrogatepass")).hexdigest()
+    return new_ref()
+
+
+def new_ref() -> str:
+    """An opaque id for an upload whose caller gave none (it is returned to the caller)."""
+    return "node-" + uuid.uuid4().hex
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
 
 
 @dataclass(frozen=True)
@@ -31,14 +77,38 @@ class Entry:
     value: str
     quality: int | None = None
     frames: list[dict[str, Any]] | None = None
+    trust: str = TrustState.UNCONFIRMED.value  # quarantined only while held in node_quarantined
+
+    @property
+    def live(self) -> bool:
+        return self.trust != QUARANTINED
 
 
 @dataclass(frozen=True)
 class Change:
-    """What a feed page did to the live set; the index applies these after the commit."""
+    """What a feed page did to the live set; the index applies these after the commit.
 
-    op: str  # "add" | "remove"
+    `add` / `remove`: the entry joined or left the live set (quarantine and restore included);
+    `trust`: a live entry's trust state changed (nothing moves in the index);
+    `unblock`: a local block lifted because its entries were withdrawn (`entry.entry_id` is the
+    block row's id, `type` and `value` its hash).
+    """
+
+    op: str  # "add" | "remove" | "trust" | "unblock"
     entry: Entry
+
+
+@dataclass(frozen=True)
+class FeedMark:
+    """Where the node stands on the feed: cursor, and the registry's epoch and running hash there."""
+
+    cursor: int
+    epoch: str | None = None
+    head: str | None = None
+    resyncs: int = 0
+    last_resync_at: datetime | None = None
+    last_resync_reason: str | None = None
+    sweep_due: bool = False  # a resync is under way: it ends with `sweep_unlisted`
 
 
 class ReviewError(Exception):
@@ -49,16 +119,43 @@ class ReviewError(Exception):
         self.code = code
 
 
-def _valid(e: dict[str, Any]) -> Entry | None:
-    """A feed `add` entry checked like every other hash on the way in (protocol.FeedEntry);
-    None if unusable."""
+def _parse(e: dict[str, Any]) -> FeedEntry | None:
     try:
-        fe = FeedEntry.parse(e)
+        return FeedEntry.parse(e)
     except InvalidFeedEntry as exc:
         log.warning("feed entry %s skipped: %s", e.get("entry_id"), exc)
         return None
+
+
+def _valid(e: dict[str, Any]) -> Entry | None:
+    """A feed `add` entry checked like every other hash on the way in (protocol.FeedEntry);
+    None if unusable."""
+    fe = _parse(e)
+    if fe is None:
+        return None
     frames = None if fe.frames is None else [f.to_json() for f in fe.frames]
-    return Entry(fe.entry_id, fe.type, fe.value, fe.quality, frames)
+    trust = (fe.trust or TrustState.UNCONFIRMED).value
+    return Entry(fe.entry_id, fe.type, fe.value, fe.quality, frames, trust)
+
+
+def _row_entry(r: Any, trust: str | None = None) -> Entry:
+    return Entry(r.entry_id, r.type, r.value, r.quality, r.frames, trust or r.trust)
+
+
+def _entry_row(e: Entry) -> dict[str, Any]:
+    return {
+        "entry_id": e.entry_id,
+        "type": e.type,
+        "value": e.value,
+        "quality": e.quality,
+        "frames": e.frames,
+    }
+
+
+def _match_ids(matches: Any) -> set[int]:
+    return {
+        int(m["entry_id"]) for m in matches or [] if isinstance(m, dict) and m.get("entry_id") is not None
+    }
 
 
 def _has_entry_id(e: Any) -> bool:
@@ -78,21 +175,97 @@ class NodeStore:
 
     # -- sync ----------------------------------------------------------------------------------
     def cursor(self) -> int:
-        with self.db.read() as conn:
-            row = conn.execute(select(sync_state.c.cursor).where(sync_state.c.id == 1)).first()
-        return int(row[0]) if row else 0
+        return self.feed_mark().cursor
 
-    def apply_page(self, page: list[Any], next_cursor: int) -> list[Change]:
-        """Apply one feed page and move the cursor in ONE transaction; return the net changes."""
+    def feed_mark(self) -> FeedMark:
+        with self.db.read() as conn:
+            r = conn.execute(select(sync_state).where(sync_state.c.id == 1)).first()
+        if r is None:
+            return FeedMark(0)
+        return FeedMark(
+            int(r.cursor),
+            r.epoch,
+            r.head,
+            int(r.resyncs or 0),
+            r.last_resync_at,
+            r.last_resync_reason,
+            bool(r.sweep_due),
+        )
+
+    def start_resync(self, reason: str) -> None:
+        """The registry was reset or restored: forget the list and the feed position, keep every
+        review, block, action and queued report (the sweep after the resync sorts those out)."""
+        with self.db.write() as conn:
+            linked = select(entry_links.c.entry_id).distinct()
+            for table in (entries, quarantined):
+                conn.execute(
+                    insert(resync_prior).from_select(
+                        ["entry_id", "type", "value"],
+                        select(table.c.entry_id, table.c.type, table.c.value).where(
+                            table.c.entry_id.in_(linked),
+                            table.c.entry_id.not_in(select(resync_prior.c.entry_id)),
+                        ),
+                    )
+                )
+            conn.execute(delete(entries))
+            conn.execute(delete(quarantined))
+            resyncs = conn.execute(select(sync_state.c.resyncs).where(sync_state.c.id == 1)).scalar()
+            self._set_mark(
+                conn,
+                cursor=0,
+                epoch=None,
+                head=None,
+                resyncs=int(resyncs or 0) + 1,
+                last_resync_at=now(),
+                last_resync_reason=reason[:1000],
+                sweep_due=True,
+            )
+
+    def sweep_unlisted(self) -> list[Change]:
+        """After a resync caught up: lift or close what stands only on entries the registry no
+        longer has (a restore lost them; nobody could withdraw them), as a withdrawal would."""
+        with self.db.write() as conn:
+            listed = select(entries.c.entry_id)
+            q = select(entry_links.c.entry_id).where(entry_links.c.entry_id.not_in(listed)).distinct()
+            unlisted = {int(r[0]): "withdrawn" for r in conn.execute(q)}
+            q2 = select(outbox.c.entry_id).where(outbox.c.sent_at.is_(None), outbox.c.entry_id.not_in(listed))
+            unlisted.update({int(r[0]): "withdrawn" for r in conn.execute(q2) if int(r[0]) not in unlisted})
+            # the same id given to another hash by the restored registry is not the entry it was
+            reused = (
+                select(resync_prior.c.entry_id)
+                .join(entries, entries.c.entry_id == resync_prior.c.entry_id)
+                .where((entries.c.type != resync_prior.c.type) | (entries.c.value != resync_prior.c.value))
+            )
+            unlisted.update({int(r[0]): "withdrawn" for r in conn.execute(reused)})
+            lifted = self._withdraw(conn, unlisted) if unlisted else []
+            conn.execute(delete(resync_prior))
+            self._set_mark(conn, sweep_due=False)
+        return lifted
+
+    def _set_mark(self, conn: Any, **values: Any) -> None:
+        done = conn.execute(update(sync_state).where(sync_state.c.id == 1).values(updated_at=now(), **values))
+        if done.rowcount == 0:
+            conn.execute(insert(sync_state).values(id=1, updated_at=now(), **{"cursor": 0, **values}))
+
+    def apply_page(
+        self, page: list[Any], next_cursor: int, epoch: str | None = None, head: str | None = None
+    ) -> list[Change]:
+        """Apply one feed page and move the cursor in ONE transaction; return the net changes.
+
+        `add` stores an entry with its trust state, `remove` drops it, `state` changes its trust
+        state: quarantined moves it out of the live set (into node_quarantined), a later state
+        brings it back. Whatever stood only on entries that left (local blocks, pending reviews,
+        standing actions, queued reports) is lifted or closed in the same transaction.
+        """
         page = [e for e in page if _has_entry_id(e)]
-        ids = {int(e["entry_id"]) for e in page}
+        ids = sorted({int(e["entry_id"]) for e in page})
         with self.db.write() as conn:
             before: dict[int, Entry] = {}
-            id_list = sorted(ids)
-            for i in range(0, len(id_list), 500):
-                rows = conn.execute(select(entries).where(entries.c.entry_id.in_(id_list[i : i + 500])))
-                for r in rows:
-                    before[r.entry_id] = Entry(r.entry_id, r.type, r.value, r.quality, r.frames)
+            for chunk in _chunks(ids):
+                for r in conn.execute(select(entries).where(entries.c.entry_id.in_(chunk))):
+                    before[r.entry_id] = _row_entry(r)
+                for r in conn.execute(select(quarantined).where(quarantined.c.entry_id.in_(chunk))):
+                    before[r.entry_id] = _row_entry(r, QUARANTINED)
             after: dict[int, Entry | None] = dict(before)
             for e in page:
                 op = e.get("op")
@@ -103,37 +276,149 @@ class NodeStore:
                     ent = _valid(e)
                     if ent is not None:
                         after[eid] = ent
-            changes: list[Change] = []
-            gone: list[int] = []
-            new_rows: list[dict[str, Any]] = []
-            for eid, now_e in after.items():
-                old = before.get(eid)
-                if old == now_e:
-                    continue
-                if old is not None:
-                    changes.append(Change("remove", old))
-                    gone.append(eid)
-                if now_e is not None:
-                    changes.append(Change("add", now_e))
-                    new_rows.append(
-                        {
-                            "entry_id": eid,
-                            "type": now_e.type,
-                            "value": now_e.value,
-                            "quality": now_e.quality,
-                            "frames": now_e.frames,
-                        }
-                    )
-            for i in range(0, len(gone), 500):
-                conn.execute(delete(entries).where(entries.c.entry_id.in_(gone[i : i + 500])))
-            if new_rows:
-                conn.execute(insert(entries), new_rows)
-            done = conn.execute(
-                update(sync_state).where(sync_state.c.id == 1).values(cursor=next_cursor, updated_at=now())
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(sync_state).values(id=1, cursor=next_cursor, updated_at=now()))
+                elif op == "state":
+                    fe = _parse(e)
+                    held = after.get(eid)
+                    if fe is not None and fe.trust is not None and held is not None:
+                        after[eid] = replace(held, trust=fe.trust.value)
+                    elif fe is not None:
+                        log.info("state entry for entry %s, which this node does not hold: ignored", eid)
+            changes, gone = self._write_entries(conn, before, after)
+            if gone:
+                changes += self._withdraw(conn, gone)
+            marks: dict[str, Any] = {"cursor": next_cursor}
+            if epoch is not None:
+                marks.update(epoch=epoch, head=head)
+            self._set_mark(conn, **marks)
         return changes
+
+    def _write_entries(
+        self, conn: Any, before: dict[int, Entry], after: dict[int, Entry | None]
+    ) -> tuple[list[Change], dict[int, str]]:
+        """Write the net difference; return the changes and the entries that left the live set
+        (entry id -> "withdrawn" | "quarantined")."""
+        changes: list[Change] = []
+        gone: dict[int, str] = {}
+        drop: dict[bool, list[int]] = {True: [], False: []}  # live table? -> ids
+        put: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        trust_updates: list[Entry] = []
+        for eid, new in after.items():
+            old = before.get(eid)
+            if old == new:
+                continue
+            if (
+                old is not None
+                and new is not None
+                and old.live
+                and new.live
+                and replace(old, trust=new.trust) == new
+            ):
+                trust_updates.append(new)
+                changes.append(Change("trust", new))
+                continue
+            if old is not None:
+                drop[old.live].append(eid)
+                if old.live:
+                    changes.append(Change("remove", old))
+                    if new is None or not new.live:
+                        gone[eid] = "withdrawn" if new is None else "quarantined"
+            if new is not None:
+                if new.live:
+                    put[True].append({**_entry_row(new), "trust": new.trust})
+                    changes.append(Change("add", new))
+                else:
+                    put[False].append({**_entry_row(new), "since": now()})
+        for live, table in ((True, entries), (False, quarantined)):
+            for chunk in _chunks(drop[live]):
+                conn.execute(delete(table).where(table.c.entry_id.in_(chunk)))
+            if put[live]:
+                conn.execute(insert(table), put[live])
+        for e in trust_updates:
+            conn.execute(update(entries).where(entries.c.entry_id == e.entry_id).values(trust=e.trust))
+        return changes, gone
+
+    def _withdraw(self, conn: Any, gone: dict[int, str]) -> list[Change]:
+        """Lift or close what stood only on entries that just left the list, in the caller's
+        transaction: pending review items are closed (`withdrawn`), local blocks without a
+        platform-policy reason are deleted, pending or upheld actions are `lifted`, and reports
+        not yet sent for those entries are dropped. Returns the lifted blocks (for the index)."""
+        gone_ids = sorted(gone)
+        linked: dict[str, set[int]] = {"review": set(), "block": set(), "action": set()}
+        for chunk in _chunks(gone_ids):
+            q = select(entry_links.c.kind, entry_links.c.ref_id).where(entry_links.c.entry_id.in_(chunk))
+            for kind, ref_id in conn.execute(q):
+                linked.setdefault(kind, set()).add(int(ref_id))
+        candidates: list[tuple[str, Any, set[int]]] = []
+        for chunk in _chunks(sorted(linked["review"])):
+            q = select(review_items.c.id, review_items.c.matches).where(
+                review_items.c.id.in_(chunk), review_items.c.status.in_(("pending", "escalated"))
+            )
+            candidates += [("review", r, _match_ids(r.matches)) for r in conn.execute(q)]
+        for chunk in _chunks(sorted(linked["block"])):
+            q = select(block_list).where(block_list.c.id.in_(chunk), block_list.c.policy_reason.is_(None))
+            candidates += [("block", r, {int(i) for i in r.entry_ids or []}) for r in conn.execute(q)]
+        for chunk in _chunks(sorted(linked["action"])):
+            q = select(actions.c.id, actions.c.entry_ids).where(
+                actions.c.id.in_(chunk),
+                actions.c.status.in_(("pending", "upheld")),
+                actions.c.policy_reason.is_(None),
+            )
+            candidates += [("action", r, {int(i) for i in r.entry_ids or []}) for r in conn.execute(q)]
+        named = sorted(set().union(*(ids for _, _, ids in candidates)) if candidates else set())
+        live: set[int] = set()
+        for chunk in _chunks(named):
+            live.update(
+                int(r[0])
+                for r in conn.execute(select(entries.c.entry_id).where(entries.c.entry_id.in_(chunk)))
+            )
+        live -= set(gone)  # after a resync, an id the registry reused for another hash is gone
+        lifted: list[Change] = []
+        closed = {"review": 0, "block": 0, "action": 0}
+        for kind, row, ids in candidates:
+            if not ids or ids & live:
+                continue  # stands on something still listed (or on no registry entry at all)
+            why = " or ".join(sorted({gone.get(i, "withdrawn") for i in ids}))
+            reason = f"every registry entry it matched was {why}"
+            closed[kind] += 1
+            if kind == "review":
+                conn.execute(
+                    update(review_items)
+                    .where(review_items.c.id == row.id)
+                    .values(status="withdrawn", reason=reason, decided_at=now())
+                )
+            elif kind == "block":
+                conn.execute(delete(block_list).where(block_list.c.id == row.id))
+                lifted.append(Change("unblock", Entry(int(row.id), row.type, row.value)))
+            else:
+                conn.execute(
+                    update(actions)
+                    .where(actions.c.id == row.id)
+                    .values(status="lifted", reason=reason, closed_at=now())
+                )
+        dropped = 0
+        for chunk in _chunks(gone_ids):
+            dropped += (
+                conn.execute(
+                    delete(outbox).where(outbox.c.entry_id.in_(chunk), outbox.c.sent_at.is_(None))
+                ).rowcount
+                or 0
+            )
+        if any(closed.values()) or dropped:
+            log.info(
+                "%d entries left the list: closed %d review items, lifted %d local blocks and %d "
+                "actions, dropped %d queued reports",
+                len(gone),
+                closed["review"],
+                closed["block"],
+                closed["action"],
+                dropped,
+            )
+        return lifted
+
+    def _link(self, conn: Any, kind: str, ref_id: int, entry_ids: Iterable[int]) -> None:
+        rows = [{"entry_id": int(e), "kind": kind, "ref_id": ref_id} for e in sorted(set(entry_ids))]
+        if rows:
+            conn.execute(insert(entry_links), rows)
 
     def iter_entries(self, kind: str, batch: int = 50_000) -> Iterator[list[Entry]]:
         last = -(2**62)
@@ -147,7 +432,7 @@ class NodeStore:
                 ).all()
             if not rows:
                 return
-            yield [Entry(r.entry_id, r.type, r.value, r.quality, r.frames) for r in rows]
+            yield [_row_entry(r) for r in rows]
             last = rows[-1].entry_id
 
     def entry_ids(self) -> set[tuple[int, str, str]]:
@@ -161,6 +446,18 @@ class NodeStore:
         with self.db.read() as conn:
             rows = conn.execute(select(entries.c.type, func.count()).group_by(entries.c.type)).all()
         return {str(t): int(n) for t, n in rows}
+
+    def trust_counts(self) -> dict[str, int]:
+        """Live entries by trust state, and how many are quarantined (held off the lists)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(entries.c.trust, func.count()).group_by(entries.c.trust)).all()
+            held = conn.execute(select(func.count()).select_from(quarantined)).scalar()
+        return {**{str(t): int(n) for t, n in rows}, QUARANTINED: int(held or 0)}
+
+    def confirmed_ids(self) -> set[int]:
+        with self.db.read() as conn:
+            q = select(entries.c.entry_id).where(entries.c.trust == TrustState.CONFIRMED.value)
+            return {int(r[0]) for r in conn.execute(q)}
 
     def md5_entries(self, value: str) -> list[int]:
         with self.db.read() as conn:
@@ -228,6 +525,7 @@ class NodeStore:
         pdq: str | None,
         matches: list[dict[str, Any]],
         conn: Any = None,
+        priority: int = 0,
     ) -> int:
         values = {
             "source": source,
@@ -237,27 +535,43 @@ class NodeStore:
             "matches": matches,
             "status": "pending",
             "created_at": now(),
+            "priority": priority,
         }
-        if conn is not None:
-            return _new_id(conn.execute(insert(review_items).values(**values)))
-        with self.db.write() as c:
-            return _new_id(c.execute(insert(review_items).values(**values)))
+        if conn is None:
+            with self.db.write() as c:
+                return self.add_review(source, ref, md5, pdq, matches, c, priority)
+        rid = _new_id(conn.execute(insert(review_items).values(**values)))
+        self._link(conn, "review", rid, _match_ids(matches))
+        return rid
 
-    def list_review(self, status: str = "pending", limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
+    def list_review(
+        self, status: str = "pending", limit: int = 100, after: int = 0, by_priority: bool = False
+    ) -> list[dict[str, Any]]:
         with self.db.read() as conn:
             q = select(review_items).where(review_items.c.id > after)
             if status != "all":
                 q = q.where(review_items.c.status == status)
-            rows = conn.execute(q.order_by(review_items.c.id).limit(limit)).all()
+            order = (
+                (review_items.c.priority.desc(), review_items.c.id) if by_priority else (review_items.c.id,)
+            )
+            rows = conn.execute(q.order_by(*order).limit(limit)).all()
         return [_review_json(r) for r in rows]
 
-    def decide(self, review_id: int, decision: str) -> tuple[dict[str, Any], list[tuple[int, str, str]]]:
+    def decide(
+        self, review_id: int, decision: str, policy_reason: str | None = None
+    ) -> tuple[dict[str, Any], list[tuple[int, str, str]]]:
         """Record a reviewer's decision; on `remove`, block the item's own hashes. All or nothing.
 
+        A held or provisionally blocked upload (an action waits on this item) ends here: `remove`
+        upholds it (final) and reports `upload_blocked`, as it was never posted; `not_a_match`
+        releases it. `policy_reason` (with `remove`) is the platform's own reason to keep the block
+        even if the registry entries are later withdrawn. Reports go only for entries still listed.
         Returns the updated item and the new block-list rows (id, type, value) for the matcher.
         """
         if decision not in ("remove", "not_a_match"):
             raise ReviewError(400, 'decision must be "remove" or "not_a_match"')
+        if policy_reason is not None and decision != "remove":
+            raise ReviewError(400, "a policy_reason keeps a block: it goes only with remove")
         with self.db.write() as conn:
             row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
             if row is None:
@@ -272,19 +586,22 @@ class NodeStore:
             conn.execute(
                 update(review_items)
                 .where(review_items.c.id == review_id)
-                .values(status=status, decided_at=now())
+                .values(status=status, decided_at=now(), reason=policy_reason)
             )
-            entry_ids = sorted(
-                {int(m["entry_id"]) for m in row.matches or [] if m.get("entry_id") is not None}
-            )
+            matched = sorted(_match_ids(row.matches))
+            listed = self._listed(conn, matched)
+            entry_ids = [e for e in matched if e in listed]  # no reports on withdrawn entries
+            action = conn.execute(select(actions.c.id).where(actions.c.review_id == review_id)).first()
             reports: list[tuple[int, Outcome]] = []
             new_blocks: list[tuple[int, str, str]] = []
             if decision == "remove":
-                # match_found only from scan findings: for an upload, upload_blocked/removed tell it.
                 for eid in entry_ids:
-                    if row.source == "scan":
-                        reports.append((eid, Outcome.MATCH_FOUND))
-                    reports.append((eid, Outcome.REMOVED))
+                    if row.source == "scan":  # a copy was found and taken down
+                        reports += [(eid, Outcome.MATCH_FOUND), (eid, Outcome.REMOVED)]
+                    elif action is not None:  # held or blocked at upload: it was never posted
+                        reports.append((eid, Outcome.UPLOAD_BLOCKED))
+                    else:
+                        reports.append((eid, Outcome.REMOVED))
                 for kind, value in (("md5", row.md5), ("pdq", row.pdq)):
                     if value:
                         bid = _new_id(
@@ -292,35 +609,122 @@ class NodeStore:
                                 insert(block_list).values(
                                     type=kind,
                                     value=value,
-                                    entry_ids=entry_ids,
+                                    entry_ids=matched,
                                     review_id=review_id,
                                     created_at=now(),
+                                    policy_reason=policy_reason,
                                 )
                             )
                         )
+                        self._link(conn, "block", bid, matched)
                         new_blocks.append((int(bid), kind, value))
             else:
                 reports = [(eid, Outcome.FALSE_POSITIVE) for eid in entry_ids]
-            self.queue_reports(reports, conn)
+            if action is not None:
+                upheld = decision == "remove"
+                why = "a reviewer confirmed the match" if upheld else "a reviewer found it is not a match"
+                conn.execute(
+                    update(actions)
+                    .where(actions.c.id == action.id)
+                    .values(
+                        status="upheld" if upheld else "released",
+                        final=True,
+                        reason=why,
+                        policy_reason=policy_reason,
+                        closed_at=now(),
+                    )
+                )
+            ref = content_ref(row.ref)
+            self.queue_reports([(eid, outcome, ref) for eid, outcome in reports], conn)
             item = _review_json(
                 conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
             )
         return item, new_blocks
 
+    def _listed(self, conn: Any, ids: Sequence[int]) -> set[int]:
+        out: set[int] = set()
+        for chunk in _chunks(sorted(ids)):
+            q = select(entries.c.entry_id).where(entries.c.entry_id.in_(chunk))
+            out.update(int(r[0]) for r in conn.execute(q))
+        return out
+
+    # -- actions (every block and hold) ------------------------------------------------------------
+    def record_action(
+        self,
+        kind: str,
+        final: bool,
+        ref: str,
+        md5: str | None,
+        pdq: str | None,
+        matches: list[dict[str, Any]],
+        reports: list[int],
+        reason: str,
+        review_id: int | None = None,
+    ) -> tuple[int, int | None]:
+        """Record a block or hold of an upload, in one transaction with what goes with it: a high
+        priority review item unless `final`, and `upload_blocked` reports for `reports` (the
+        entries a final block stands on). Returns (action id, review item id or None)."""
+        with self.db.write() as conn:
+            if final:
+                review_id = None
+            elif review_id is None:
+                review_id = self.add_review("upload", ref, md5, pdq, matches, conn, PRIORITY_HIGH)
+            else:  # joins the open item of the same content: that one is now waited on
+                conn.execute(
+                    update(review_items).where(review_items.c.id == review_id).values(priority=PRIORITY_HIGH)
+                )
+            ids = sorted(_match_ids(matches))
+            aid = _new_id(
+                conn.execute(
+                    insert(actions).values(
+                        created_at=now(),
+                        kind=kind,
+                        final=final,
+                        source="upload",
+                        ref=ref,
+                        md5=md5,
+                        pdq=pdq,
+                        matches=matches,
+                        entry_ids=ids,
+                        review_id=review_id,
+                        status="upheld" if final else "pending",
+                        reason=reason,
+                    )
+                )
+            )
+            self._link(conn, "action", aid, ids)
+            self.queue_reports([(eid, Outcome.UPLOAD_BLOCKED, ref) for eid in reports], conn)
+        return aid, review_id
+
+    def list_actions(self, status: str = "all", limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            q = select(actions).where(actions.c.id > after)
+            if status != "all":
+                q = q.where(actions.c.status == status)
+            rows = conn.execute(q.order_by(actions.c.id).limit(limit)).all()
+        return [_action_json(r) for r in rows]
+
+    def get_action(self, action_id: int) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            r = conn.execute(select(actions).where(actions.c.id == action_id)).first()
+        return None if r is None else _action_json(r)
+
     # -- outbox ---------------------------------------------------------------------------------------
-    def queue_reports(self, reports: list[tuple[int, Outcome]], conn: Any = None) -> None:
+    def queue_reports(self, reports: Sequence[tuple[Any, ...]], conn: Any = None) -> None:
+        """Queue (entry id, outcome[, content_ref]) reports; a report without a ref gets a fresh one."""
         if not reports:
             return
         rows = [
             {
                 "report_id": str(uuid.uuid4()),
-                "entry_id": eid,
-                "outcome": Outcome(outcome).value,  # the plain value (a driver may dump enum names)
+                "entry_id": int(r[0]),
+                "outcome": Outcome(r[1]).value,  # the plain value (a driver may dump enum names)
+                "content_ref": content_ref(r[2] if len(r) > 2 else None),
                 "created_at": now(),
                 "sent_at": None,
                 "attempts": 0,
             }
-            for eid, outcome in reports
+            for r in reports
         ]
         if conn is not None:
             conn.execute(insert(outbox), rows)
@@ -329,14 +733,23 @@ class NodeStore:
             c.execute(insert(outbox), rows)
 
     def unsent(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The next reports to send, in the protocol's wire form (`Report.to_wire`)."""
         with self.db.read() as conn:
             rows = conn.execute(
-                select(outbox.c.report_id, outbox.c.entry_id, outbox.c.outcome)
+                select(outbox.c.report_id, outbox.c.entry_id, outbox.c.outcome, outbox.c.content_ref)
                 .where(outbox.c.sent_at.is_(None))
                 .order_by(outbox.c.created_at)
                 .limit(limit)
             ).all()
-        return [{"report_id": r.report_id, "entry_id": int(r.entry_id), "outcome": r.outcome} for r in rows]
+        return [
+            Report(
+                r.report_id,
+                int(r.entry_id),
+                Outcome(r.outcome),
+                r.content_ref or f"node-report-{r.report_id}",
+            ).to_wire()
+            for r in rows
+        ]
 
     def mark_sent(self, report_ids: list[str]) -> None:
         with self.db.write() as conn:
@@ -398,3 +811,23 @@ def _review_json(r: Any) -> dict[str, Any]:
     from takeitdown.node.console import item_json  # one shape for the API and the console
 
     return item_json(r)
+
+
+def _action_json(r: Any) -> dict[str, Any]:
+    return {
+        "id": int(r.id),
+        "created_at": r.created_at.isoformat() if r.created_at else None,
+        "kind": r.kind,
+        "final": bool(r.final),
+        "source": r.source,
+        "ref": r.ref,
+        "md5": r.md5,
+        "pdq": r.pdq,
+        "matches": r.matches or [],
+        "entry_ids": r.entry_ids or [],
+        "review_id": r.review_id,
+        "status": r.status,
+        "reason": r.reason,
+        "policy_reason": r.policy_reason,
+        "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+    }
