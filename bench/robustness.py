@@ -1,0 +1,113 @@
+"""Recall per edit kind and false positives, today's matcher against the new one (issue 17).
+
+    OPENBLAS_NUM_THREADS=1 python bench/robustness.py --photos 20      # a quick run
+    OPENBLAS_NUM_THREADS=1 python bench/robustness.py                  # every photo found
+
+Photos: bench/photoset.py (the pictures the tests never tune on; the count found is printed),
+those of whole-image quality >= 50 and not within 64 bits (any orientation) of an earlier one.
+Every photo is listed on a real node database (pdq, pdq80, pdq70 of its JPEG, as the device
+sends them); each edit of each photo is uploaded as a JPEG (quality 90) and checked:
+- *before*: today's check of an image (the 8 orientations of its whole-image PDQ);
+- *after*: `Matcher.check_file` (pictures, photo rectangles, window search).
+Caught = not `allow` and one of the photo's own entries among the matches. A false positive
+is any match to another photo's entry, over every upload x every unrelated listed photo.
+CPU is `process_time` per upload on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from edits import EDITS  # noqa: E402
+from photoset import photos  # noqa: E402
+from takeitdown.hashing import hash_image_bytes, load_image, pdq_dihedral  # noqa: E402
+from takeitdown.node.db import Database  # noqa: E402
+from takeitdown.node.matcher import ItemHashes, Matcher  # noqa: E402
+from takeitdown.node.store import NodeStore  # noqa: E402
+
+
+def _jpeg(im) -> bytes:  # type: ignore[no-untyped-def]
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--photos", type=int, default=0, help="listed photos to use (0: all)")
+    ap.add_argument("--edits", default="", help="comma-separated edit names (default: all)")
+    args = ap.parse_args()
+    chosen, hashes = [], []
+    for name, im in photos():
+        h = hash_image_bytes(_jpeg(im))
+        if (h.pdq.quality or 0) < 50:
+            continue
+        turned = pdq_dihedral(load_image(_jpeg(im)))
+        if any(min(t.distance(o.pdq) for t in turned) < 64 for o in hashes):
+            continue  # a variant of a picture already taken
+        chosen.append((name, im))
+        hashes.append(h)
+        if args.photos and len(chosen) >= args.photos:
+            break
+    print(f"{len(chosen)} distinct listed photos (of {len(photos())} pictures found)")
+    tmp = Path(tempfile.mkdtemp())
+    db = Database(f"sqlite:///{tmp / 'node.db'}")
+    db.migrate()
+    store = NodeStore(db)
+    m = Matcher(store)
+    page, owner, seq = [], {}, 0
+    for k, h in enumerate(hashes):
+        for x in [h.pdq, *h.windows]:
+            seq += 1
+            page.append({"seq": seq, "op": "add", "type": x.type, "value": x.value, "quality": x.quality})
+            page[-1]["entry_id"] = seq
+            owner[seq] = k
+    m.apply(store.apply_page(page, seq))
+    names = [e for e in EDITS if not args.edits or e in args.edits.split(",")]
+    rng = random.Random(17)
+    caught: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # before, after, total
+    fp = [0, 0]
+    cpu = 0.0
+    uploads = 0
+    for edit in names:
+        group, f = EDITS[edit]
+        for k, (_, im) in enumerate(chosen):
+            data = _jpeg(f(im, rng))
+            before = m.check(ItemHashes(pdq=pdq_dihedral(load_image(data))))
+            t = time.process_time()
+            after = m.check_file(data)
+            cpu += time.process_time() - t
+            uploads += 1
+            for n, v in enumerate((before, after)):
+                mine = {e for e in v.registry_entry_ids() if owner.get(e) == k}
+                caught[edit][n] += int(v.verdict != "allow" and bool(mine))
+                fp[n] += len({owner[e] for e in v.registry_entry_ids() if owner.get(e) != k})
+            caught[edit][2] += 1
+        c = caught[edit]
+        print(f"| {group} | {edit} | {c[0]}/{c[2]} | {c[1]}/{c[2]} |", flush=True)
+    groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for edit in names:
+        g = groups[EDITS[edit][0]]
+        for i in range(3):
+            g[i] += caught[edit][i]
+    for g, c in groups.items():
+        print(f"| {g} (all) | | {c[0] / c[2]:.0%} | {c[1] / c[2]:.0%} |")
+    pairs = uploads * (len(chosen) - 1)
+    print(
+        f"false positives over {pairs} unrelated (upload, listed photo) pairs: {fp[0]} before, {fp[1]} after"
+    )
+    print(f"CPU per upload (check_file, one core): {cpu / max(1, uploads):.3f} s")
+
+
+if __name__ == "__main__":
+    main()
