@@ -19,7 +19,7 @@ from tests.hardening.conftest import ADMIN_TOKEN, Creds
 from tests.node.helpers import NodeProc
 from tests.registry.helpers import METRICS_TOKEN, Server, image_item
 
-NO_CASE = {"detail": "No case with that number and secret."}
+NO_CASE = {"code": "case.not_found", "detail": "No case with that number and secret."}
 
 
 @dataclass
@@ -160,8 +160,37 @@ def test_registry_public_endpoints_need_nothing(registry_server: Server) -> None
 
 # -- node ----------------------------------------------------------------------------------------
 
-NODE_PUBLIC = {"GET /healthz", "GET /livez", "GET /readyz", "GET /metrics"}
+NODE_PUBLIC = {
+    "GET /healthz",
+    "GET /livez",
+    "GET /readyz",
+    "GET /metrics",
+    # The TAKE IT DOWN Act form is open to anyone by law; reading or adding to a request needs
+    # its secret (tests/node/test_takedown.py attacks those).
+    "POST /v1/takedown-requests",
+    "GET /v1/takedown-requests/{request_id}",
+    "POST /v1/takedown-requests/{request_id}/information",
+}
 NODE_ADMIN: dict[str, Callable[[], Endpoint]] = {
+    "GET /v1/actions": lambda: Endpoint("GET", "/v1/actions"),
+    "GET /v1/actions/{action_id}": lambda: Endpoint("GET", "/v1/actions/1"),
+    "GET /v1/audit": lambda: Endpoint("GET", "/v1/audit"),
+    "GET /v1/audit/export": lambda: Endpoint("GET", "/v1/audit/export"),
+    "GET /v1/audit/verify": lambda: Endpoint("GET", "/v1/audit/verify"),
+    "GET /v1/console/health": lambda: Endpoint("GET", "/v1/console/health"),
+    "GET /v1/console/items/{review_id}": lambda: Endpoint("GET", "/v1/console/items/1"),
+    "POST /v1/console/items/{review_id}/reveal": lambda: Endpoint("POST", "/v1/console/items/1/reveal", {}),
+    "GET /v1/console/queue": lambda: Endpoint("GET", "/v1/console/queue"),
+    "GET /v1/desk/requests": lambda: Endpoint("GET", "/v1/desk/requests"),
+    "GET /v1/desk/requests/{request_id}": lambda: Endpoint("GET", "/v1/desk/requests/TR-2222-2222"),
+    "POST /v1/desk/requests/{request_id}/{action}": lambda: Endpoint(
+        "POST", "/v1/desk/requests/TR-2222-2222/remove", {}
+    ),
+    "GET /v1/users": lambda: Endpoint("GET", "/v1/users"),
+    "POST /v1/users": lambda: Endpoint("POST", "/v1/users", {"name": "mallory", "role": "admin"}),
+    "POST /v1/users/{name}/disable": lambda: Endpoint("POST", "/v1/users/alice/disable", {}),
+    "GET /v1/webhooks/dead": lambda: Endpoint("GET", "/v1/webhooks/dead"),
+    "POST /v1/webhooks/dead/{row}/retry": lambda: Endpoint("POST", "/v1/webhooks/dead/1/retry", {}),
     "POST /v1/match": lambda: Endpoint(
         "POST", "/v1/match", {"hashes": [{"type": "md5", "value": "ab" * 16}]}
     ),
