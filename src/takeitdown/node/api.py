@@ -401,5 +401,27 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
     mount_console(app, node)
     # The legal request form and its API are public by law: anyone, with or without an account.
     mount_takedown(app, node.takedown, node.client, node.settings.takedown_rate_per_minute)
+    _document_problems(app)
 
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Validation errors are answered as problem bodies (the handler above), so the OpenAPI
+    document says so for every route instead of FastAPI's default list of dicts."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                for response in op.get("responses", {}).values():
+                    body = response.get("content", {}).get("application/json", {})
+                    if body.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                        body["schema"] = PROBLEM_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

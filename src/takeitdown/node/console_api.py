@@ -220,7 +220,11 @@ def mount_console(app: FastAPI, node: Any) -> None:
         rows = node.audit.latest(limit) if latest else node.audit.rows(after, limit, action, actor)
         return {"rows": rows}
 
-    @app.get("/v1/audit/export")
+    @app.get(
+        "/v1/audit/export",
+        response_class=Response,
+        responses={200: {"content": {"application/x-ndjson": {}}, "description": "one JSON row a line"}},
+    )
     def audit_export(request: Request) -> Any:
         if not is_admin(request):
             return forbidden()

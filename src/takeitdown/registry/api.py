@@ -535,7 +535,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return {"status": "ok"}
 
-    @app.get("/metrics", summary="Prometheus metrics (operator token)", response_class=Response)
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (operator token)",
+        response_class=Response,
+        responses={401: {"model": ProblemBody}, 404: {"model": ProblemBody}},
+    )
     def prometheus(authorization: str | None = Header(None)) -> Response:
         # Counts to the second would let a platform time a case: the operator's eyes only.
         token = keys.bearer_token(authorization)
