@@ -238,8 +238,8 @@ def target_video(data: bytes) -> None:
 
 
 def target_registry_validation(data: bytes) -> None:
+    from takeitdown.protocol import InvalidReport, Report
     from takeitdown.registry import keys
-    from takeitdown.registry.store import _report_problem
     from takeitdown.registry.validation import BadRequest, case_pairs, parse_items
 
     b = Bytes(data)
@@ -271,9 +271,11 @@ def target_registry_validation(data: bytes) -> None:
         for row in parsed.hashes.values():
             if row.type in ("pdq", "sha256", "vpdq") and len(row.value) != 64:
                 raise Finding(f"stored value of the wrong length: {row!r}")
-        reason = _report_problem(body)
-        if reason is not None and not isinstance(reason, str):
-            raise Finding("report check returned a non-string reason")
+        try:  # the report parser refuses with InvalidReport and nothing else
+            Report.parse(body, require_content_ref=True)
+        except InvalidReport as exc:
+            if not str(exc):
+                raise Finding("report refused without a reason") from exc
         text = b.text(120)
         keys.bearer_token(text)
         keys.normalize_case_id(text)
