@@ -26,7 +26,7 @@ from takeitdown.hashing.decode import (
     load_image,
     open_image,
 )
-from takeitdown.hashing.errors import HashingError
+from takeitdown.hashing.errors import DamagedMedia, HashingError
 from takeitdown.hashing.pdq import pdq_of_image
 from takeitdown.hashing.photo import jpeg_photo_hashes
 from takeitdown.hashing.windows import window_hashes
@@ -47,11 +47,23 @@ class Still:
     pdq: PdqHash
 
 
+# What Pillow's plugins raise on a damaged frame table (a truncated GIF raises IndexError).
+_DAMAGED = (EOFError, OSError, ValueError, SyntaxError, IndexError)
+
+
+def _n_frames(image: Image.Image) -> int:
+    """Counting frames reads the whole file: a damaged one is a HashingError, like any damage."""
+    try:
+        return int(getattr(image, "n_frames", 1) or 1)
+    except _DAMAGED as e:
+        raise DamagedMedia("This image is damaged and could not be read.") from e
+
+
 def frame_count(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
     """How many frames or pages the image file holds (1 for an ordinary photo)."""
     image = open_image(source, max_pixels)
     try:
-        return int(getattr(image, "n_frames", 1) or 1)
+        return _n_frames(image)
     finally:
         image.close()
 
@@ -67,7 +79,7 @@ def iter_frames(
     """(index, RGB frame) for each frame or page, up to the caps, composited as a viewer shows it."""
     image = open_image(source, max_pixels)
     try:
-        count = min(int(getattr(image, "n_frames", 1) or 1), max_frames)
+        count = min(_n_frames(image), max_frames)
         budget = MAX_TOTAL_PIXELS
         for index in range(count):
             try:
@@ -77,7 +89,7 @@ def iter_frames(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                     image.load()
-            except (EOFError, OSError, ValueError, SyntaxError) as e:
+            except _DAMAGED as e:
                 if index == 0:
                     raise HashingError(f"The image is damaged and could not be decoded ({e}).") from e
                 return  # a damaged later frame: the frames before it still count
