@@ -47,6 +47,8 @@ class DecodeBudget:
         self.stream, self.limit, self.decoded = stream, limit, 0
         self.keyframes_only = False
         ctx = stream.codec_context
+        if ctx is None:  # FFmpeg found a stream but no decoder for it
+            raise DamagedMedia("The video's picture format is not one we can decode.")
         frames = stream.frames or 0
         if not frames and stream.duration and stream.time_base and stream.average_rate:
             frames = int(float(stream.duration * stream.time_base) * float(stream.average_rate))
