@@ -79,21 +79,24 @@ class Registry:
         return key
 
 
+# The registry the node tests run against. Each submission is published at once: these tests are
+# about the node, not the publisher.
+REGISTRY_TEST_ENV = {
+    "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0",
+    "TAKEITDOWN_MAX_ITEMS": "1000",
+    "TAKEITDOWN_PUBLISH_INTERVAL": "0",
+    # Until the node sends content_ref with its reports (issue 11, node side).
+    "TAKEITDOWN_REQUIRE_CONTENT_REF": "false",
+    "TAKEITDOWN_METRICS_TOKEN": REGISTRY_METRICS_TOKEN,
+}
+
+
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
     port = free_port()
     db_url = f"sqlite:///{tmp_path / 'registry.db'}"
     log = tmp_path / "registry.log"
-    # Each submission published at once: these tests are about the node, not the publisher.
-    env = {
-        **os.environ,
-        "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0",
-        "TAKEITDOWN_MAX_ITEMS": "1000",
-        "TAKEITDOWN_PUBLISH_INTERVAL": "0",
-        # Until the node sends content_ref with its reports (issue 11, node side).
-        "TAKEITDOWN_REQUIRE_CONTENT_REF": "false",
-        "TAKEITDOWN_METRICS_TOKEN": REGISTRY_METRICS_TOKEN,
-    }
+    env = {**os.environ, **REGISTRY_TEST_ENV}
     env.pop("TAKEITDOWN_DATABASE_URL", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(

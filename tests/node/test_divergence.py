@@ -20,7 +20,15 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.node.helpers import NodeProc, Registry, free_port, start_node, wait_for, wait_http
+from tests.node.helpers import (
+    REGISTRY_TEST_ENV,
+    NodeProc,
+    Registry,
+    free_port,
+    start_node,
+    wait_for,
+    wait_http,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +45,7 @@ class Restartable:
 
     def start(self) -> None:
         log = self.workdir / "registry.log"
-        env = {**os.environ, "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0", "TAKEITDOWN_MAX_ITEMS": "1000"}
+        env = {**os.environ, **REGISTRY_TEST_ENV}  # publishes at once, as the other node tests' registry
         env.pop("TAKEITDOWN_DATABASE_URL", None)
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -89,7 +97,8 @@ def _submit(url: str, rng: random.Random, cases: int, items: int = 5) -> list[st
             for _ in range(items):
                 md5 = f"{rng.getrandbits(128):032x}"
                 md5s.append(md5)
-                pdq = {"type": "pdq", "value": f"{rng.getrandbits(256):064x}", "quality": 90}
+                half = sum(1 << b for b in rng.sample(range(256), 128))  # half the bits set, as real PDQs
+                pdq = {"type": "pdq", "value": f"{half:064x}", "quality": 90}
                 batch.append({"kind": "image", "hashes": [pdq, {"type": "md5", "value": md5}]})
             r = c.post("/v1/cases", json={"items": batch})
             assert r.status_code == 201, r.text
