@@ -42,7 +42,8 @@ def test_both_engines_give_identical_results_on_the_same_items(cluster: str, tmp
     for name in a.names:
         lr, rr = local[name], remote[name]
         assert (lr.hashes, lr.error, lr.verdict) == (rr.hashes, rr.error, rr.verdict), name
-    assert {r.verdict.verdict for r in local.values() if r.verdict} == {"allow", "review", "block"}
+    seen = {r.verdict.verdict for r in local.values() if r.verdict}
+    assert {"allow", "review"} <= seen and seen & {"block", "hold"}, seen
 
     # and recorded through `scan`: the same rows and the same review items
     s_local = scan(a.folder, a.matcher, engine=LocalEngine(2))
