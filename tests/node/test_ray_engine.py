@@ -43,7 +43,7 @@ def test_both_engines_give_identical_results_on_the_same_items(cluster: str, tmp
         lr, rr = local[name], remote[name]
         assert (lr.hashes, lr.error, lr.verdict) == (rr.hashes, rr.error, rr.verdict), name
     seen = {r.verdict.verdict for r in local.values() if r.verdict}
-    assert {"allow", "review"} <= seen and seen & {"block", "hold"}, seen
+    assert "allow" in seen and seen & {"block", "hold"}, seen  # the world has both kinds
 
     # and recorded through `scan`: the same rows and the same review items
     s_local = scan(a.folder, a.matcher, engine=LocalEngine(2))
