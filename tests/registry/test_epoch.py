@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,11 @@ def test_a_restored_backup_is_noticed(tmp_path: Path) -> None:
             assert r.json()["epoch"] == epoch
             # New submissions fill the seqs again: same epoch, but the chain at the cursor differs.
             cases(c, 5)
-            page = FeedPage.parse(c.get("/v1/feed", params={"after": c2}, headers=bearer(key)).json())
+            deadline = time.monotonic() + 60  # published by the next batch, not at once
+            while (r := c.get("/v1/feed", params={"after": c2}, headers=bearer(key))).status_code != 200:
+                assert time.monotonic() < deadline, r.text
+                time.sleep(0.2)
+            page = FeedPage.parse(r.json())
             assert page.epoch == epoch and page.base != h2
             # A node at c1 (before the backup) is consistent and keeps going...
             assert (
