@@ -12,7 +12,7 @@ import secrets
 import httpx
 
 from tests.node.helpers import NodeProc, wait_for
-from tests.registry.helpers import Server, bearer
+from tests.registry.helpers import Server, bearer, random_pdq
 
 
 def _flip(hex64: str, bits: int) -> str:
@@ -25,7 +25,7 @@ def _flip(hex64: str, bits: int) -> str:
 def test_near_match_goes_to_review_and_not_a_match_reaches_the_case(
     registry_server: Server, node_server: NodeProc
 ) -> None:
-    lawful = secrets.token_hex(32)  # stands for the PDQ of someone else's lawful photo
+    lawful = random_pdq()  # stands for the PDQ of someone else's lawful photo
     low_q = secrets.token_hex(32)
     items = [
         {"kind": "image", "hashes": [{"type": "pdq", "value": v, "quality": q}]}

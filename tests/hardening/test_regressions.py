@@ -5,6 +5,8 @@ Every one of these was a 500 (or an unexpected exception) before its fix(hardeni
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 from takeitdown.hashing import InvalidHash, parse_hash
 from tests.hardening.conftest import ADMIN_TOKEN, Creds
 from tests.node.helpers import NodeProc
-from tests.registry.helpers import Server, bearer, read_all
+from tests.registry.helpers import Server, bearer, random_pdq, read_all
 
 
 def _refused_plainly(r: httpx.Response, status: int) -> None:
@@ -193,11 +195,26 @@ TRUNCATED_GIF = bytes.fromhex(
 )
 
 
+# Later CI fuzz runs (files in found/): Pillow raising struct.error on a GIF block cut short
+# while counting frames, and TypeError ("Missing dimensions") on a TIFF page without its size tags.
+FOUND = Path(__file__).parent / "found"
+
 DAMAGED_IMAGES = [
     ("u.png", TRUNCATED_APNG),
     ("u.heic", HEIC_LARGER_THAN_DECLARED),
     ("u.gif", TRUNCATED_GIF),
+    ("v.gif", (FOUND / "gif-block-cut-short.gif").read_bytes()),
+    ("u.tif", (FOUND / "tiff-without-size.tif").read_bytes()),
 ]
+
+
+def test_a_later_frame_that_is_a_bomb_ends_the_frames_not_the_hash() -> None:
+    """A GIF whose second frame claims 5,167 megapixels (Pillow's DecompressionBombError on seek,
+    found by the CI fuzz run): the frames before it are hashed, the bomb is never decoded."""
+    from takeitdown.hashing import hash_image_bytes
+
+    hashes = hash_image_bytes((FOUND / "gif-later-frame-bomb.gif").read_bytes())
+    assert hashes.kind == "image" and hashes.md5.value
 
 
 @pytest.mark.parametrize(("name", "data"), DAMAGED_IMAGES)
@@ -363,11 +380,10 @@ def test_registry_report_id_nul_postgresql(tmp_path) -> None:  # type: ignore[no
 
 def test_node_match_ref_with_unstorable_text(registry_server: Server, node_server: NodeProc) -> None:
     import json
-    import secrets
 
     from tests.node.helpers import wait_for
 
-    value = secrets.token_hex(32)
+    value = random_pdq()
     with registry_server.client() as c:
         body = {"items": [{"kind": "image", "hashes": [{"type": "pdq", "value": value, "quality": 90}]}]}
         assert c.post("/v1/cases", json=body).status_code == 201

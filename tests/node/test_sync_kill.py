@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.node.helpers import Registry, start_node, wait_for
+from tests.registry.helpers import random_pdq
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +36,6 @@ def _registry_set(registry: Registry, key: str) -> tuple[set[tuple[int, str, str
     return {(k, t, v) for k, (t, v) in live.items()}, after
 
 
-def _plausible_pdq(rng: random.Random) -> str:
-    """A random PDQ with half its bits set, as real ones have (the registry refuses others)."""
-    bits = rng.sample(range(256), 128)
-    return f"{sum(1 << b for b in bits):064x}"
-
-
 def _node_set(db_url: str) -> set[tuple[int, str, str]]:
     engine = create_engine(db_url)
     with engine.connect() as conn:
@@ -58,7 +53,7 @@ def test_sigkill_mid_sync_then_restart_matches_registry(registry: Registry, tmp_
                 {
                     "kind": "image",
                     "hashes": [
-                        {"type": "pdq", "value": _plausible_pdq(rng), "quality": 90},
+                        {"type": "pdq", "value": random_pdq(rng), "quality": 90},
                         {"type": "md5", "value": f"{rng.getrandbits(128):032x}"},
                     ],
                 }

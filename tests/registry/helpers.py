@@ -8,6 +8,7 @@ a reason when no server answers there.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -177,15 +178,26 @@ def stop_server(server: Server) -> None:
 # -- helpers used by several modules -------------------------------------------------------------
 
 
+_system_random = random.SystemRandom()
+
+
 def rand_hex(n: int) -> str:
     return secrets.token_hex(n // 2)
+
+
+def random_pdq(rng: random.Random | None = None) -> str:
+    """A random PDQ with half its bits set, as real ones have: the registry refuses a PDQ whose
+    bit count no real photo gives, and a plain random 256-bit value is outside that range about
+    once in 16,000 draws (enough to make a test that submits thousands flaky)."""
+    bits = (rng or _system_random).sample(range(256), 128)
+    return f"{sum(1 << b for b in bits):064x}"
 
 
 def image_item(quality: int = 90) -> dict[str, Any]:
     return {
         "kind": "image",
         "hashes": [
-            {"type": "pdq", "value": rand_hex(64), "quality": quality},
+            {"type": "pdq", "value": random_pdq(), "quality": quality},
             {"type": "md5", "value": rand_hex(32)},
         ],
     }
@@ -197,7 +209,7 @@ def video_item(frames: int = 3) -> dict[str, Any]:
         "hashes": [
             {
                 "type": "vpdq",
-                "frames": [{"i": i, "t": float(i), "q": 80, "pdq": rand_hex(64)} for i in range(frames)],
+                "frames": [{"i": i, "t": float(i), "q": 80, "pdq": random_pdq()} for i in range(frames)],
             },
             {"type": "md5", "value": rand_hex(32)},
         ],

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.registry.helpers import Server, bearer, image_item, rand_hex, video_item
+from tests.registry.helpers import Server, bearer, image_item, rand_hex, random_pdq, video_item
 
 CASE_ID = re.compile(r"TD-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
 
@@ -74,7 +74,7 @@ def test_missing_secret_is_401(client: httpx.Client) -> None:
 
 
 def test_bad_hash_rejects_that_item_only(client: httpx.Client) -> None:
-    FRAME = {"i": 0, "t": 0, "q": 90, "pdq": rand_hex(64)}  # noqa: N806
+    FRAME = {"i": 0, "t": 0, "q": 90, "pdq": random_pdq()}  # noqa: N806
     items = [
         image_item(),
         {"kind": "image", "hashes": [{"type": "pdq", "value": "abc", "quality": 90}]},

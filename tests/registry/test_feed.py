@@ -13,6 +13,7 @@ from tests.registry.helpers import (
     feed_end,
     image_item,
     rand_hex,
+    random_pdq,
     read_all,
     store_for,
     video_item,
@@ -30,7 +31,7 @@ def test_entries_in_order_with_dedup(client: httpx.Client, platform_key: str) ->
     start = feed_end(client, platform_key)
     shared = {"type": "md5", "value": rand_hex(32)}
     a = image_item()
-    b = {"kind": "image", "hashes": [shared, {"type": "pdq", "value": rand_hex(64), "quality": 70}]}
+    b = {"kind": "image", "hashes": [shared, {"type": "pdq", "value": random_pdq(), "quality": 70}]}
     submit(client, [a, b])
     submit(client, [{"kind": "image", "hashes": [shared]}])  # the same hash in a second case
     entries, end = read_all(client, platform_key, after=start)
@@ -61,7 +62,7 @@ def test_low_quality_pdq_is_kept_but_not_distributed(client: httpx.Client, platf
 
 
 def test_withdraw_with_a_hash_shared_by_two_cases(client: httpx.Client, platform_key: str) -> None:
-    shared = {"type": "pdq", "value": rand_hex(64), "quality": 88}
+    shared = {"type": "pdq", "value": random_pdq(), "quality": 88}
     only_a = {"type": "md5", "value": rand_hex(32)}
     only_b = {"type": "md5", "value": rand_hex(32)}
     case_a = submit(client, [{"kind": "image", "hashes": [shared, only_a]}])

@@ -6,13 +6,13 @@ import uuid
 
 import httpx
 
-from tests.registry.helpers import bearer, feed_end, rand_hex, read_all
+from tests.registry.helpers import bearer, feed_end, rand_hex, random_pdq, read_all
 
 
 def test_reports_show_on_the_case_status(client: httpx.Client, platform_key: str) -> None:
     start = feed_end(client, platform_key)
     md5 = {"type": "md5", "value": rand_hex(32)}
-    pdq = {"type": "pdq", "value": rand_hex(64), "quality": 77}
+    pdq = {"type": "pdq", "value": random_pdq(), "quality": 77}
     case = client.post("/v1/cases", json={"items": [{"kind": "image", "hashes": [md5, pdq]}]}).json()
     entries, _ = read_all(client, platform_key, after=start)
     ids = {e["value"]: e["entry_id"] for e in entries}

@@ -24,6 +24,7 @@ from PIL import Image
 from takeitdown.hashing import hash_file
 from takeitdown.protocol import CaseItem, case_body
 from tests.node.helpers import REGISTRY_METRICS_TOKEN, Registry
+from tests.registry.helpers import random_pdq
 
 COLLAB = "tid"
 NEEDS_TX = "python-threatexchange is not installed (pip install 'takeitdown[threatexchange]')"
@@ -114,7 +115,7 @@ def submit_random(registry: Registry, n: int) -> dict[str, Any]:
         {
             "kind": "image",
             "hashes": [
-                {"type": "pdq", "value": secrets.token_hex(32), "quality": 90},
+                {"type": "pdq", "value": random_pdq(), "quality": 90},
                 {"type": "md5", "value": secrets.token_hex(16)},
             ],
         }

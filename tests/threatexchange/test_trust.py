@@ -1,6 +1,5 @@
 """Against a real registry: quarantines leave the store, and a restore that grew past the old
-cursor is still caught by the feed's running hash. Both need issue 11's registry (trust states,
-epoch/base/head); each test skips, saying so, on a registry that does not serve them yet."""
+cursor is still caught by the feed's running hash."""
 
 from __future__ import annotations
 
@@ -33,6 +32,10 @@ def _api(registry: Registry, key: str, page_size: int = 4) -> TakeItDownSignalEx
 
 
 def _fetch(api: TakeItDownSignalExchangeAPI, state: dict, checkpoint=None):  # type: ignore[no-untyped-def]
+    """One `threatexchange fetch`: like the CLI, a stale checkpoint clears the store first."""
+    if checkpoint is not None and checkpoint.is_stale():
+        state.clear()
+        checkpoint = None
     for delta in api.fetch_iter([], checkpoint):
         api.naive_fetch_merge(state, delta.updates)
         checkpoint = delta.checkpoint
@@ -46,16 +49,17 @@ def test_a_quarantined_entry_leaves_the_store(registry: Registry) -> None:
     state: dict = {}
     checkpoint = _fetch(api, state)
     target = min(state)
-    for n, key in enumerate(keys):  # every platform disputes it
+    for n, key in enumerate(keys):  # every platform receives it, looks, and disputes it
+        read_feed(registry, key)
+        report = {"report_id": f"fp-{n}", "entry_id": target, "outcome": "false_positive"}
         r = httpx.post(
             registry.url + "/v1/reports",
-            json={"reports": [{"report_id": f"fp-{n}", "entry_id": target, "outcome": "false_positive"}]},
+            json={"reports": [{**report, "content_ref": f"upload-{n}"}]},
             headers={"Authorization": f"Bearer {key}"},
         )
-        assert r.status_code == 200, r.text
+        assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
     feed = read_feed(registry, keys[0])
-    if not any(e["op"] == "state" for e in feed):
-        pytest.skip("this registry puts no trust states on the feed yet (issue 11)")
+    assert any(e["op"] == "state" and e["entry_id"] == target for e in feed), "no quarantine on the feed"
     _fetch(api, state, checkpoint)
     assert target not in state
     assert set(state) == set(active_entries(feed))
@@ -67,8 +71,7 @@ def test_a_restore_that_grew_past_the_cursor_is_caught_by_the_running_hash(
     key = registry.add_platform("hma-platform")
     submit_random(registry, 2)
     first = httpx.get(registry.url + "/v1/feed", headers={"Authorization": f"Bearer {key}"}).json()
-    if FeedPage.parse(first).head is None:
-        pytest.skip("this registry serves no epoch/base/head on feed pages yet (issue 11)")
+    assert FeedPage.parse(first).head is not None, "feed pages carry epoch/base/head"
     backup = tmp_path / "backup.db"
     with sqlite3.connect(registry.db_url.removeprefix("sqlite:///")) as src, sqlite3.connect(backup) as dst:
         src.backup(dst)
@@ -81,7 +84,9 @@ def test_a_restore_that_grew_past_the_cursor_is_caught_by_the_running_hash(
     try:
         submit_random(restored, 5)  # the restored registry moves past the old cursor with other entries
         api = _api(restored, key)
-        _fetch(api, state, checkpoint)
+        checkpoint = _fetch(api, state, checkpoint)
+        assert checkpoint.is_stale(), "the restore was not noticed"
+        _fetch(api, state, checkpoint)  # the next fetch starts again from an empty store
         # the same ids now name other hashes: compare the hashes, not just the ids
         assert {k: (v.hash_type, v.signal) for k, v in state.items()} == active_entries(
             read_feed(restored, key)

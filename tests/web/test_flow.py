@@ -47,7 +47,12 @@ def platform_reports(registry_url: str, registry_db: str, name: str, case_id: st
     auth = {"Authorization": f"Bearer {key}"}
     feed = httpx.get(f"{registry_url}/v1/feed", params={"limit": 10000}, headers=auth).json()
     entry = feed["entries"][-1]  # the latest hash added: one of this case's
-    report = {"report_id": str(uuid.uuid4()), "entry_id": entry["entry_id"], "outcome": "removed"}
+    report = {
+        "report_id": str(uuid.uuid4()),
+        "entry_id": entry["entry_id"],
+        "outcome": "removed",
+        "content_ref": f"post-{uuid.uuid4()}",  # the platform's own id of what it took down
+    }
     reply = httpx.post(f"{registry_url}/v1/reports", json={"reports": [report]}, headers=auth)
     assert reply.status_code == 200 and reply.json()["accepted"] == 1, reply.text
 

@@ -8,6 +8,7 @@ shrunk by the same integer box factor right after decoding. Nothing is written t
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,22 @@ DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_MAX_DECODE_BYTES = 512 * 2**20
 # Bytes a pixel takes in Pillow once decoded, by mode (Pillow keeps RGB in 4 bytes).
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "La": 2, "PA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2}
+# How Pillow's plugins and pillow-heif report a damaged or hostile file. Their parsers are not
+# hardened against every input: besides OSError and ValueError the fuzzer has found struct.error
+# (a GIF block cut short), TypeError and KeyError (a TIFF without its size tags), IndexError (a
+# truncated GIF frame table), RuntimeError (libheif refusing a picture larger than its header).
+DECODER_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    RuntimeError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    struct.error,
+)
 # Single-channel modes: reduced in greyscale before turning RGB (exact: R = G = B).
 _GREY_MODES = {"1", "L", "I", "I;16", "I;16B", "I;16L", "F"}
 # Images are shrunk by an integer factor while both sides stay >= this. Measured on 12 MP
@@ -66,7 +83,7 @@ def _open(source: ImageSource) -> Image.Image:
         raise FileUnavailable("The file does not exist.") from e
     except OSError as e:
         raise DamagedMedia(f"The file could not be read: {e.strerror or 'damaged file'}.") from e
-    except (ValueError, SyntaxError, EOFError) as e:  # some Pillow plugins, e.g. a truncated APNG fdAT
+    except DECODER_ERRORS as e:  # some Pillow plugins, e.g. a truncated APNG fdAT
         raise DamagedMedia("This image is damaged and could not be read.") from e
 
 
@@ -124,7 +141,7 @@ def load_image(
     JPEG DCT scaling) is refused before decoding; a greyscale one is shrunk before it turns RGB.
     """
     image = open_image(source, max_pixels)
-    with _decoding():
+    with decoding():
         if work_size and image.format in {"JPEG", "MPO"}:
             # DCT-domain downscale: libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below the
             # requested size, so this is both fast and faithful.
@@ -157,15 +174,15 @@ def load_image(
 
 
 @contextmanager
-def _decoding() -> Iterator[None]:
+def decoding() -> Iterator[None]:
     """Every way a decoder reports a damaged file, as one HashingError."""
     try:
         yield
     except HashingError:
         raise
-    # RuntimeError: pillow-heif's report of a libheif decode error, for example a HEIC whose
-    # coded picture is far larger than the size its header declares (libheif refuses it).
-    except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:  # a frame or page larger than its header said
+        raise MediaTooLarge("A picture in this file has more pixels than the limit allows.") from e
+    except DECODER_ERRORS as e:
         raise DamagedMedia("The image is damaged or incomplete and could not be decoded.") from e
 
 
@@ -217,7 +234,7 @@ def load_scaled_jpeg_luma(
             return None
         if int(getattr(image, "n_frames", 1) or 1) != 1:
             return None
-        with _decoding():
+        with decoding():
             orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
             transpose, flip_rows, flip_cols = _ORIENTATIONS.get(orientation, _ORIENTATIONS[1])
             stored_w, stored_h = image.size

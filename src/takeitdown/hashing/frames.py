@@ -23,10 +23,11 @@ from takeitdown.hashing.decode import (
     PDQ_WORK_SIZE,
     ImageSource,
     _to_rgb,
+    decoding,
     load_image,
     open_image,
 )
-from takeitdown.hashing.errors import DamagedMedia, HashingError
+from takeitdown.hashing.errors import HashingError
 from takeitdown.hashing.pdq import pdq_of_image
 from takeitdown.hashing.photo import jpeg_photo_hashes
 from takeitdown.hashing.windows import window_hashes
@@ -47,16 +48,10 @@ class Still:
     pdq: PdqHash
 
 
-# What Pillow's plugins raise on a damaged frame table (a truncated GIF raises IndexError).
-_DAMAGED = (EOFError, OSError, ValueError, SyntaxError, IndexError)
-
-
 def _n_frames(image: Image.Image) -> int:
     """Counting frames reads the whole file: a damaged one is a HashingError, like any damage."""
-    try:
+    with decoding():
         return int(getattr(image, "n_frames", 1) or 1)
-    except _DAMAGED as e:
-        raise DamagedMedia("This image is damaged and could not be read.") from e
 
 
 def frame_count(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
@@ -83,21 +78,23 @@ def iter_frames(
         budget = MAX_TOTAL_PIXELS
         for index in range(count):
             try:
-                image.seek(index)
-                if image.width * image.height > max_pixels:  # a later page may be the bomb
-                    return
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                    image.load()
-            except _DAMAGED as e:
+                with decoding():
+                    image.seek(index)
+                    if image.width * image.height > max_pixels:  # a later page may be the bomb
+                        return
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                        image.load()
+                    budget -= image.width * image.height
+                    if budget < 0:
+                        return
+                    frame = ImageOps.exif_transpose(image.copy()) if index == 0 else image.copy()
+                    frame = _shrink(_to_rgb(frame))
+            except HashingError:
                 if index == 0:
-                    raise HashingError(f"The image is damaged and could not be decoded ({e}).") from e
+                    raise
                 return  # a damaged later frame: the frames before it still count
-            budget -= image.width * image.height
-            if budget < 0:
-                return
-            frame = ImageOps.exif_transpose(image.copy()) if index == 0 else image.copy()
-            yield index, _shrink(_to_rgb(frame))
+            yield index, frame
     finally:
         image.close()
 
