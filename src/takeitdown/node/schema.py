@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -122,6 +123,8 @@ outbox = Table(
     Column("entry_id", BigInteger, nullable=False),
     Column("outcome", String(16), nullable=False),
     Column("content_ref", String(200), nullable=True),  # protocol.Report.content_ref
+    # protocol.Report.reviewed: a reviewer decided it (only that confirms an entry), migration 0006
+    Column("reviewed", Boolean, nullable=False, server_default=false()),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False),

@@ -635,7 +635,7 @@ class NodeStore:
                     )
                 )
             ref = content_ref(row.ref)
-            self.queue_reports([(eid, outcome, ref) for eid, outcome in reports], conn)
+            self.queue_reports([(eid, outcome, ref) for eid, outcome in reports], conn, reviewed=True)
             item = _review_json(
                 conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
             )
@@ -710,8 +710,11 @@ class NodeStore:
         return None if r is None else _action_json(r)
 
     # -- outbox ---------------------------------------------------------------------------------------
-    def queue_reports(self, reports: Sequence[tuple[Any, ...]], conn: Any = None) -> None:
-        """Queue (entry id, outcome[, content_ref]) reports; a report without a ref gets a fresh one."""
+    def queue_reports(
+        self, reports: Sequence[tuple[Any, ...]], conn: Any = None, reviewed: bool = False
+    ) -> None:
+        """Queue (entry id, outcome[, content_ref]) reports; a report without a ref gets a fresh one.
+        `reviewed`: a human reviewer made these decisions (protocol.Report.reviewed)."""
         if not reports:
             return
         rows = [
@@ -720,6 +723,7 @@ class NodeStore:
                 "entry_id": int(r[0]),
                 "outcome": Outcome(r[1]).value,  # the plain value (a driver may dump enum names)
                 "content_ref": content_ref(r[2] if len(r) > 2 else None),
+                "reviewed": reviewed,
                 "created_at": now(),
                 "sent_at": None,
                 "attempts": 0,
@@ -736,7 +740,13 @@ class NodeStore:
         """The next reports to send, in the protocol's wire form (`Report.to_wire`)."""
         with self.db.read() as conn:
             rows = conn.execute(
-                select(outbox.c.report_id, outbox.c.entry_id, outbox.c.outcome, outbox.c.content_ref)
+                select(
+                    outbox.c.report_id,
+                    outbox.c.entry_id,
+                    outbox.c.outcome,
+                    outbox.c.content_ref,
+                    outbox.c.reviewed,
+                )
                 .where(outbox.c.sent_at.is_(None))
                 .order_by(outbox.c.created_at)
                 .limit(limit)
@@ -747,6 +757,7 @@ class NodeStore:
                 int(r.entry_id),
                 Outcome(r.outcome),
                 r.content_ref or f"node-report-{r.report_id}",
+                bool(r.reviewed),
             ).to_wire()
             for r in rows
         ]
