@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import posixpath
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -173,11 +174,40 @@ def match_hashed(
     return ItemResult(item, hashes, error, verdict)
 
 
-def _todo(source: str | Path, done: set[str]) -> Iterator[Item]:
-    """Items not recorded before; an id listed twice is scanned once (`done` grows as we go)."""
-    for it in iter_items(source):
-        if it.id not in done:
-            done.add(it.id)
+def chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+# Ids looked up in the node's database at a time: what a scan holds of the manifest, however big.
+LOOKUP_CHUNK = 1000
+
+
+@dataclass
+class _Seen:
+    """Ids handed to the engine and not yet recorded, and ids recorded since the last lookup:
+    with the database, enough to scan an id listed twice once, in memory bounded by what is in
+    flight (never by the size of the manifest)."""
+
+    pending: set[str] = field(default_factory=set)
+    recorded: set[str] = field(default_factory=set)
+
+    def flushed(self, ids: Iterable[str]) -> None:
+        for item_id in ids:
+            self.pending.discard(item_id)
+            self.recorded.add(item_id)
+
+
+def _todo(source: str | Path, store: NodeStore, key: str, seen: _Seen) -> Iterator[Item]:
+    """Items not recorded before, looked up a chunk at a time."""
+    for part in chunks(iter_items(source), LOOKUP_CHUNK):
+        done = store.scan_done_among(key, [it.id for it in part])
+        seen.recorded.clear()  # from here on, the lookup above has them
+        for it in part:
+            if it.id in done or it.id in seen.pending or it.id in seen.recorded:
+                continue
+            seen.pending.add(it.id)
             yield it
 
 
@@ -199,12 +229,12 @@ def scan(
     key = source_key(source)
     if rescan:
         forget_scan(matcher.store, key)
-    done = matcher.store.scan_done(key)
     summary = Summary()
-    for it in iter_items(source):  # a counting pass: cheap next to hashing, and streams
-        summary.total += 1
-        summary.skipped += it.id in done
-    done = set(done)
+    for part in chunks(iter_items(source), LOOKUP_CHUNK):  # a counting pass: cheap next to hashing
+        summary.total += len(part)
+        done = matcher.store.scan_done_among(key, [it.id for it in part])
+        summary.skipped += sum(it.id in done for it in part)
+    seen = _Seen()
     started = time.perf_counter()
     if progress is not None:
         progress.start(summary.total - summary.skipped)
@@ -216,11 +246,12 @@ def scan(
         if inventory is not None:  # first: an item recorded as done always has its hashes kept
             inventory.add_items(hosted)
         matcher.store.record_scan(key, results, findings)
+        seen.flushed(r["item_id"] for r in results)
         results.clear()
         findings.clear()
         hosted.clear()
 
-    for r in engine.run(_todo(source, done), matcher):
+    for r in engine.run(_todo(source, matcher.store, key, seen), matcher):
         v = r.verdict
         if v is None:
             summary.errors += 1

@@ -63,7 +63,7 @@ def new_ref() -> str:
     return "node-" + uuid.uuid4().hex
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+def _chunks(ids: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for i in range(0, len(ids), CHUNK):
         yield ids[i : i + CHUNK]
 
@@ -791,12 +791,16 @@ class NodeStore:
         return {"pending": int(pending or 0), "sent": int(sent or 0)}
 
     # -- scan ----------------------------------------------------------------------------------------
-    def scan_done(self, source: str) -> set[str]:
+    def scan_done_among(self, source: str, item_ids: Sequence[str]) -> set[str]:
+        """Which of these item ids a scan of `source` has recorded (a scan's resume, a chunk at a time)."""
+        out: set[str] = set()
         with self.db.read() as conn:
-            return {
-                r[0]
-                for r in conn.execute(select(scan_results.c.item_id).where(scan_results.c.source == source))
-            }
+            for chunk in _chunks(sorted(set(item_ids))):
+                q = select(scan_results.c.item_id).where(
+                    scan_results.c.source == source, scan_results.c.item_id.in_(chunk)
+                )
+                out.update(r[0] for r in conn.execute(q))
+        return out
 
     def record_scan(
         self,
