@@ -18,7 +18,15 @@ import pytest
 from PIL import Image
 
 from takeitdown.device.client import wire_json
-from takeitdown.device.prepare import MSG_DUPLICATE, MSG_EMPTY, MSG_NOTHING, MSG_TOO_LONG, to_item
+from takeitdown.device.prepare import (
+    MSG_DUPLICATE,
+    MSG_EMPTY,
+    MSG_NOTHING,
+    MSG_TOO_LONG,
+    MSG_UNKNOWN,
+    PAGE_WORDS,
+    to_item,
+)
 from takeitdown.hashing import hash_file
 from takeitdown.hashing.files import VideoHashes
 from takeitdown.protocol import CaseItem, Md5Hash, Sha256Hash, VpdqFrame, VpdqHash, case_body
@@ -117,9 +125,16 @@ def test_files_that_cannot_be_sent(registry: Registry, tmp_path: Path) -> None:
     r = run("submit", str(tmp_path / "empty.jpg"), str(tmp_path / "notes.txt"), "--registry", registry.url,
             "--yes", cwd=tmp_path)  # fmt: skip
     assert r.returncode == 1
-    assert MSG_EMPTY in r.stdout and "neither a photo nor a video" in r.stdout
+    assert MSG_EMPTY in r.stdout and MSG_UNKNOWN in r.stdout
     assert MSG_NOTHING in r.stderr
     assert not list(tmp_path.glob("takeitdown-receipt-*"))
+
+
+def test_the_cli_says_what_the_page_says() -> None:
+    """Every sentence the submit command shares with the page is the page's English text."""
+    page = json.loads((ROOT / "src/takeitdown/registry/web/i18n/en.json").read_text())
+    for key, words in PAGE_WORDS.items():
+        assert words == page[key], key
 
 
 def test_a_video_longer_than_ten_minutes_is_refused_like_the_page() -> None:
