@@ -306,3 +306,77 @@ def test_support_links_come_from_the_operator_only(new_page, registry_url) -> No
     config = httpx.get(registry_url + "/config.json").json()
     assert config["support"] == [] and config["max_items"] == 100
     assert (ROOT / "src" / "takeitdown" / "registry" / "support.py").exists()
+
+
+LEAVING_IS_GUARDED = """() => {
+  const ev = new Event('beforeunload', {cancelable: true});
+  window.dispatchEvent(ev);
+  return ev.defaultPrevented;
+}"""
+
+
+def test_a_case_made_before_a_later_batch_fails_is_shown_and_the_rest_can_be_sent(
+    new_page, registry_url, tmp_path
+) -> None:
+    """Batch 1 makes a case, batch 2 fails: the receipt shows batch 1's number and secret at once,
+    says what was not sent, and sends the rest with the key the failed request carried."""
+    files = [str(photo(tmp_path / f"part-{n}.png", 40 + n)) for n in range(3)]
+    page = new_page(PHONE)
+    config = httpx.get(registry_url + "/config.json").json()
+    page.route(
+        "**/config.json",
+        lambda route: route.fulfill(json={**config, "max_items": 2}, headers={"Cache-Control": "no-cache"}),
+    )
+    made: list[dict[str, str]] = []
+    keys: list[str] = []
+    failing = {"on": True}
+
+    def second_fails(route) -> None:  # type: ignore[no-untyped-def]
+        keys.append(route.request.headers["idempotency-key"])
+        if made and failing["on"]:
+            route.fulfill(status=500, json={"code": "internal", "detail": "Something broke."})
+            return
+        reply = route.fetch()
+        made.append(reply.json())
+        route.fulfill(response=reply)
+
+    page.route("**/v1/cases", second_fails)
+    goto(page, registry_url + "/")
+    answer_questions(page)
+    page.locator("#files").set_input_files(files)
+    wait_hashed(page)
+    assert "as 2 cases" in page.locator("#send-split").text_content()
+    page.get_by_role("button", name="Send the hashes").click()
+    page.locator("#step-receipt").wait_for(state="visible", timeout=20_000)
+    assert len(made) == 1 and len(keys) == 2 and keys[0] != keys[1]
+    assert page.locator("#receipt-h").text_content() == t("en", "receipt.headingPartial")
+    assert page.locator(".case-box").count() == 1
+    assert page.locator(".case-id").text_content() == made[0]["case_id"]
+    assert page.locator(".case-secret").text_content() == made[0]["case_secret"]
+    pending = page.locator("#receipt-pending-box")
+    assert pending.is_visible() and "warn-box" in (pending.get_attribute("class") or "")
+    assert page.locator("#receipt-pending li").all_text_contents() == ["part-2.png"]
+    assert page.locator("#receipt-pending-why").text_content() == t("en", "api.internal")
+    assert page.locator("#receipt-sent").text_content() == "The hashes of 2 files were sent."
+    # The secret exists only on this screen: closing the tab now asks first.
+    assert page.evaluate(LEAVING_IS_GUARDED)
+    page.screenshot(path=str(SCREENSHOTS / "receipt-partial.png"), full_page=True)
+
+    failing["on"] = False
+    page.get_by_role("button", name=t("en", "receipt.sendRest")).click()
+    page.wait_for_function("() => document.querySelectorAll('.case-box').length === 2", timeout=20_000)
+    assert keys[2] == keys[1], "the rest is sent with the Idempotency-Key it was first sent with"
+    assert len(made) == 2
+    assert page.locator("#receipt-h").text_content() == "Done. Your cases are open."
+    assert pending.is_hidden()
+    assert page.locator(".case-id").all_text_contents() == [m["case_id"] for m in made]
+    assert page.locator("#receipt-sent").text_content() == "The hashes of 3 files were sent."
+    for m, n in zip(made, (2, 1), strict=True):
+        status = httpx.get(
+            f"{registry_url}/v1/cases/{m['case_id']}", headers={"Authorization": f"Bearer {m['case_secret']}"}
+        )
+        assert status.json()["items"] == n
+    assert page.evaluate(LEAVING_IS_GUARDED)
+    with page.expect_download():
+        page.get_by_role("button", name="Save receipt").click()
+    assert not page.evaluate(LEAVING_IS_GUARDED)

@@ -13,7 +13,10 @@ const entries = [];
 let nextKey = 1;
 let working = false;
 let receipt = null;
-let receiptKept = false; // copied or saved: then leaving the page loses nothing
+// Case numbers whose secret was copied or saved: leaving the page then loses nothing of them.
+const keptCases = new Set();
+let hashFailures = []; // files that could not be hashed, kept for the receipt once the list is gone
+let duplicates = 0;
 let config = { max_items: 100, max_body_bytes: 4 * 1024 * 1024, support: [] };
 // Once Send is pressed the batches are fixed, each with its Idempotency-Key, so pressing Send
 // again after a lost reply or a busy server sends the same bodies and cannot make a second case.
@@ -307,6 +310,32 @@ function makePlan() {
   }));
 }
 
+/** Send every batch of the plan not sent yet, in order; stop at the first that fails. */
+async function sendPlan() {
+  let failure = null;
+  for (const batch of plan) {
+    if (batch.result) continue;
+    failure = await sendBatch(batch);
+    if (failure) break;
+  }
+  // Mark the files the registry turned down, by their place in their batch.
+  for (const batch of plan) {
+    if (!batch.result || batch.marked) continue;
+    batch.marked = true;
+    for (const r of batch.result.rejected) {
+      const entry = batch.entries[r.index];
+      if (!entry) continue;
+      entry.state = "error";
+      entry.rejectKey = rejectKey(r.code);
+    }
+  }
+  return failure;
+}
+
+function madeCases() {
+  return plan ? plan.filter((b) => b.result && b.result.caseId) : [];
+}
+
 async function send() {
   if (!plan) {
     if (!sendable().length) return;
@@ -318,58 +347,62 @@ async function send() {
   button.disabled = true;
   button.textContent = t("send.sending");
   $("send-error").hidden = true;
-  let failure = null;
-  for (const batch of plan) {
-    if (batch.result) continue;
-    failure = await sendBatch(batch);
-    if (failure) break;
-  }
+  const failure = await sendPlan();
   button.dataset.busy = "";
   button.textContent = t("send.button");
-  if (failure) {
-    const sentSome = plan.some((b) => b.result && b.result.caseId);
-    $("send-error").textContent = sentSome ? `${t(failure)} ${t("send.partial")}` : t(failure);
-    $("send-error").hidden = false;
-    refresh();
+  if (madeCases().length) {
+    // At least one case exists: its number and secret are shown now, whatever came after it.
+    showReceipt(failure);
     return;
   }
-  // Mark the files the registry turned down, by their place in their batch.
-  for (const batch of plan) {
-    for (const r of batch.result.rejected) {
-      const entry = batch.entries[r.index];
-      if (!entry) continue;
-      entry.state = "error";
-      entry.rejectKey = rejectKey(r.code);
-    }
-  }
-  if (!plan.some((b) => b.result.caseId)) {
-    // Not one case could be made: stay on the list, each file says why.
-    for (const e of entries) updateEntry(e);
-    $("send-error").textContent = t("api.nothingAccepted");
-    $("send-error").hidden = false;
-    refresh();
-    return;
-  }
-  showReceipt();
+  for (const e of entries) updateEntry(e);
+  // Not one case could be made: stay on the list. Either nothing got through (say why, Send
+  // again sends the same bodies), or every file was turned down (each file says why).
+  $("send-error").textContent = t(failure || "api.nothingAccepted");
+  $("send-error").hidden = false;
+  refresh();
 }
 
-function showReceipt() {
-  const cases = plan
-    .filter((b) => b.result.caseId)
-    .map((b) => ({ caseId: b.result.caseId, secret: b.result.secret, items: b.result.accepted }));
-  const failed = entries
-    .filter((e) => e.state === "error")
-    .map((e) => ({ name: e.file.name, key: e.rejectKey || `err.${e.error}` }));
-  const sentEntries = plan.flatMap((b) => b.entries.filter((e) => e.state === "done"));
+/** From the receipt: send the batches a failure stopped, with the keys they were first sent with. */
+async function sendRest() {
+  const button = $("send-rest");
+  button.disabled = true;
+  button.textContent = t("send.sending");
+  const failure = await sendPlan();
+  button.disabled = false;
+  showReceipt(failure);
+}
+
+function showReceipt(failure = null) {
+  if (!receipt) {
+    // First receipt: what never reached a batch (could not be hashed, or the same file twice).
+    const planned = new Set(plan.flatMap((b) => b.entries));
+    hashFailures = entries
+      .filter((e) => e.state === "error" && !planned.has(e))
+      .map((e) => ({ name: e.file.name, key: `err.${e.error}` }));
+    duplicates = entries.filter((e) => e.duplicate).length;
+  }
+  const done = plan.filter((b) => b.result);
+  const doneEntries = done.flatMap((b) => b.entries);
+  const sentEntries = doneEntries.filter((e) => e.state === "done");
   receipt = {
-    at: new Date(),
-    cases,
+    at: receipt ? receipt.at : new Date(),
+    cases: done
+      .filter((b) => b.result.caseId)
+      .map((b) => ({ caseId: b.result.caseId, secret: b.result.secret, items: b.result.accepted })),
     sent: sentEntries.length,
-    failed,
+    failed: [
+      ...hashFailures,
+      ...doneEntries.filter((e) => e.state === "error").map((e) => ({ name: e.file.name, key: e.rejectKey })),
+    ],
     notShared: sentEntries.filter((e) => isLowQuality(e.result)).map((e) => e.file.name),
-    duplicates: entries.filter((e) => e.duplicate).length,
+    duplicates,
+    // Files of batches a failure stopped: not sent yet, and why.
+    pending: plan.filter((b) => !b.result).flatMap((b) => b.entries.map((e) => e.file.name)),
+    failure,
   };
-  // The files are no longer needed: drop previews and references.
+  // The files are no longer needed (a batch not sent yet keeps its body, not its files): drop
+  // previews and references.
   for (const e of entries) revoke(e);
   entries.length = 0;
   $("file-list").replaceChildren();
@@ -391,7 +424,17 @@ function copyButton(target) {
 function renderReceipt() {
   if (!receipt) return;
   const many = receipt.cases.length > 1;
-  $("receipt-h").textContent = t(many ? "receipt.headingMany" : "receipt.heading");
+  const partial = receipt.pending.length > 0;
+  $("receipt-h").textContent = t(partial ? "receipt.headingPartial" : many ? "receipt.headingMany" : "receipt.heading");
+  $("receipt-pending-box").hidden = !partial;
+  if (partial) {
+    $("receipt-pending-why").textContent = t(receipt.failure || "api.unknown");
+    $("receipt-pending-help").textContent = t("receipt.pendingHelp");
+    $("receipt-pending").replaceChildren(
+      ...receipt.pending.map((name) => el("li", {}, el("bdi", { text: name }))),
+    );
+    $("send-rest").textContent = t("receipt.sendRest");
+  }
   $("receipt-cases").replaceChildren(
     ...receipt.cases.map((c, k) => {
       const id = ltr(c.caseId, "code");
@@ -439,6 +482,7 @@ function receiptText() {
   });
   lines.push(`${t("receipt.file.date")}: ${receipt.at.toISOString().slice(0, 10)}`, "");
   lines.push(t("receipt.sent", { n: receipt.sent }), "");
+  if (receipt.pending.length) lines.push(`${t("receipt.pendingHeading")}: ${receipt.pending.length}`, "");
   lines.push(t("receipt.file.keep"), `${t("receipt.file.check")} ${statusUrl}`, "");
   return lines.join("\n");
 }
@@ -452,14 +496,15 @@ function saveReceipt() {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  receiptKept = true;
+  for (const c of receipt.cases) keptCases.add(c.caseId);
 }
 
 async function copy(button, target) {
   const text = target.textContent;
   try {
     await navigator.clipboard.writeText(text);
-    if (target.classList.contains("case-secret") && receipt.cases.length === 1) receiptKept = true;
+    const box = target.closest("[data-case]");
+    if (target.classList.contains("case-secret") && box) keptCases.add(box.dataset.case);
     $("copy-status").textContent = t("receipt.copied");
     button.textContent = t("receipt.copied");
     setTimeout(() => (button.textContent = t("receipt.copy")), 2000);
@@ -510,10 +555,12 @@ async function init() {
   window.addEventListener("dragover", (ev) => ev.preventDefault());
   window.addEventListener("drop", (ev) => ev.preventDefault());
   $("send").addEventListener("click", send);
-  // The secret is shown once: ask before the tab closes if it was neither copied nor saved.
+  // A secret is shown once: ask before the tab closes while a case exists whose secret was
+  // neither copied nor saved (also while later batches are still being sent).
   window.addEventListener("beforeunload", (ev) => {
-    if (receipt && !receiptKept) ev.preventDefault();
+    if (madeCases().some((b) => !keptCases.has(b.result.caseId))) ev.preventDefault();
   });
+  $("send-rest").addEventListener("click", sendRest);
   $("save-receipt").addEventListener("click", saveReceipt);
   const support = () => showSupport($("support"), $("support-links"), config.support, currentLang());
   onLangChange(() => {
