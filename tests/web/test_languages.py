@@ -380,3 +380,75 @@ def test_a_case_made_before_a_later_batch_fails_is_shown_and_the_rest_can_be_sen
     with page.expect_download():
         page.get_by_role("button", name="Save receipt").click()
     assert not page.evaluate(LEAVING_IS_GUARDED)
+
+
+def plausible_pdqs(count: int, seed: int) -> list[str]:
+    """Random PDQ hex values with exactly half their 256 bits set, as real ones have."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        bits = np.zeros(256, np.uint8)
+        bits[rng.choice(256, 128, replace=False)] = 1
+        out.append(np.packbits(bits).tobytes().hex())
+    return out
+
+
+SPLIT_VIDEOS = """async ({pdqs, videos, perVideo, maxFrames}) => {
+  const { batches } = await import('/app.js');
+  const { wireItem } = await import('/hasher.js');
+  const entries = Array.from({length: videos}, (_, k) => ({ result: {
+    kind: 'video', md5: (k + 1).toString(16).padStart(32, '0'),
+    frames: Array.from({length: perVideo}, (_, s) => ({i: s * 30, t: s, q: 100, pdq: pdqs[k * perVideo + s]})),
+  }}));
+  const body = (list) => JSON.stringify({ items: list.map((e) => wireItem(e.result)) });
+  const post = async (text) => {
+    const r = await fetch('/v1/cases', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: text});
+    return {status: r.status, data: await r.json()};
+  };
+  const groups = batches(entries, 100, 4 * 1024 * 1024, maxFrames);
+  const whole = await post(body(entries));
+  const parts = [];
+  for (const g of groups) parts.push(await post(body(g)));
+  return {sizes: groups.map((g) => g.length), whole, parts};
+}"""
+
+
+def test_long_videos_are_split_by_the_registrys_frame_cap(new_page, registry_url) -> None:
+    """Twelve 10-minute videos (600 frame hashes each, 7,200 in all) are twelve items, far under
+    max_items, yet over the registry's 6,000 frames a case: /config.json says so, batches()
+    splits them, and the registry takes every part where it refuses the whole."""
+    config = httpx.get(registry_url + "/config.json").json()
+    assert config["max_case_frames"] == 6000 and config["max_video_frames"] == 1800
+    page = new_page(DESKTOP)
+    goto(page, registry_url + "/")
+    videos, per_video = 12, 600
+    out = page.evaluate(
+        SPLIT_VIDEOS,
+        {
+            "pdqs": plausible_pdqs(videos * per_video, 5),
+            "videos": videos,
+            "perVideo": per_video,
+            "maxFrames": config["max_case_frames"],
+        },
+    )
+    assert out["whole"]["status"] == 422 and out["whole"]["data"]["code"] == "case.too_many_frames"
+    assert out["sizes"] == [10, 2]
+    assert [p["status"] for p in out["parts"]] == [201, 201], out["parts"]
+    assert [p["data"]["items_accepted"] for p in out["parts"]] == [10, 2]
+
+
+def test_a_split_not_explained_by_the_file_count_says_so(new_page, registry_url, tmp_path) -> None:
+    """Split by size or frames (here a tiny body limit from a routed /config.json), the note does
+    not claim a case holds up to 100 files; it says it is too much for one case."""
+    files = [str(photo(tmp_path / f"s{n}.png", 60 + n)) for n in range(6)]
+    config = httpx.get(registry_url + "/config.json").json()
+    page = new_page(PHONE)
+    page.route("**/config.json", lambda route: route.fulfill(json={**config, "max_body_bytes": 1}))
+    goto(page, registry_url + "/")
+    answer_questions(page)
+    page.locator("#files").set_input_files(files)
+    wait_hashed(page)
+    assert page.locator("#send-split").text_content() == t("en", "pick.splitSize")
+    page.get_by_role("button", name="Send the hashes").click()
+    page.locator("#step-receipt").wait_for(state="visible", timeout=20_000)
+    assert page.locator(".case-box").count() == 2

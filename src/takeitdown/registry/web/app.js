@@ -17,7 +17,7 @@ let receipt = null;
 const keptCases = new Set();
 let hashFailures = []; // files that could not be hashed, kept for the receipt once the list is gone
 let duplicates = 0;
-let config = { max_items: 100, max_body_bytes: 4 * 1024 * 1024, support: [] };
+let config = { max_items: 100, max_body_bytes: 4 * 1024 * 1024, max_case_frames: 6000, support: [] };
 // Once Send is pressed the batches are fixed, each with its Idempotency-Key, so pressing Send
 // again after a lost reply or a busy server sends the same bodies and cannot make a second case.
 let plan = null; // [{entries, body, key, result: null | {caseId, secret, accepted, rejected}}]
@@ -119,24 +119,38 @@ function sendable() {
   return entries.filter((e) => e.state === "done" && !e.duplicate);
 }
 
-/** Split the files into cases the registry takes: at most max_items each, bodies under its limit. */
-export function batches(list, maxItems, maxBytes) {
+function frameCount(result) {
+  return result.kind === "video" && Array.isArray(result.frames) ? result.frames.length : 0;
+}
+
+/** Split the files into cases the registry takes: at most max_items each, bodies under its
+ * limit, and at most max_case_frames video frame hashes in all (ten 10-minute videos). */
+export function batches(list, maxItems, maxBytes, maxFrames = Infinity) {
   const out = [];
   let current = [];
   let size = 0;
+  let frames = 0;
   const budget = Math.max(1024, Math.floor(maxBytes * 0.9)); // room for the envelope
   for (const entry of list) {
     const item = JSON.stringify(wireItem(entry.result));
-    if (current.length && (current.length >= maxItems || size + item.length + 1 > budget)) {
+    const n = frameCount(entry.result);
+    const full = current.length >= maxItems || size + item.length + 1 > budget || frames + n > maxFrames;
+    if (current.length && full) {
       out.push(current);
       current = [];
       size = 0;
+      frames = 0;
     }
     current.push(entry);
     size += item.length + 1;
+    frames += n;
   }
   if (current.length) out.push(current);
   return out;
+}
+
+function planBatches() {
+  return batches(sendable(), config.max_items, config.max_body_bytes, config.max_case_frames);
 }
 
 function payloadOf(list) {
@@ -149,13 +163,17 @@ function refresh() {
   const busy = entries.some((e) => e.state === "queued" || e.state === "hashing");
   $("files-summary").textContent = total ? t("files.summary", { done, total }) : t("files.none");
   const list = sendable();
-  const groups = plan ? plan.map((b) => b.entries) : batches(list, config.max_items, config.max_body_bytes);
+  const groups = plan ? plan.map((b) => b.entries) : planBatches();
   $("payload").textContent = groups
     .map((g) => JSON.stringify(payloadOf(g), null, 2))
     .join("\n\n");
   const split = $("send-split");
   split.hidden = groups.length < 2;
-  if (groups.length > 1) split.textContent = t("pick.split", { n: groups.length, max: config.max_items });
+  if (groups.length > 1) {
+    // Split by the file count alone, or also by size or video frames (then no count explains it).
+    const byCount = Math.ceil(groups.reduce((n, g) => n + g.length, 0) / config.max_items) === groups.length;
+    split.textContent = byCount ? t("pick.split", { n: groups.length, max: config.max_items }) : t("pick.splitSize");
+  }
   const limit = $("pick-limit");
   limit.hidden = !tooMany;
   if (tooMany) limit.textContent = t("pick.tooMany", { max: MAX_FILES });
@@ -302,7 +320,7 @@ async function sendBatch(batch) {
 }
 
 function makePlan() {
-  return batches(sendable(), config.max_items, config.max_body_bytes).map((list) => ({
+  return planBatches().map((list) => ({
     entries: list,
     body: JSON.stringify(payloadOf(list)),
     key: crypto.randomUUID(),
