@@ -398,11 +398,13 @@ SPLIT_VIDEOS = """async ({pdqs, videos, perVideo, maxFrames}) => {
   const { wireItem } = await import('/hasher.js');
   const entries = Array.from({length: videos}, (_, k) => ({ result: {
     kind: 'video', md5: (k + 1).toString(16).padStart(32, '0'),
-    frames: Array.from({length: perVideo}, (_, s) => ({i: s * 30, t: s, q: 100, pdq: pdqs[k * perVideo + s]})),
+    frames: Array.from({length: perVideo},
+                       (_, s) => ({i: s * 30, t: s, q: 100, pdq: pdqs[k * perVideo + s]})),
   }}));
   const body = (list) => JSON.stringify({ items: list.map((e) => wireItem(e.result)) });
   const post = async (text) => {
-    const r = await fetch('/v1/cases', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: text});
+    const r = await fetch('/v1/cases',
+                          {method: 'POST', headers: {'Content-Type': 'application/json'}, body: text});
     return {status: r.status, data: await r.json()};
   };
   const groups = batches(entries, 100, 4 * 1024 * 1024, maxFrames);
