@@ -7,6 +7,9 @@ Screenshots of every language at phone and desktop size go to test-artifacts/scr
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -454,3 +457,36 @@ def test_a_split_not_explained_by_the_file_count_says_so(new_page, registry_url,
     page.get_by_role("button", name="Send the hashes").click()
     page.locator("#step-receipt").wait_for(state="visible", timeout=20_000)
     assert page.locator(".case-box").count() == 2
+
+
+def test_the_status_page_says_kindly_when_part_of_the_case_is_under_review(
+    new_page, registry_url, registry_db
+) -> None:
+    md5 = uuid.uuid4().hex
+    item = {"kind": "image", "hashes": [{"type": "pdq", "value": plausible_pdqs(1, 9)[0], "quality": 90},
+                                        {"type": "md5", "value": md5}]}  # fmt: skip
+    case = httpx.post(registry_url + "/v1/cases", json={"items": [item]}).json()
+    page = new_page(PHONE, locale="es-ES")
+
+    def check() -> None:
+        goto(page, f"{registry_url}/status.html#{case['case_id']}")
+        page.get_by_label(t("es", "status.secret"), exact=True).fill(case["case_secret"])
+        page.get_by_role("button", name=t("es", "status.check"), exact=True).click()
+        page.get_by_text(t("es", "status.active")).wait_for()
+
+    check()
+    assert page.locator("#status-review").is_hidden()
+    # Disputes from several platforms quarantine an entry; the operator's CLI does the same.
+    cli = [sys.executable, "-m", "takeitdown.cli", "registry"]
+    key = subprocess.run([*cli, "platform", "add", "review-page", "--database-url", registry_db],
+                         check=True, capture_output=True, text=True, timeout=60).stdout.strip()  # fmt: skip
+    feed = httpx.get(registry_url + "/v1/feed", params={"limit": 10000},
+                     headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    eid = next(e["entry_id"] for e in feed["entries"] if e["value"] == md5 and e["op"] == "add")
+    subprocess.run([*cli, "entries", "quarantine", str(eid), "--database-url", registry_db],
+                   check=True, capture_output=True, timeout=60)  # fmt: skip
+    check()
+    review = page.locator("#status-review")
+    assert review.is_visible() and review.text_content() == t("es", "status.under_review")
+    assert "warn-box" in (review.get_attribute("class") or "")
+    page.screenshot(path=str(SCREENSHOTS / "status-under-review-es.png"), full_page=True)
