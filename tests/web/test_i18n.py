@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,12 +140,12 @@ def test_every_api_error_code_has_a_sentence_of_its_own_choosing() -> None:
     assert codes - set(problem_keys) == set(), (
         f"codes without a sentence: {sorted(codes - set(problem_keys))}"
     )
-    source = Path(protocol.__file__).read_text()
-    item_codes = set(re.findall(r'"((?:item|hash)\.[a-z_]+)"', source))
-    assert {"item.bad_kind", "hash.too_many_frames", "hash.invalid"} <= item_codes
+    item_codes = {c.value for c in protocol.RejectCode}
+    assert {"item.bad_kind", "hash.too_many_frames", "hash.implausible", "report.unknown_entry"} <= item_codes
     assert item_codes - set(reject_keys) == set(), (
         f"item codes without a reason: {sorted(item_codes - set(reject_keys))}"
     )
+    assert set(reject_keys) - item_codes == set(), f"not codes: {sorted(set(reject_keys) - item_codes)}"
     en = table("en")
     for key in {
         *problem_keys.values(),
@@ -215,3 +214,17 @@ def test_every_table_opens_hash_not_with_the_reviewed_not_nothing() -> None:
         assert isinstance(text, str) and text.startswith(HASH_NOT_OPENING[code]), f"{code}: {text}"
         if code in HASH_NOT_INVERTED:
             assert HASH_NOT_INVERTED[code] not in text, f"{code}: 'it is nothing' is back: {text}"
+
+
+def test_every_item_and_problem_code_lives_in_protocol() -> None:
+    """One home: a code written as a bare string elsewhere (as hash.implausible and report.* once
+    were) escapes the checks above; every module says protocol.RejectCode / ProblemCode instead."""
+    code = re.compile(r'"((?:item|hash|report)\.[a-z_]+)"')
+    src = ROOT / "src" / "takeitdown"
+    found = {
+        f"{path.relative_to(src)}: {m}"
+        for path in src.rglob("*.py")
+        if path.name != "protocol.py"
+        for m in code.findall(path.read_text())
+    }
+    assert not found, sorted(found)
