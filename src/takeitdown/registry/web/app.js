@@ -567,7 +567,9 @@ async function init() {
   for (const type of ["dragleave", "drop"]) drop.addEventListener(type, () => drop.classList.remove("over"));
   drop.addEventListener("drop", (ev) => {
     ev.preventDefault();
-    addFiles([...ev.dataTransfer.files].filter((f) => /^(image|video)\//.test(f.type) || f.type === ""));
+    // Every dropped file, whatever type the browser guesses from its name: the kind comes from
+    // its first bytes, and a file that is neither photo nor video is told why, not dropped unseen.
+    addFiles([...ev.dataTransfer.files]);
   });
   // A file dropped outside the box must not make the browser navigate away to it.
   window.addEventListener("dragover", (ev) => ev.preventDefault());
