@@ -61,6 +61,44 @@ class Verification:
     problem: str | None = None
 
 
+def append(
+    conn: Connection,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """One row in the caller's transaction: the action and its record commit together."""
+    head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
+    if head is None:
+        conn.execute(insert(audit_head).values(id=1, seq=0, row_hash=GENESIS))
+        prev_seq, prev = 0, GENESIS
+    else:
+        prev_seq, prev = int(head.seq), str(head.row_hash)
+    seq = prev_seq + 1
+    # microsecond precision is what every database keeps, so the hash is of what is stored
+    at = datetime.now(UTC)
+    subject = None if subject is None else str(subject)[:256]
+    actor = str(actor)[:160]
+    row_hash = _hash(prev, _canonical(seq, at, actor, action, subject, reason, details))
+    conn.execute(
+        insert(audit).values(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            reason=reason,
+            details=details,
+            prev_hash=prev,
+            row_hash=row_hash,
+        )
+    )
+    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, row_hash=row_hash))
+    return seq
+
+
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -89,33 +127,7 @@ class AuditLog:
         reason: str | None,
         details: dict[str, Any] | None,
     ) -> int:
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
-        if head is None:
-            conn.execute(insert(audit_head).values(id=1, seq=0, row_hash=GENESIS))
-            prev_seq, prev = 0, GENESIS
-        else:
-            prev_seq, prev = int(head.seq), str(head.row_hash)
-        seq = prev_seq + 1
-        # microsecond precision is what every database keeps, so the hash is of what is stored
-        at = datetime.now(UTC)
-        subject = None if subject is None else str(subject)[:256]
-        actor = str(actor)[:160]
-        row_hash = _hash(prev, _canonical(seq, at, actor, action, subject, reason, details))
-        conn.execute(
-            insert(audit).values(
-                seq=seq,
-                at=at,
-                actor=actor,
-                action=action,
-                subject=subject,
-                reason=reason,
-                details=details,
-                prev_hash=prev,
-                row_hash=row_hash,
-            )
-        )
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, row_hash=row_hash))
-        return seq
+        return append(conn, actor, action, subject, reason, details)
 
     # -- reading ---------------------------------------------------------------------------------
     def rows(
