@@ -173,8 +173,8 @@ class Node:
             review_distance=settings.policy.review_distance,
         )
 
-    def _emit(self, event: str, data: dict[str, Any]) -> None:
-        self.events.emit(event, data)
+    def _emit(self, event: str, data: dict[str, Any], conn: Any = None) -> None:
+        self.events.emit(event, data, conn)
 
     def start(self) -> None:
         self.syncer.start()
