@@ -83,6 +83,62 @@ def test_pruning_keeps_the_chain_checkable(tmp_path: Path) -> None:
     db.dispose()
 
 
+def test_rows_deleted_at_the_start_show(tmp_path: Path) -> None:
+    # Nothing was ever pruned, so the log must start at row 1 from the genesis value.
+    db, log = _log(tmp_path)
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM node_audit WHERE seq <= 2"))
+    v = log.verify()
+    assert not v.ok and v.first_bad == 3 and "start" in (v.problem or "")
+    db.dispose()
+
+
+def test_after_pruning_rows_deleted_at_the_start_still_show(tmp_path: Path) -> None:
+    db, log = _log(tmp_path)
+    with db.write() as conn:
+        conn.execute(text("UPDATE node_audit SET at = '2020-01-01 00:00:00.000000' WHERE seq <= 2"))
+    assert log.prune(30) == 2
+    for i in range(3):
+        log.append("bob", "decision", f"review:{10 + i}", "later", None)
+    assert log.verify().ok  # rows 3..9: the chain starts at the anchor the prune recorded
+    pruned = log.rows(action="audit.pruned")[0]["details"]
+    assert pruned["through"] == 2 and len(pruned["anchor"]) == 64
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM node_audit WHERE seq = 3"))
+    v = log.verify()
+    assert not v.ok and v.first_bad == 4 and "start" in (v.problem or "")
+    db.dispose()
+
+
+def test_the_housekeeper_prunes_while_the_node_runs(tmp_path: Path) -> None:
+    from takeitdown.node.housekeeping import Housekeeper
+
+    db, log = _log(tmp_path)
+    calls: list[str] = []
+
+    def broken() -> int:
+        calls.append("broken")
+        raise RuntimeError("a failing job does not stop the others")
+
+    keeper = Housekeeper([("broken", broken), ("audit", lambda: log.prune(30))], interval=0.05)
+    keeper.start()
+    try:
+        import time
+
+        deadline = time.time() + 10
+        while keeper.runs < 2 and time.time() < deadline:
+            time.sleep(0.02)
+        assert keeper.runs >= 2 and calls.count("broken") >= 2  # it runs again and again
+        with db.write() as conn:  # rows that age while the node runs
+            conn.execute(text("UPDATE node_audit SET at = '2020-01-01 00:00:00.000000' WHERE seq <= 4"))
+        while not log.rows(action="audit.pruned") and time.time() < deadline:
+            time.sleep(0.02)
+    finally:
+        keeper.stop()
+    assert [r["seq"] for r in log.rows()] == [5, 6] and log.verify().ok
+    db.dispose()
+
+
 def test_accounts_keep_secrets_hashed_and_lock_after_failures(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'n.db'}")
     db.migrate()

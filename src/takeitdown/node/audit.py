@@ -9,7 +9,9 @@ machines), the UTC time with its zone, the action, its subject (a review item, a
 names the first row that does not fit, so an edited, inserted or deleted row shows. The head
 (last seq and hash) lives in its own row, updated in the appending transaction: appends
 serialise on it, and a deleted last row shows too. Pruning (retention) keeps the chain checkable:
-the first remaining row's `prev_hash` is the anchor, recorded in the `audit.pruned` row.
+the `audit.pruned` row it appends records the last pruned seq and that row's hash (the anchor);
+the first remaining row must follow it (or follow the genesis value if nothing was ever pruned),
+so rows deleted at the start show as well.
 """
 
 from __future__ import annotations
@@ -158,8 +160,22 @@ class AuditLog:
             after = rows[-1]["seq"]
 
     def verify(self, batch: int = 5000) -> Verification:
+        """Recompute the chain. The first remaining row must follow the anchor: the genesis value
+        when nothing was pruned, else the last pruned row's hash, which the latest `audit.pruned`
+        row (itself in the chain) records; so rows deleted at the start show too."""
         with self.db.read() as conn:
             head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
+            pruned = conn.execute(
+                select(audit.c.details)
+                .where(audit.c.action == "audit.pruned")
+                .order_by(audit.c.seq.desc())
+                .limit(1)
+            ).first()
+        start_seq = 1
+        anchor: str | None = GENESIS
+        if pruned is not None and isinstance(pruned.details, dict) and "through" in pruned.details:
+            start_seq = int(pruned.details["through"]) + 1
+            anchor = pruned.details.get("anchor")  # None: pruned before anchors were recorded
         prev: str | None = None
         last_seq = None
         n = 0
@@ -173,6 +189,13 @@ class AuditLog:
                 break
             for r in rows:
                 n += 1
+                if prev is None and (r.seq != start_seq or (anchor is not None and r.prev_hash != anchor)):
+                    return Verification(
+                        False,
+                        n,
+                        int(r.seq),
+                        "the log does not start where it should (rows deleted at its start)",
+                    )
                 if prev is not None and (r.prev_hash != prev or r.seq != last_seq + 1):  # type: ignore[operator]
                     return Verification(False, n, int(r.seq), "does not follow the row before it")
                 canonical = _canonical(int(r.seq), r.at, r.actor, r.action, r.subject, r.reason, r.details)
@@ -193,9 +216,16 @@ class AuditLog:
             old = conn.execute(select(func.max(audit.c.seq)).where(audit.c.at < cutoff)).scalar()
             if not old:
                 return 0
+            # the anchor: the last pruned row's hash, which the first remaining row must follow
+            anchor = conn.execute(select(audit.c.row_hash).where(audit.c.seq == old)).scalar()
             gone = conn.execute(delete(audit).where(audit.c.seq <= old)).rowcount
             self._append(
-                conn, "node", "audit.pruned", None, f"retention {retention_days} days", {"through": old}
+                conn,
+                "node",
+                "audit.pruned",
+                None,
+                f"retention {retention_days} days",
+                {"through": old, "anchor": anchor},
             )
         return int(gone or 0)
 

@@ -24,6 +24,7 @@ from takeitdown.node.backoff import Backoff
 from takeitdown.node.console import ReviewDesk
 from takeitdown.node.db import Database
 from takeitdown.node.events import EventOutbox
+from takeitdown.node.housekeeping import Housekeeper
 from takeitdown.node.index import warm_up
 from takeitdown.node.inventory import Inventory
 from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
@@ -172,6 +173,14 @@ class Node:
             retention=timedelta(days=settings.pii_retention_days),
             review_distance=settings.policy.review_distance,
         )
+        retention_days = c["audit_retention_days"]
+        self.housekeeper = Housekeeper(
+            [
+                ("audit retention", lambda: self.audit.prune(retention_days)),
+                ("legal desk personal data", self.takedown.purge_expired),
+            ],
+            c.get("housekeeping_minutes", 60.0) * 60,
+        )
 
     def _emit(self, event: str, data: dict[str, Any], conn: Any = None) -> None:
         self.events.emit(event, data, conn)
@@ -180,12 +189,13 @@ class Node:
         self.syncer.start()
         self.outbox.start()
         self.webhooks.start()
-        self.audit.prune(self.settings.console["audit_retention_days"])
+        self.housekeeper.start()  # runs at once, then every TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES
 
     def stop(self) -> None:
         self.syncer.stop()
         self.outbox.stop()
         self.webhooks.stop()
+        self.housekeeper.stop()
         self.client.close()
         self.db.dispose()
 
