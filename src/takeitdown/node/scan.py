@@ -12,6 +12,7 @@ Sources are a folder or a JSONL manifest of {"id", "path"}, on a local path or a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from takeitdown.hashing import HashingError
-from takeitdown.node.inventory import Inventory, InventoryItem
+from takeitdown.node.inventory import MAX_REF, Inventory, InventoryItem
 from takeitdown.node.matcher import ItemHashes, Matcher, Verdict, hash_for_matching
 from takeitdown.node.store import NodeStore
 
@@ -173,11 +174,20 @@ def match_hashed(
     return ItemResult(item, hashes, error, verdict)
 
 
+def done_key(item_id: str) -> str:
+    """An item's key in the scan's resume record: its id, or a digest of an id too long to store
+    (so an item with such an id is recorded once, as an error, and skipped when a scan resumes)."""
+    if len(item_id) <= MAX_REF:
+        return item_id
+    return "sha256:" + hashlib.sha256(item_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _todo(source: str | Path, done: set[str]) -> Iterator[Item]:
     """Items not recorded before; an id listed twice is scanned once (`done` grows as we go)."""
     for it in iter_items(source):
-        if it.id not in done:
-            done.add(it.id)
+        key = done_key(it.id)
+        if key not in done:
+            done.add(key)
             yield it
 
 
@@ -197,13 +207,15 @@ def scan(
 
     engine = engine or LocalEngine(workers)
     key = source_key(source)
+    if len(key) > MAX_REF:
+        raise ScanSourceError(f"a scan source's name is at most {MAX_REF} characters")
     if rescan:
         forget_scan(matcher.store, key)
     done = matcher.store.scan_done(key)
     summary = Summary()
     for it in iter_items(source):  # a counting pass: cheap next to hashing, and streams
         summary.total += 1
-        summary.skipped += it.id in done
+        summary.skipped += done_key(it.id) in done
     done = set(done)
     started = time.perf_counter()
     if progress is not None:
@@ -222,7 +234,11 @@ def scan(
 
     for r in engine.run(_todo(source, done), matcher):
         v = r.verdict
-        if v is None:
+        if len(r.item.id) > MAX_REF:  # refused, not cut: a ref names the platform's content exactly
+            summary.errors += 1
+            error = f"the item id is longer than {MAX_REF} characters; give it a shorter one"
+            results.append({"item_id": done_key(r.item.id), "ok": False, "verdict": None, "error": error})
+        elif v is None:
             summary.errors += 1
             results.append({"item_id": r.item.id, "ok": False, "verdict": None, "error": r.error})
         else:
