@@ -47,9 +47,42 @@ def desk(tmp_path: Path) -> Desk:
         ]
     )
     events: list[tuple[str, dict]] = []
-    d = Desk(db, Sealer(new_key()), inventory_copy_finder(inventory), lambda e, p: events.append((e, p)))
+    d = Desk(
+        db, Sealer(new_key()), inventory_copy_finder(inventory), lambda e, p, conn=None: events.append((e, p))
+    )
     d.events = events  # type: ignore[attr-defined]
     return d
+
+
+def test_a_removal_its_event_and_its_audit_row_commit_together(tmp_path: Path) -> None:
+    # The desk on the node's own event outbox and audit log: when the audit write fails, the
+    # removal is not asked and no event goes out; when it works, all three are there.
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.events import EventOutbox
+
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    outbox, log = EventOutbox(db), AuditLog(db)
+    fail = {"on": False}
+
+    def record(*args: object, conn: object = None) -> None:
+        if fail["on"] and args[1] == "takedown.remove":
+            raise RuntimeError("the audit write failed")
+        log.append(*args, conn=conn)  # type: ignore[arg-type]
+
+    desk = Desk(db, Sealer(new_key()), None, outbox.emit, record)
+    receipt = desk.submit(parse_request(REQUEST))
+    rid, secret = receipt["request_id"], receipt["request_secret"]
+    fail["on"] = True
+    with pytest.raises(RuntimeError):
+        desk.remove(rid, "desk-alice")
+    assert desk.status(rid, secret)["state"] == "valid" and outbox.all_events() == []
+    fail["on"] = False
+    desk.remove(rid, "desk-alice")
+    assert desk.status(rid, secret)["state"] == "removing"
+    assert [e["type"] for e in outbox.all_events()] == ["takedown.remove"]
+    assert [r["action"] for r in log.rows()] == ["takedown.received", "takedown.remove"]
+    db.dispose()
 
 
 @pytest.mark.parametrize("element", ["signature", "content", "statement", "contact", "acting_for"])

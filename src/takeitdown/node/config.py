@@ -230,6 +230,14 @@ CONSOLE = (
         0,
         36500,
     ),
+    Var(
+        "TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES",
+        float,
+        60.0,
+        "minutes between runs of the audit retention and the legal desk's personal-data purge",
+        0.01,
+        7 * 24 * 60,
+    ),
 )
 
 DESK = (

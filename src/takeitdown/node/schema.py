@@ -309,6 +309,24 @@ actions = Table(
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Index("node_ix_actions_status", "status", "id"),
 )
+# The uploader's opaque account id the platform sent with the match request (migration node_0007).
+actions.append_column(Column("account", String(256), nullable=True))
+
+# Every further ref joined to a review item of the same content (a second upload, another hosted
+# copy, a scan finding again): the decision settles each, and events name them all. The item's
+# own ref stays in node_review_items.ref (migration node_0007).
+review_refs = Table(
+    "node_review_refs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("review_id", Integer, nullable=False),
+    Column("source", String(16), nullable=False),  # upload | scan | retro
+    Column("ref", String(1024), nullable=False),
+    Column("account", String(256), nullable=True),
+    Column("action_id", Integer, nullable=True),  # the hold or block waiting on the item, if any
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("review_id", "source", "ref", name="node_uq_review_ref"),
+)
 
 # Which registry entries each review item, local block and action stands on, so a withdrawal
 # finds what to lift or close without reading every row. kind: "review" | "block" | "action".

@@ -24,6 +24,7 @@ from takeitdown.node.backoff import Backoff
 from takeitdown.node.console import ReviewDesk
 from takeitdown.node.db import Database
 from takeitdown.node.events import EventOutbox
+from takeitdown.node.housekeeping import Housekeeper
 from takeitdown.node.index import warm_up
 from takeitdown.node.inventory import Inventory
 from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
@@ -172,20 +173,29 @@ class Node:
             retention=timedelta(days=settings.pii_retention_days),
             review_distance=settings.policy.review_distance,
         )
+        retention_days = c["audit_retention_days"]
+        self.housekeeper = Housekeeper(
+            [
+                ("audit retention", lambda: self.audit.prune(retention_days)),
+                ("legal desk personal data", self.takedown.purge_expired),
+            ],
+            c.get("housekeeping_minutes", 60.0) * 60,
+        )
 
-    def _emit(self, event: str, data: dict[str, Any]) -> None:
-        self.events.emit(event, data)
+    def _emit(self, event: str, data: dict[str, Any], conn: Any = None) -> None:
+        self.events.emit(event, data, conn)
 
     def start(self) -> None:
         self.syncer.start()
         self.outbox.start()
         self.webhooks.start()
-        self.audit.prune(self.settings.console["audit_retention_days"])
+        self.housekeeper.start()  # runs at once, then every TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES
 
     def stop(self) -> None:
         self.syncer.stop()
         self.outbox.stop()
         self.webhooks.stop()
+        self.housekeeper.stop()
         self.client.close()
         self.db.dispose()
 
@@ -214,27 +224,35 @@ class Node:
         ref = ref or new_ref()
         checked = Checked(verdict, ref)
         matches = [m.to_json() for m in verdict.matches]
-        if verdict.verdict != "allow" and not verdict.final:
-            # the same content sent again joins its open item instead of making a new one
-            checked.review_id = self.desk.find_same_content(verdict.md5, verdict.pdq, "upload")
-        if verdict.verdict in ("hold", "block"):
-            checked.action_id, checked.review_id = self.store.record_action(
-                verdict.verdict,
-                verdict.final,
-                content_ref(ref),
-                verdict.md5,
-                verdict.pdq,
-                matches,
-                verdict.final_block_entry_ids() if verdict.final else [],
-                _why(verdict),
-                checked.review_id,
-            )
+        if verdict.verdict != "allow":
+            # the action, its review item, its audit row and its event commit together
+            with self.db.write() as conn:
+                if not verdict.final:  # the same content sent again joins its open item
+                    checked.review_id = self.store.same_content(conn, verdict.md5, verdict.pdq, "upload")
+                if verdict.verdict in ("hold", "block"):
+                    checked.action_id, checked.review_id = self.store.record_action(
+                        verdict.verdict,
+                        verdict.final,
+                        content_ref(ref),
+                        verdict.md5,
+                        verdict.pdq,
+                        matches,
+                        verdict.final_block_entry_ids() if verdict.final else [],
+                        _why(verdict),
+                        checked.review_id,
+                        account,
+                        conn,
+                    )
+                else:  # review: posted, and a reviewer looks at it
+                    rid = checked.review_id
+                    if rid is None or not self.store.join_review(conn, rid, "upload", ref, matches, account):
+                        rid = self.store.add_review(
+                            "upload", ref, verdict.md5, verdict.pdq, matches, conn, account=account
+                        )
+                    checked.review_id = rid
+                self.desk.upload_acted(conn, verdict.verdict, ref, account, matches, checked.review_id)
             if verdict.final:
                 self.outbox.wake()
-        elif verdict.verdict == "review" and checked.review_id is None:
-            checked.review_id = self.store.add_review("upload", ref, verdict.md5, verdict.pdq, matches)
-        if verdict.verdict != "allow":
-            self.desk.upload_acted(verdict.verdict, ref, account, matches, checked.review_id)
             self.webhooks.wake()
         return checked
 
@@ -252,12 +270,13 @@ class Node:
         assert person is not None
         if decision == "escalate":
             return self.desk.escalate(review_id, person, reason or "")
-        item, blocks = self.store.decide(review_id, decision, policy_reason)
+        with self.db.write() as conn:  # the decision, its audit row and its event commit together
+            item, blocks = self.store.decide(review_id, decision, policy_reason, conn)
+            self.desk.record_decision(conn, item, decision, person, reason)
         self.matcher.add_blocks(blocks)
         self.outbox.wake()
-        out = self.desk.record_decision(item, decision, person, reason)
         self.webhooks.wake()
-        return out
+        return self.desk.get(review_id)
 
     def readiness(self) -> list[str]:
         """Why this node should not take traffic now (empty: ready). For orchestrators' probes."""

@@ -28,7 +28,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -201,9 +201,27 @@ class Copy:
 
 
 CopyFinder = Callable[[Sequence[Md5Hash], Sequence[PdqHash]], list[Copy]]
-Notify = Callable[[str, dict[str, Any]], None]
-# (actor, action, subject, reason, details): the node's audit log (audit.AuditLog.append)
-Record = Callable[[str, str, str | None, str | None, dict[str, Any] | None], Any]
+
+
+class Notify(Protocol):
+    """Queue a webhook event; with `conn`, in that transaction (events.EventOutbox.emit)."""
+
+    def __call__(self, event: str, data: dict[str, Any], conn: Connection | None = None) -> Any: ...
+
+
+class Record(Protocol):
+    """(actor, action, subject, reason, details[, conn]): the node's audit log (AuditLog.append);
+    with `conn`, the row commits with the step it records."""
+
+    def __call__(
+        self,
+        actor: str,
+        action: str,
+        subject: str | None,
+        reason: str | None,
+        details: dict[str, Any] | None,
+        conn: Connection | None = None,
+    ) -> Any: ...
 
 
 class Desk:
@@ -220,7 +238,7 @@ class Desk:
         self.db = db
         self.sealer = sealer
         self.find_copies = find_copies
-        self.notify = notify or (lambda _event, _payload: None)
+        self.notify: Notify = notify or (lambda _event, _payload, conn=None: None)
         self._record = record
         self.retention = retention
         self.review_distance = review_distance
@@ -261,8 +279,8 @@ class Desk:
                     for ref in req.content
                 ],
             )
+            self.record("requester", "takedown.received", request_id, None, {"items": len(req.content)}, conn)
         log.info("takedown request %s received (%d items)", request_id, len(req.content))
-        self.record("requester", "takedown.received", request_id, None, {"items": len(req.content)})
         return {
             "request_id": request_id,
             "request_secret": secret,
@@ -407,18 +425,31 @@ class Desk:
         if not reason.strip():
             raise RequestError("Say what is missing: the requester will see it.")
         note = reason.strip()[:MAX_TEXT]
-        self._set_state(request_id, ("valid",), state="incomplete", note=note, clock_from=None, deadline=None)
+        self._set_state(
+            request_id,
+            ("valid",),
+            (actor, "takedown.incomplete", note),
+            state="incomplete",
+            note=note,
+            clock_from=None,
+            deadline=None,
+        )
         log.info("takedown request %s marked incomplete by %s", request_id, actor)
-        self.record(actor, "takedown.incomplete", request_id, note, None)
 
     def decline(self, request_id: str, reason: str, actor: str) -> None:
         if not reason.strip():
             raise RequestError("Say why: the requester will see it.")
         note = reason.strip()[:MAX_TEXT]
-        self._set_state(request_id, ("valid", "incomplete"), state="declined", note=note, closed_at=now())
+        self._set_state(
+            request_id,
+            ("valid", "incomplete"),
+            (actor, "takedown.declined", note),
+            state="declined",
+            note=note,
+            closed_at=now(),
+        )
         self._schedule_purge(request_id)
         log.info("takedown request %s declined by %s", request_id, actor)
-        self.record(actor, "takedown.declined", request_id, note, None)
 
     def remove(self, request_id: str, actor: str) -> dict[str, Any]:
         """Ask the platform to remove every named item and every identical copy found; list the
@@ -468,14 +499,19 @@ class Desk:
             conn.execute(
                 update(takedown_requests).where(takedown_requests.c.id == request_id).values(state="removing")
             )
-        # The event names the content only: no name, contact or statement ever leaves the desk.
-        self.notify(
-            "takedown.remove", {"request_id": request_id, "refs": refs, "deadline": detail["deadline"]}
-        )
+            # The event names the content only: no name, contact or statement ever leaves the desk.
+            # It and the audit row commit with the state change: a removal asked is a removal told.
+            self.notify(
+                "takedown.remove",
+                {"request_id": request_id, "refs": refs, "deadline": detail["deadline"]},
+                conn=conn,
+            )
+            likely = [c.ref for c in copies if c.kind == "likely_copy"]
+            self.record(
+                actor, "takedown.remove", request_id, None, {"refs": refs, "likely_copies": likely}, conn
+            )
         log.info("takedown request %s: removal of %d items asked by %s", request_id, len(refs), actor)
-        likely = [c.ref for c in copies if c.kind == "likely_copy"]
-        self.record(actor, "takedown.remove", request_id, None, {"refs": refs, "likely_copies": likely})
-        return {"refs": refs, "likely_copies": [c.ref for c in copies if c.kind == "likely_copy"]}
+        return {"refs": refs, "likely_copies": likely}
 
     def confirm_removed(self, request_id: str, refs: list[str], at: datetime | None = None) -> dict[str, Any]:
         """The platform confirms removals; the request closes once nothing is left to remove."""
@@ -511,7 +547,9 @@ class Desk:
                     .where(takedown_requests.c.id == request_id)
                     .values(state="closed", removed_at=at, closed_at=at, breach=breach)
                 )
-        self.record("platform", "takedown.confirmed", request_id, None, {"refs": refs, "closed": closed})
+            self.record(
+                "platform", "takedown.confirmed", request_id, None, {"refs": refs, "closed": closed}, conn
+            )
         if closed:
             self._schedule_purge(request_id)
         return {"closed": closed, "still_removing": [r.ref for r in left]}
@@ -524,7 +562,7 @@ class Desk:
                 .where(takedown_items.c.request_id == request_id, takedown_items.c.ref == ref)
                 .values(state="kept", note=reason[:MAX_TEXT])
             )
-        self.record(actor, "takedown.copy_kept", request_id, reason, {"ref": ref})
+            self.record(actor, "takedown.copy_kept", request_id, reason, {"ref": ref}, conn)
 
     def record_breaches(self, at: datetime | None = None) -> int:
         """Open requests past their deadline get a breach recorded (once, never cleared)."""
@@ -539,11 +577,17 @@ class Desk:
                 )
                 .values(breach="not removed within 48 hours of the valid request")
             )
+            if done.rowcount:
+                self.record(
+                    "node",
+                    "takedown.breach",
+                    None,
+                    "not removed within 48 hours",
+                    {"count": done.rowcount},
+                    conn,
+                )
         if done.rowcount:
             log.warning("%d takedown requests passed their 48-hour deadline", done.rowcount)
-            self.record(
-                "node", "takedown.breach", None, "not removed within 48 hours", {"count": done.rowcount}
-            )
         return int(done.rowcount or 0)
 
     def mark_shared(self, request_id: str, case_id: str) -> None:
@@ -561,13 +605,28 @@ class Desk:
 
     # -- helpers ------------------------------------------------------------------------------
     def record(
-        self, actor: str, action: str, subject: str | None, reason: str | None, details: dict[str, Any] | None
+        self,
+        actor: str,
+        action: str,
+        subject: str | None,
+        reason: str | None,
+        details: dict[str, Any] | None,
+        conn: Connection | None = None,
     ) -> None:
-        """Every step in the audit log: ids, refs and reasons only, never the personal data."""
+        """Every step in the audit log: ids, refs and reasons only, never the personal data.
+        With `conn`, the row is written in the step's own transaction."""
         if self._record is not None:
-            self._record(actor, action, subject, reason, details)
+            self._record(actor, action, subject, reason, details, conn=conn)
 
-    def _set_state(self, request_id: str, allowed: tuple[str, ...], **values: Any) -> None:
+    def _set_state(
+        self,
+        request_id: str,
+        allowed: tuple[str, ...],
+        record: tuple[str, str, str] | None = None,
+        **values: Any,
+    ) -> None:
+        """Change a request's state if it is in `allowed`; `record` (actor, action, reason) is its
+        audit row, in the same transaction."""
         with self.db.write() as conn:
             row = conn.execute(
                 select(takedown_requests.c.state).where(takedown_requests.c.id == request_id)
@@ -579,6 +638,9 @@ class Desk:
             conn.execute(
                 update(takedown_requests).where(takedown_requests.c.id == request_id).values(**values)
             )
+            if record is not None:
+                actor, action, reason = record
+                self.record(actor, action, request_id, reason, None, conn)
 
     def _schedule_purge(self, request_id: str) -> None:
         with self.db.write() as conn:
