@@ -176,6 +176,38 @@ def test_vpdq_through_the_frame_index(tmp_path: Path) -> None:
     assert m.check_hashes([_vpdq_file("chair-20-sd-bar")]).verdict == "allow"
 
 
+def test_a_long_video_is_found_from_a_sample_of_its_frames(tmp_path: Path) -> None:
+    """Candidate videos are looked up with a fresh random sample of the query's frames (the
+    whole query costs 36,000 lookups for a 10-hour video); the match itself is still exact. An
+    uploader who keeps just over the match share of a listed video's frames is still found, every
+    time, and one who keeps fewer is not."""
+    import random
+
+    from takeitdown.node.matcher import CANDIDATE_FRAMES, candidate_frames
+
+    rng = random.Random(5)
+    listed = [{"i": k, "t": float(k), "q": 90, "pdq": f"{rng.getrandbits(256):064x}"} for k in range(3000)]
+    store = _store(tmp_path)
+    m = Matcher(store)
+    m.apply(store.apply_page([_add(9, "vpdq", "e" * 64, 1, frames=listed)], 1))
+
+    def upload(kept: float) -> VpdqHash:
+        frames = [
+            {**f, "pdq": f"{int(f['pdq'], 16) ^ 0b1011:064x}"}  # a re-encode: each frame a few bits off
+            if n < kept * len(listed)
+            else {**f, "pdq": f"{rng.getrandbits(256):064x}"}  # frames the uploader replaced
+            for n, f in enumerate(listed)
+        ]
+        return VpdqHash.parse(frames)
+
+    for _ in range(5):
+        found = m.check_hashes([upload(0.82)])
+        assert found.verdict == "hold" and [x.entry_id for x in found.matches] == [9]
+    assert m.check_hashes([upload(0.7)]).verdict == "allow"
+    sample = candidate_frames([f["pdq"] for f in listed])
+    assert len(sample) == CANDIDATE_FRAMES and sample != candidate_frames([f["pdq"] for f in listed])
+
+
 def test_scan_folder_resumes_and_sends_findings_to_review(tmp_path: Path) -> None:
     store = _store(tmp_path)
     orig = conformance("pdq/bridge-mods/aaa-orig.jpg")
