@@ -44,3 +44,25 @@ def test_readyz_is_503_before_the_first_sync(tmp_path: Path) -> None:
         assert "has not synced with the registry yet" in r.json()["detail"]
     finally:
         node.stop()
+
+
+def test_readyz_fails_when_the_registry_goes_away_and_when_the_list_lags(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """After a first sync: three failed polls in a row (the registry is gone) make the node not
+    ready, and so does a list older than TAKEITDOWN_NODE_MAX_LAG_SECONDS."""
+    key = registry.add_platform("probe-platform")
+    env = {"TAKEITDOWN_NODE_POLL_SECONDS": "0.2", "TAKEITDOWN_NODE_BACKOFF_CAP": "0.2",
+           "TAKEITDOWN_NODE_MAX_LAG_SECONDS": "3"}  # fmt: skip
+    node = start_node(registry, key, tmp_path, extra_env=env)
+    try:
+        wait_for(lambda: _ready(node.url).status_code == 200, what="node ready after its first sync")
+        registry.proc.terminate()
+        registry.proc.wait(10)
+        wait_for(lambda: _ready(node.url).status_code == 503, what="not ready once the registry is gone")
+        reasons = " ".join(_ready(node.url).json()["reasons"])
+        assert "sync keeps failing" in reasons
+        wait_for(lambda: "behind" in " ".join(_ready(node.url).json()["reasons"]), what="the lag bound")
+        assert httpx.get(node.url + "/livez", timeout=10).status_code == 200
+    finally:
+        node.stop()

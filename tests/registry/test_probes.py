@@ -49,3 +49,26 @@ def test_a_locked_database_is_503_with_retry_after_and_a_bug_is_a_plain_500(
         assert headers[b"retry-after"] == b"2" and body["code"] == "unavailable"
     else:
         assert body["code"] == "internal"
+
+
+@pytest.mark.postgres
+def test_readyz_is_503_when_the_database_is_gone(tmp_path: Any) -> None:
+    """A real registry on PostgreSQL whose database is dropped under it: /readyz says 503 with
+    Retry-After (an orchestrator stops sending it traffic), /livez still answers, nothing is a 500."""
+    import httpx
+
+    from tests.registry.helpers import drop_database, make_database, start_server, stop_server
+
+    target = make_database("postgresql", tmp_path)  # skips with a reason without PostgreSQL
+    server = start_server(target, tmp_path)
+    try:
+        assert httpx.get(server.url + "/readyz", timeout=10).status_code == 200
+        drop_database(target)  # WITH (FORCE): its connections are cut
+        r = httpx.get(server.url + "/readyz", timeout=30)
+        assert r.status_code == 503 and r.headers["retry-after"] and r.json()["code"] == "unavailable"
+        assert httpx.get(server.url + "/livez", timeout=10).status_code == 200
+        case = {"items": [{"kind": "image", "hashes": [{"type": "md5", "value": "a" * 32}]}]}
+        assert httpx.post(server.url + "/v1/cases", json=case, timeout=30).status_code == 503
+    finally:
+        stop_server(server)
+        drop_database(target)
