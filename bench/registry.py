@@ -39,6 +39,7 @@ import httpx
 from takeitdown.registry.db import Database
 from takeitdown.registry.store import Store
 from takeitdown.registry.validation import parse_items
+from wire import random_image_item  # bench/wire.py: through takeitdown.protocol
 
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CLIENTS = 16
@@ -53,16 +54,7 @@ def free_port() -> int:
 
 
 def case_items() -> list[dict[str, Any]]:
-    return [
-        {
-            "kind": "image",
-            "hashes": [
-                {"type": "pdq", "value": secrets.token_hex(32), "quality": 90},
-                {"type": "md5", "value": secrets.token_hex(16)},
-            ],
-        }
-        for _ in range(2)
-    ]
+    return [random_image_item() for _ in range(2)]
 
 
 # -- the server --------------------------------------------------------------------------------
