@@ -263,6 +263,7 @@ def scan_throughput(count: int) -> None:
     from takeitdown.node.matcher import Matcher
     from takeitdown.node.scan import scan
     from takeitdown.node.store import NodeStore
+    from wire import feed_adds  # bench/wire.py: through takeitdown.protocol
 
     print(f"\n== scan throughput: {count} phone photos (4032x3024 JPEG q90) ==", flush=True)
     t = time.perf_counter()
@@ -277,18 +278,9 @@ def scan_throughput(count: int) -> None:
         db = Database(f"sqlite:///{tmp}/node.db")
         db.migrate()
         store = NodeStore(db)
-        page = [
-            {
-                "seq": i + 1,
-                "op": "add",
-                "type": "pdq",
-                "value": rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex(),
-                "quality": 90,
-                "entry_id": i + 1,
-                "frames": None,
-            }
-            for i in range(100_000)
-        ]
+        page = feed_adds(
+            ("pdq", rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex(), 90) for _ in range(100_000)
+        )
         store.apply_page(page, len(page))
         matcher = Matcher(store)
         matcher.load()

@@ -51,6 +51,7 @@ import httpx
 from takeitdown.registry.db import Database
 from takeitdown.registry.store import Store
 from takeitdown.registry.validation import parse_items
+from wire import random_image_item  # bench/wire.py: through takeitdown.protocol
 
 HOST = "127.0.0.1"
 ADMIN_TOKEN = secrets.token_urlsafe(24)
@@ -66,11 +67,6 @@ def free_port() -> int:
 
 def rand_hex(n: int) -> str:
     return secrets.token_hex(n // 2)
-
-
-def image_item() -> dict[str, Any]:
-    return {"kind": "image", "hashes": [{"type": "pdq", "value": rand_hex(64), "quality": 90},
-                                        {"type": "md5", "value": rand_hex(32)}]}  # fmt: skip
 
 
 def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -151,7 +147,7 @@ def submitter(env: Env, stats: Stats, stop: threading.Event, budget: Budget, _rn
         # (plain HTTP here, but httpx makes a context per client, which cost ~50 ms and capped the rate).
         transport = httpx.HTTPTransport(local_address=person_address(), verify=SSL_CONTEXT)
         with httpx.Client(transport=transport, timeout=30) as c:
-            body = {"items": [image_item() for _ in range(2)]}
+            body = {"items": [random_image_item() for _ in range(2)]}
             timed(stats, "submit", lambda s: s == 201, partial(c.post, env.registry + "/v1/cases", json=body))
 
 
@@ -201,7 +197,7 @@ def flooder(env: Env, stats: Stats, stop: threading.Event, budget: Budget, rng: 
             pick = rng.random()
             fwd = {"X-Forwarded-For": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.1"}
             if pick < 0.45:  # valid cases, one address pretending to be many: must hit 429
-                body = {"items": [image_item()]}
+                body = {"items": [random_image_item()]}
                 timed(stats, "flood:submit", lambda s: s in (201, 429),
                       partial(c.post, env.registry + "/v1/cases", json=body, headers=fwd))  # fmt: skip
             elif pick < 0.6:
@@ -278,13 +274,14 @@ def start_servers(tmp: Path, preload_cases: int) -> tuple[Env, list[subprocess.P
     db = Database(db_url)
     db.migrate()
     store = Store(db)
-    parsed = [parse_items([("image", image_item()["hashes"])]) for _ in range(preload_cases)]
+    parsed = [parse_items([("image", random_image_item()["hashes"])]) for _ in range(preload_cases)]
     made: list[tuple[str, str]] = []
     for i in range(0, len(parsed), 500):
         made += store.create_cases(parsed[i : i + 500])
     known = [next(iter(p.hashes.values())).value for p in parsed[:200]]
     key = store.platform_add("load-platform")
     node_key = store.platform_add("load-node")
+    store.publish_pending()  # as the server's publisher would at its first tick: the feed is full
     feed_last = store.last_seq()
     db.dispose()
 

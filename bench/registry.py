@@ -5,8 +5,11 @@ For each database it starts a real registry (`takeitdown serve` in a subprocess)
     clients on keep-alive connections, against the raw rate of the same inserts done directly
     through the registry's store (SQLAlchemy, no HTTP) from 16 threads, one case a transaction;
   * feed entries per second: a full read of the feed (default 1,000,000 entries) following
-    `next` with limit=10000 and parsing each page, against the raw rate of the same paged
-    SELECTs through SQLAlchemy.
+    `next` with limit=10000 (pages also end at 1 MiB of entries) and parsing each page, against
+    the raw rate of the same paged reads through the registry's store (`Store.read_page`,
+    SQLAlchemy, no HTTP, no JSON).
+The feed is filled through the store's own code (`create_cases`, then `publish_pending` as the
+server's publisher does), so its rows are exactly what the registry writes.
 Each line prints the HTTP rate, the raw rate and their ratio (HTTP / raw).
 
 Goal on SQLite on the project machine: >= 1,000 submissions/s and the 1M feed read in < 10 s.
@@ -36,9 +39,12 @@ import httpx
 from takeitdown.registry.db import Database
 from takeitdown.registry.store import Store
 from takeitdown.registry.validation import parse_items
+from wire import random_image_item  # bench/wire.py: through takeitdown.protocol
 
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CLIENTS = 16
+FEED_LIMIT = 10_000  # entries a page asks for (the API's maximum)
+FEED_MAX_BYTES = 1024 * 1024  # the byte bound of a page, the same for the server and the store
 
 
 def free_port() -> int:
@@ -48,16 +54,7 @@ def free_port() -> int:
 
 
 def case_items() -> list[dict[str, Any]]:
-    return [
-        {
-            "kind": "image",
-            "hashes": [
-                {"type": "pdq", "value": secrets.token_hex(32), "quality": 90},
-                {"type": "md5", "value": secrets.token_hex(16)},
-            ],
-        }
-        for _ in range(2)
-    ]
+    return [random_image_item() for _ in range(2)]
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -66,7 +63,12 @@ def case_items() -> list[dict[str, Any]]:
 def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     # One client address; each submission published at once, as the raw baseline does.
-    env = {**os.environ, "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0", "TAKEITDOWN_PUBLISH_INTERVAL": "0"}
+    env = {
+        **os.environ,
+        "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0",
+        "TAKEITDOWN_PUBLISH_INTERVAL": "0",
+        "TAKEITDOWN_FEED_MAX_BYTES": str(FEED_MAX_BYTES),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "takeitdown.cli", "serve", "--port", str(port), "--database-url", url],
         stdout=subprocess.DEVNULL,
@@ -151,50 +153,31 @@ def raw_submissions(store: Store, n: int) -> float:
 # -- the feed ----------------------------------------------------------------------------------
 
 
-def fill_feed(db: Database, target: int) -> int:
-    """Grow the feed to `target` entries with set-based SQL (half PDQ with quality, half MD5)."""
-    with db.write() as conn:
-        last = conn.exec_driver_sql("SELECT last_seq FROM feed_counter WHERE id = 1").scalar_one()
-        need = target - last
-        if need <= 0:
-            return int(last)
-        first_id = (conn.exec_driver_sql("SELECT coalesce(max(entry_id), 0) FROM entries").scalar_one()) + 1
-        if db.is_sqlite:
-            conn.exec_driver_sql(
-                "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
-                "INSERT INTO entries (type, value, quality, live) SELECT "
-                "CASE WHEN i % 2 THEN 'pdq' ELSE 'md5' END, "
-                "CASE WHEN i % 2 THEN lower(hex(randomblob(32))) ELSE lower(hex(randomblob(16))) END, "
-                "CASE WHEN i % 2 THEN 90 END, 1 FROM s",
-                (need,),
-            )
-        else:
-            conn.exec_driver_sql(
-                "INSERT INTO entries (type, value, quality, live) SELECT "
-                "CASE WHEN mod(i, 2) = 1 THEN 'pdq' ELSE 'md5' END, "
-                "CASE WHEN mod(i, 2) = 1 THEN md5(random()::text) || md5(random()::text)"
-                " ELSE md5(random()::text) END, "
-                "CASE WHEN mod(i, 2) = 1 THEN 90 END, 1 FROM generate_series(1, %s) AS i",
-                (need,),
-            )
-        ph = "?" if db.is_sqlite else "%s"
-        line = (  # the JSON the registry stores with each feed row (store.feed_line), built in SQL
-            '\'{"seq":\' || (entry_id - PH + PH) || \',"op":"add","type":"\' || type'
-            ' || \'","value":"\' || value || \'","quality":\' || coalesce(CAST(quality AS TEXT), \'null\')'
-            " || ',\"entry_id\":' || entry_id || ',\"frames\":null}'"
-        ).replace("PH", ph)
-        conn.exec_driver_sql(
-            "INSERT INTO feed (seq, op, entry_id, type, value, quality, line) "
-            f"SELECT entry_id - {ph} + {ph}, 'add', entry_id, type, value, quality, {line} FROM entries "
-            f"WHERE entry_id >= {ph} ORDER BY entry_id",
-            (first_id, last + 1, first_id, last + 1, first_id),
-        )
-        conn.exec_driver_sql(f"UPDATE feed_counter SET last_seq = {ph} WHERE id = 1", (target,))
-    if not db.is_sqlite:
-        with db.write_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+def fill_feed(store: Store, target: int, batch: int = 5000) -> int:
+    """Grow the feed to at least `target` entries through the registry's own code.
+
+    Cases of 4 hashes (2 images, PDQ + MD5: half the entries PDQ with quality, half MD5) are
+    validated by `parse_items`, stored by `Store.create_cases` in transactions of `batch` cases
+    and published by `publish_pending`, as the server's publisher does: random order, each row's
+    JSON line, byte size and running hash. So the rows stay what the registry writes however the
+    store evolves. Returns the last seq.
+    """
+    filler = Store(store.db, publish_at_once=False, feed_max_bytes=store.feed_max_bytes)
+    have = filler.last_seq()
+    shown = time.monotonic()
+    while have < target:
+        n = min(batch, -(-(target - have) // 4))
+        filler.create_cases([parse_items([(i["kind"], i["hashes"]) for i in case_items()]) for _ in range(n)])
+        filler.publish_pending()
+        have = filler.last_seq()
+        if time.monotonic() - shown > 10:
+            print(f"  ... {have:,} entries", file=sys.stderr, flush=True)
+            shown = time.monotonic()
+    if not store.db.is_sqlite:
+        with store.db.write_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE feed")
             conn.exec_driver_sql("VACUUM ANALYZE entries")
-    return target
+    return have
 
 
 def http_feed(port: int, key: str) -> tuple[int, float]:
@@ -202,7 +185,7 @@ def http_feed(port: int, key: str) -> tuple[int, float]:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}) as c:
         t0 = time.perf_counter()
         while True:
-            r = c.get("/v1/feed", params={"after": after, "limit": 10000})
+            r = c.get("/v1/feed", params={"after": after, "limit": FEED_LIMIT})
             r.raise_for_status()
             page = json.loads(r.content)
             count += len(page["entries"])
@@ -213,18 +196,15 @@ def http_feed(port: int, key: str) -> tuple[int, float]:
 
 
 def raw_feed(store: Store) -> tuple[int, float]:
-    """The same paged SELECT as the API, through SQLAlchemy, rows fetched, no JSON, no HTTP."""
-    sql = store.feed_sql()
+    """The same paged reads as the API (`Store.read_page`: sizes, then the lines up to the byte
+    bound), rows fetched, no JSON, no HTTP."""
     after, count = 0, 0
     t0 = time.perf_counter()
     while True:
-        with store.db.read() as conn:
-            rows = conn.exec_driver_sql(sql, (after, 10001)).all()
-        page = rows[:10000]
-        count += len(page)
-        if page:
-            after = page[-1][0]
-        if len(rows) <= 10000:
+        page = store.read_page(after, FEED_LIMIT)
+        count += len(page.lines)
+        after = page.next
+        if not page.more:
             break
     return count, time.perf_counter() - t0
 
@@ -237,7 +217,7 @@ def bench_database(
 ) -> list[tuple[str, float, float]]:
     db = Database(url)
     db.migrate()
-    store = Store(db, publish_at_once=True)
+    store = Store(db, publish_at_once=True, feed_max_bytes=FEED_MAX_BYTES)
     key = store.platform_add("bench")
     proc, port = start_server(url, workdir)
     try:
@@ -249,7 +229,7 @@ def bench_database(
         raw_sub = raw_submissions(store, cases)
         print(f"[{name}] filling the feed to {entries:,} entries ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        fill_feed(db, entries)
+        fill_feed(store, entries)
         print(f"[{name}]   filled in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
         raw_count, raw_s = raw_feed(store)
         cpu0 = cpu_seconds(proc.pid)

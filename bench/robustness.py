@@ -34,6 +34,7 @@ from takeitdown.hashing import hash_image_bytes, load_image, pdq_dihedral  # noq
 from takeitdown.node.db import Database  # noqa: E402
 from takeitdown.node.matcher import ItemHashes, Matcher  # noqa: E402
 from takeitdown.node.store import NodeStore  # noqa: E402
+from wire import feed_add  # noqa: E402
 
 
 def _jpeg(im) -> bytes:  # type: ignore[no-untyped-def]
@@ -69,8 +70,7 @@ def main() -> None:
     for k, h in enumerate(hashes):
         for x in [h.pdq, *h.windows]:
             seq += 1
-            page.append({"seq": seq, "op": "add", "type": x.type, "value": x.value, "quality": x.quality})
-            page[-1]["entry_id"] = seq
+            page.append(feed_add(seq, seq, x.type, x.value, x.quality))
             owner[seq] = k
     m.apply(store.apply_page(page, seq))
     names = [e for e in EDITS if not args.edits or e in args.edits.split(",")]

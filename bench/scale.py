@@ -45,6 +45,7 @@ from takeitdown.hashing import (  # noqa: E402
 from takeitdown.node.db import Database  # noqa: E402
 from takeitdown.node.matcher import ItemHashes, Matcher  # noqa: E402
 from takeitdown.node.store import Entry, NodeStore  # noqa: E402
+from wire import feed_adds  # noqa: E402
 
 BILLION = 1_000_000_000
 
@@ -59,11 +60,7 @@ def node_with_entries(tmp: str, n: int) -> tuple[Database, Matcher]:
     store = NodeStore(db)
     rng = np.random.default_rng(3)
     codes = random_codes(rng, n)
-    page = [
-        {"seq": i + 1, "op": "add", "type": "pdq", "value": codes[i].tobytes().hex(), "quality": 90,
-         "entry_id": i + 1, "frames": None}
-        for i in range(n)
-    ]  # fmt: skip
+    page = feed_adds(("pdq", codes[i].tobytes().hex(), 90) for i in range(n))
     store.apply_page(page, n)
     m = Matcher(store)
     m.load()

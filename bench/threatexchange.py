@@ -1,6 +1,6 @@
 """Fetching the feed through the python-threatexchange extension, against the node's own sync.
 
-One real registry (SQLite, filled with set-based SQL like bench/registry.py), one platform key,
+One real registry (SQLite, filled through its own store like bench/registry.py), one platform key,
 then three readers of the same feed, each in its own process so that its time, CPU time and
 peak memory (ru_maxrss of that process) are its own:
 
@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import registry as registry_bench  # noqa: E402 - bench/registry.py: the feed filler and server
 from takeitdown.registry.db import Database  # noqa: E402
+from takeitdown.registry.store import Store  # noqa: E402
 
 NODE = """
 import sys, time
@@ -95,8 +96,9 @@ def main() -> None:
         db = Database(url)
         db.migrate()
         t0 = time.perf_counter()
-        registry_bench.fill_feed(db, opts.entries)
-        print(f"filled {opts.entries:,} feed entries in {time.perf_counter() - t0:.1f} s")
+        filled = registry_bench.fill_feed(Store(db), opts.entries)
+        db.dispose()
+        print(f"filled {filled:,} feed entries in {time.perf_counter() - t0:.1f} s")
         key = subprocess.run(
             [sys.executable, "-m", "takeitdown.cli", "registry", "platform", "add", "bench",
              "--database-url", url],

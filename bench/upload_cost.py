@@ -47,12 +47,11 @@ m = Matcher(store)
 check = None
 if case == "vpdq-36k":
     import random
-    from takeitdown.protocol import VpdqHash
+    from takeitdown.protocol import FeedEntry, VpdqHash
     rng = random.Random(3)
     frames = [{"i": k, "t": float(k), "q": 100, "pdq": f"{rng.getrandbits(256):064x}"} for k in range(36000)]
-    line = {"seq": 1, "op": "add", "type": "vpdq", "value": "e" * 64, "quality": None, "entry_id": 1,
-            "frames": frames}
-    m.apply(store.apply_page([line], 1))
+    line = FeedEntry(1, "add", 1, "vpdq", "e" * 64, None, VpdqHash.parse(frames).frames).to_wire()
+    m.apply(store.apply_page([json.loads(line)], 1))
     near = [{**f, "pdq": f"{int(f['pdq'], 16) ^ 0b10110:064x}"} for f in frames]
     query = VpdqHash.parse(near)
     check = lambda: m.check_hashes([query])

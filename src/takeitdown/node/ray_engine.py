@@ -39,7 +39,10 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError as e:
-        raise ImportError("--engine ray needs Ray: pip install 'takeitdown[ray]'") from e
+        raise ImportError(
+            "--engine ray needs Ray: install takeitdown's ray extra, `pip install '.[ray]'` in a checkout"
+            " or `pip install 'takeitdown-<version>-py3-none-any.whl[ray]'` from a wheel"
+        ) from e
     return ray
 
 

@@ -79,7 +79,10 @@ def _fsspec(url: str) -> tuple[Any, str]:
     try:
         import fsspec
     except ImportError as e:
-        raise ScanSourceError(f"{url}: reading URLs needs fsspec (pip install 'takeitdown[ray]')") from e
+        raise ScanSourceError(
+            f"{url}: reading URLs needs fsspec: install takeitdown's ray extra, `pip install '.[ray]'` in a"
+            " checkout or `pip install 'takeitdown-<version>-py3-none-any.whl[ray]'` from a wheel"
+        ) from e
     try:
         return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
     except (ImportError, ValueError) as e:
