@@ -25,6 +25,7 @@ import tempfile
 from itertools import combinations
 from pathlib import Path
 
+from takeitdown.protocol import Md5Hash
 from takeitdown.registry import store as store_module
 from takeitdown.registry.db import Database
 from takeitdown.registry.store import Store
@@ -39,7 +40,7 @@ def attack(store: Store, cases: int, per_case: int, per_batch: int | None) -> di
     for n in range(cases):
         values = [secrets.token_hex(16) for _ in range(per_case)]
         owner.update((v, n) for v in values)
-        store.create_cases([parse_items([("image", [{"type": "md5", "value": v} for v in values])])])
+        store.create_cases([parse_items([("image", [Md5Hash(v).to_json() for v in values])])])
         if per_batch is not None and (n + 1) % per_batch == 0:
             store.publish_pending()
         # the platform polls after every submission: the finest time it can have

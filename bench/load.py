@@ -48,6 +48,7 @@ from typing import Any
 
 import httpx
 
+from takeitdown.protocol import Md5Hash, PdqHash
 from takeitdown.registry.db import Database
 from takeitdown.registry.store import Store
 from takeitdown.registry.validation import parse_items
@@ -176,12 +177,7 @@ def matcher(env: Env, stats: Stats, stop: threading.Event, budget: Budget, rng: 
     with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as c:
         while not stop.is_set() and budget.take():
             pdq = rng.choice(env.known_pdq) if rng.random() < 0.2 else rand_hex(64)
-            body = {
-                "hashes": [
-                    {"type": "pdq", "value": pdq, "quality": 90},
-                    {"type": "md5", "value": rand_hex(32)},
-                ]
-            }
+            body = {"hashes": [PdqHash(pdq, 90).to_json(), Md5Hash(rand_hex(32)).to_json()]}
             timed(stats, "match", lambda s: s == 200, partial(c.post, env.node + "/v1/match", json=body))
 
 

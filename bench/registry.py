@@ -292,7 +292,7 @@ def main() -> None:
                     with psycopg.connect(PG, autocommit=True) as c:
                         c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
-    print(f"\n{'database':<11} {'measure':<44} {'HTTP':>12} {'raw SQLAlchemy':>15} {'ratio':>7}")
+    print(f"\n{'database':<11} {'measure':<44} {'HTTP':>12} {'raw (store)':>15} {'ratio':>7}")
     for db_name, rows in results.items():
         for measure, http_rate, raw_rate in rows[:4]:
             ratio = http_rate / raw_rate
