@@ -11,6 +11,7 @@ vPDQ at one frame a second). Test files are generated in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -26,6 +27,8 @@ import numpy as np
 from PIL import Image
 
 from takeitdown.hashing import hash_file
+from takeitdown.hashing.files import ImageHashes
+from takeitdown.protocol import PdqHash
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
@@ -76,8 +79,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def page_seconds(browser, url: str, path: Path) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """(first file in a fresh tab, including the worker's start; the same file picked again)."""
+def page_seconds(browser, url: str, path: Path) -> tuple[float, float, str]:  # type: ignore[no-untyped-def]
+    """(first file in a fresh tab, including the worker's start; the same file picked again;
+    the hashes the page made, as JSON)."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     page.goto(url + "/")
@@ -96,8 +100,18 @@ def page_seconds(browser, url: str, path: Path) -> tuple[float, float]:  # type:
         times.append(time.perf_counter() - start)
         if page.locator("#file-list li").nth(n - 1).get_attribute("data-state") != "done":
             raise SystemExit(f"the page could not hash {path.name}")
+    hashes = page.locator("#file-list li .file-hashes").nth(1).text_content() or "[]"
     context.close()
-    return times[0], times[1]
+    return times[0], times[1], hashes
+
+
+def pdq_distance(page_hashes: str, path: Path) -> int | None:
+    """Bits between the page's PDQ and the Python hasher's, for a photo (None for a video)."""
+    pdq = next((h for h in json.loads(page_hashes) if h["type"] == "pdq"), None)
+    python = hash_file(path)
+    if pdq is None or not isinstance(python, ImageHashes):
+        return None
+    return PdqHash.parse(pdq["value"]).distance(python.pdq)
 
 
 def python_seconds(path: Path) -> float:
@@ -149,7 +163,8 @@ def main() -> None:
                     size = path.stat().st_size / 1e6
                     cold = statistics.median(t[0] for t in page_times)
                     warm = statistics.median(t[1] for t in page_times)
-                    rows.append((f"{label}, {size:.1f} MB", cold, warm, statistics.median(py_times)))
+                    bits = pdq_distance(page_times[-1][2], path)
+                    rows.append((f"{label}, {size:.1f} MB", cold, warm, statistics.median(py_times), bits))
                 browser.close()
         finally:
             server.terminate()
@@ -158,9 +173,12 @@ def main() -> None:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average during the run: {load} on {os.cpu_count()} cores")
     print("page cold = first file in a new tab (worker start included); warm = the next file")
-    print(f"{'file':44s} {'page cold s':>11s} {'page warm s':>11s} {'python s':>9s} {'warm/python':>12s}")
-    for label, cold, warm, py_t in rows:
-        print(f"{label:44s} {cold:11.2f} {warm:11.2f} {py_t:9.2f} {warm / py_t:11.1f}x")
+    print("PDQ bits = distance between the page's PDQ and the Python hasher's (photos)")
+    head = f"{'file':44s} {'page cold s':>11s} {'page warm s':>11s} {'python s':>9s} {'warm/python':>12s}"
+    print(f"{head} {'PDQ bits':>9s}")
+    for label, cold, warm, py_t, bits in rows:
+        shown = "" if bits is None else str(bits)
+        print(f"{label:44s} {cold:11.2f} {warm:11.2f} {py_t:9.2f} {warm / py_t:11.1f}x {shown:>9s}")
 
 
 if __name__ == "__main__":

@@ -21,9 +21,11 @@ pytestmark = pytest.mark.browser
 PDQ_DIR = CONFORMANCE / "pdq"
 VIDEO_DIR = CONFORMANCE / "vpdq" / "videos"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
-# Meta's own tests allow 16 bits between PDQ implementations; we also hold the median to 8.
-MAX_DISTANCE = 16
-MAX_MEDIAN = 8
+# The page's goal (issue 15): every photo within 8 bits of the Python hash. Meta's own tests allow
+# 16 between PDQ implementations; on identical pixels pdq.js gives the reference's hash
+# (test_pdq_js.py), so what is left comes from the browser's reduced-size decode (max 4 here).
+MAX_DISTANCE = 8
+MAX_MEDIAN = 2
 
 
 def conformance_images() -> list[Path]:
@@ -77,8 +79,10 @@ def test_page_hashes_match_python_on_every_conformance_image(new_page, registry_
             problems.append(f"{rel}: PDQ quality {pdq.quality} vs {expected.pdq.quality}")
     assert not problems, "\n".join(problems)
     median = statistics.median(distances.values())
+    apart = {rel: d for rel, d in sorted(distances.items()) if d}
     print(
-        f"\nPDQ page vs Python over {len(distances)} images: max {max(distances.values())}, median {median}"
+        f"\nPDQ page vs Python over {len(distances)} images: max {max(distances.values())}, median {median};"
+        f" not identical: {apart}"
     )
     assert median <= MAX_MEDIAN
 

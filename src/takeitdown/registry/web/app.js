@@ -1,5 +1,5 @@
 // The submission page: questions, pick, hash on the device, send only the hashes, receipt.
-import { HashError, MAX_PIXELS, hashFile, wireItem } from "./hasher.js";
+import { HashError, MAX_PIXELS, hashFile, warmUp, wireItem } from "./hasher.js";
 import { currentLang, initI18n, onLangChange, t, tFill } from "./i18n.js";
 import { problemKey, rejectKey, retryable } from "./problems.js";
 import { showSupport } from "./support.js";
@@ -40,7 +40,10 @@ function updateQuestions() {
   const ok = (age === "under18" || age === "unsure") && content === "yes";
   const wasHidden = $("step-pick").hidden;
   $("step-pick").hidden = !ok;
-  if (ok && wasHidden) $("pick-h").scrollIntoView({ behavior: "smooth", block: "start" });
+  if (ok && wasHidden) {
+    $("pick-h").scrollIntoView({ behavior: "smooth", block: "start" });
+    warmUp();
+  }
 }
 
 // ---------- file list ----------

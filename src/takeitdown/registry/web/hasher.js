@@ -45,6 +45,11 @@ function ask(message, transfer, onProgress) {
   });
 }
 
+/** Start the worker and its modules before the first file is picked (a phone takes a moment). */
+export function warmUp() {
+  ask({ op: "warm" }).catch(() => {});
+}
+
 /** Resolves on event `ok`, rejects on `fail` or after `ms` (a stalled decoder must not hang). */
 function once(target, ok, fail, ms = 30_000) {
   return new Promise((resolve, reject) => {

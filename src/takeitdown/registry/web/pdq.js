@@ -37,61 +37,83 @@ export function jaroszWindowSize(oldDim, newDim) {
   return Math.floor((oldDim + 2 * newDim - 1) / (2 * newDim));
 }
 
-// One running-sum box filter along a strided vector, with the window shrinking at the edges
-// exactly as the reference does (averages over the samples actually inside the window).
-function box1d(src, dst, start, length, stride, window) {
+// The reference's box filter (boxAlongRowsFloat / boxAlongColsFloat) gives output o the mean of
+// the input over [o - (window - half), o + half - 1], half = floor((window + 2) / 2), clipped to
+// the vector (fewer samples at the edges). With a prefix sum, any output costs two reads, so
+// only the outputs that are needed are made.
+function boxWindows(length, window) {
   const half = Math.floor((window + 2) / 2);
-  const lead = half - 1;
-  const grow = window - half + 1;
-  const full = length - window;
-  const tail = half - 1;
-  let li = start;
-  let ri = start;
-  let oi = start;
-  let sum = 0;
-  let count = 0;
-  for (let k = 0; k < lead; k++) {
-    sum += src[ri];
-    count++;
-    ri += stride;
+  const lo = new Int32Array(length);
+  const hi = new Int32Array(length);
+  for (let o = 0; o < length; o++) {
+    lo[o] = Math.max(0, o - (window - half));
+    hi[o] = Math.min(length - 1, o + half - 1) + 1;
   }
-  for (let k = 0; k < grow; k++) {
-    sum += src[ri];
-    count++;
-    dst[oi] = sum / count;
-    ri += stride;
-    oi += stride;
-  }
-  for (let k = 0; k < full; k++) {
-    sum += src[ri] - src[li];
-    dst[oi] = sum / count;
-    li += stride;
-    ri += stride;
-    oi += stride;
-  }
-  for (let k = 0; k < tail; k++) {
-    sum -= src[li];
-    count--;
-    dst[oi] = sum / count;
-    li += stride;
-    oi += stride;
-  }
+  return { lo, hi };
 }
 
-function jaroszFilter(buf1, buf2, rows, cols, windowAlongRows, windowAlongCols, passes) {
-  for (let p = 0; p < passes; p++) {
-    for (let i = 0; i < rows; i++) box1d(buf1, buf2, i * cols, cols, 1, windowAlongRows);
-    for (let j = 0; j < cols; j++) box1d(buf2, buf1, j, rows, cols, windowAlongCols);
-  }
+/** The reference's sample points of the 64x64 decimation: pixel centres. */
+function samplePoints(dim) {
+  const out = new Int32Array(64);
+  for (let k = 0; k < 64; k++) out[k] = Math.floor(((k + 0.5) * dim) / 64);
+  return out;
 }
 
-function decimate(src, rows, cols) {
+/**
+ * The 64x64 decimation of the reference's Jarosz filter (two passes of a box along rows, then
+ * along columns), computed only where it is sampled. Row and column boxes are linear maps on
+ * different axes, so they commute: row, row, then column, column gives the same image as the
+ * reference's row, column, row, column. Each row's first blur is made only where the second
+ * one reads it (the windows around the 64 sampled columns), the second only at those columns;
+ * only those 64 columns are then blurred down, twice, and sampled at 64 rows. Every pixel is
+ * read once, and no column is walked that is not needed, where filtering the whole image four
+ * times walked every column with a cache-missing stride.
+ * `rowPrefix(i, prefix)` puts the running sum of row i's luma into `prefix` (prefix[0] = 0).
+ */
+function jaroszDecimate(rows, cols, rowPrefix) {
+  const wr = boxWindows(cols, jaroszWindowSize(cols, 64));
+  const wc = boxWindows(rows, jaroszWindowSize(rows, 64));
+  const sj = samplePoints(cols);
+  const si = samplePoints(rows);
+  const need = new Uint8Array(cols);
+  for (let k = 0; k < 64; k++) need.fill(1, wr.lo[sj[k]], wr.hi[sj[k]]);
+  const needed = Int32Array.from(need.keys()).filter((j) => need[j]);
+  const prefix = new Float64Array(cols + 1);
+  const once = new Float32Array(cols);
+  const picked = new Float32Array(64 * rows); // column k of the row-blurred image, contiguous
+  for (let i = 0; i < rows; i++) {
+    rowPrefix(i, prefix);
+    for (let n = 0; n < needed.length; n++) {
+      const j = needed[n];
+      const lo = wr.lo[j];
+      const hi = wr.hi[j];
+      once[j] = (prefix[hi] - prefix[lo]) / (hi - lo);
+    }
+    for (let k = 0; k < 64; k++) {
+      const lo = wr.lo[sj[k]];
+      const hi = wr.hi[sj[k]];
+      let s = 0;
+      for (let j = lo; j < hi; j++) s += once[j];
+      picked[k * rows + i] = s / (hi - lo);
+    }
+  }
   const out = new Float32Array(64 * 64);
-  for (let i = 0; i < 64; i++) {
-    const si = Math.floor(((i + 0.5) * rows) / 64);
-    for (let j = 0; j < 64; j++) {
-      const sj = Math.floor(((j + 0.5) * cols) / 64);
-      out[i * 64 + j] = src[si * cols + sj];
+  const colPrefix = new Float64Array(rows + 1);
+  const colOnce = new Float32Array(rows);
+  for (let k = 0; k < 64; k++) {
+    const base = k * rows;
+    for (let i = 0, s = 0; i < rows; i++) colPrefix[i + 1] = s += picked[base + i];
+    for (let i = 0; i < rows; i++) {
+      const lo = wc.lo[i];
+      const hi = wc.hi[i];
+      colOnce[i] = (colPrefix[hi] - colPrefix[lo]) / (hi - lo);
+    }
+    for (let m = 0; m < 64; m++) {
+      const lo = wc.lo[si[m]];
+      const hi = wc.hi[si[m]];
+      let s = 0;
+      for (let i = lo; i < hi; i++) s += colOnce[i];
+      out[m * 64 + k] = s / (hi - lo);
     }
   }
   return out;
@@ -150,25 +172,41 @@ export function bitsToHex(dct16) {
   return hex;
 }
 
-/** PDQ of a float luma image. Returns {hex, quality}; images under 5 px give zeros. */
-export function pdqFromLuma(luma, width, height) {
+/** PDQ from a row summer (see jaroszDecimate); a 64x64 image is used as it is. */
+function pdqOfRows(width, height, rowPrefix) {
   if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
     return { hex: "0".repeat(64), quality: 0 };
   }
   let a64;
   if (width === 64 && height === 64) {
-    a64 = Float32Array.from(luma);
+    a64 = new Float32Array(64 * 64);
+    const prefix = new Float64Array(65);
+    for (let i = 0; i < 64; i++) {
+      rowPrefix(i, prefix);
+      for (let j = 0; j < 64; j++) a64[i * 64 + j] = prefix[j + 1] - prefix[j];
+    }
   } else {
-    const buf1 = Float32Array.from(luma);
-    const buf2 = new Float32Array(buf1.length);
-    jaroszFilter(buf1, buf2, height, width, jaroszWindowSize(width, 64), jaroszWindowSize(height, 64), 2);
-    a64 = decimate(buf1, height, width);
+    a64 = jaroszDecimate(height, width, rowPrefix);
   }
   const quality = qualityOf(a64);
   return { hex: bitsToHex(dct64To16(a64)), quality };
 }
 
-/** PDQ of RGBA pixels (ImageData.data). */
+/** PDQ of a float luma image. Returns {hex, quality}; images under 5 px give zeros. */
+export function pdqFromLuma(luma, width, height) {
+  return pdqOfRows(width, height, (i, prefix) => {
+    let s = 0;
+    for (let j = 0, p = i * width; j < width; j++, p++) prefix[j + 1] = s += luma[p];
+  });
+}
+
+/** PDQ of RGBA pixels (ImageData.data); luma is summed a row at a time, never stored whole. */
 export function pdqFromRGBA(rgba, width, height) {
-  return pdqFromLuma(lumaFromRGBA(rgba, width, height), width, height);
+  return pdqOfRows(width, height, (i, prefix) => {
+    let s = 0;
+    for (let j = 0, q = i * width * 4; j < width; j++, q += 4) {
+      // Rounded to float32 as the reference's float luma buffer holds it.
+      prefix[j + 1] = s += Math.fround(LUMA_R * rgba[q] + LUMA_G * rgba[q + 1] + LUMA_B * rgba[q + 2]);
+    }
+  });
 }

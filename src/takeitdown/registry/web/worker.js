@@ -1,5 +1,6 @@
 // The hashing worker: reads the picked file on the device, never sends it anywhere.
-// Messages in:  {id, op: "file", file}            -> md5 (streamed), kind sniffing, image PDQ
+// Messages in:  {id, op: "warm"}                  -> load what hashing needs, ahead of the first file
+//               {id, op: "file", file}            -> md5 (streamed), kind sniffing, image PDQ
 //               {id, op: "frame", bitmap, t}      -> PDQ of one video frame
 //               {id, op: "vframe", frame}         -> PDQ of a VideoFrame's Y plane, or {fallback}
 //               {id, op: "pixels", data, width, height} -> PDQ of RGBA pixels the page drew
@@ -136,7 +137,11 @@ async function hashFile(id, file) {
 self.onmessage = async (event) => {
   const { id, op } = event.data;
   try {
-    if (op === "file") {
+    if (op === "warm") {
+      // Load the MD5 module now, while the person reads and picks, not on the first file.
+      await createMD5();
+      postMessage({ id, type: "result" });
+    } else if (op === "file") {
       postMessage({ id, type: "result", ...(await hashFile(id, event.data.file)) });
     } else if (op === "vframe") {
       const { frame } = event.data;
