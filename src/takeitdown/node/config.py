@@ -249,6 +249,36 @@ DESK = (
         0,
         10_000,
     ),
+    Var(
+        "TAKEITDOWN_NODE_TAKEDOWN_ABANDON_DAYS",
+        float,
+        30.0,
+        "days a legal request marked incomplete waits for its requester; unanswered, it is closed as "
+        "abandoned and its personal data deleted after the retention like a closed one's",
+        1,
+        3650,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_TAKEDOWN_TICK_SECONDS",
+        float,
+        60.0,
+        "how often the legal desk records missed deadlines, gives the 36-hour warnings, closes "
+        "abandoned requests and deletes expired personal data",
+        1,
+        3600,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_PLATFORM_NAME",
+        str,
+        None,
+        'the platform\'s name on the legal request form (`/takedown`); unset: "this platform"',
+    ),
+    Var(
+        "TAKEITDOWN_NODE_TAKEDOWN_NOTICE",
+        str,
+        None,
+        "an extra plain-text paragraph on the legal request form (e.g. other ways to reach you)",
+    ),
 )
 PII_KEY = Var(
     "TAKEITDOWN_NODE_PII_KEY",

@@ -30,10 +30,11 @@ from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_f
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
 from takeitdown.node.pii import Sealer
-from takeitdown.node.store import Change, NodeStore, content_ref, new_ref
+from takeitdown.node.store import PRIORITY_HIGH, Change, NodeStore, content_ref, new_ref
 from takeitdown.node.sync import Syncer
+from takeitdown.node.takedown import Copy, inventory_copy_finder, inventory_hashes
 from takeitdown.node.takedown import Desk as TakedownDesk
-from takeitdown.node.takedown import inventory_copy_finder
+from takeitdown.node.takedown_ticker import DeskTicker
 from takeitdown.node.users import Users
 from takeitdown.node.webhooks import WebhookSender
 from takeitdown.protocol import AnyHash
@@ -62,6 +63,10 @@ class NodeSettings:
     max_lag_seconds: float = 600.0
     pii_retention_days: float = 30.0
     takedown_rate_per_minute: float = 6.0
+    takedown_abandon_days: float = 30.0
+    takedown_tick_seconds: float = 60.0
+    platform_name: str | None = None
+    takedown_notice: str | None = None
     console: dict[str, Any] = field(default_factory=lambda: config.console_values({}))
     max_page_bytes: int = 8 * 2**20
     max_concurrent_checks: int = 2
@@ -102,6 +107,10 @@ class NodeSettings:
             console=console,
             pii_retention_days=values["pii_retention_days"],
             takedown_rate_per_minute=values["takedown_rate_per_minute"],
+            takedown_abandon_days=values["takedown_abandon_days"],
+            takedown_tick_seconds=values["takedown_tick_seconds"],
+            platform_name=values["platform_name"],
+            takedown_notice=values["takedown_notice"],
             max_page_bytes=int(values["max_page_mb"] * 2**20),
             max_concurrent_checks=values["max_concurrent_checks"],
             check_wait_seconds=values["check_wait_seconds"],
@@ -161,8 +170,9 @@ class Node:
             settings.outbox_seconds,
             Backoff(settings.backoff_base, settings.backoff_cap),
         )
-        # The TAKE IT DOWN Act desk: copies are searched in the inventory, removals go out as
-        # `takedown.remove` events, and every step is in the audit log.
+        # The TAKE IT DOWN Act desk: copies are searched in the inventory (likely ones go to the
+        # review queue), removals go out as `takedown.remove` events and onto the local block
+        # list, every step is in the audit log, and its clock runs in the background.
         self.takedown = TakedownDesk(
             self.db,
             Sealer.from_env(),
@@ -171,21 +181,42 @@ class Node:
             record=self.audit.append,
             retention=timedelta(days=settings.pii_retention_days),
             review_distance=settings.policy.review_distance,
+            hashes_of=inventory_hashes(self.inventory),
+            queue_review=self._review_copy,
+            block=self._block,
+            abandon_after=timedelta(days=settings.takedown_abandon_days),
         )
+        self.desk_clock = DeskTicker(self.takedown, settings.takedown_tick_seconds)
 
     def _emit(self, event: str, data: dict[str, Any]) -> None:
         self.events.emit(event, data)
+        self.webhooks.wake()
+
+    def _review_copy(self, request_id: str, copy: Copy) -> int:
+        """A likely copy of a legal request's content: a high-priority review item (a legal
+        deadline runs), naming the request, not the requester."""
+        match = {"type": "pdq", "distance": copy.distance, "source": "takedown", "request_id": request_id}
+        return self.store.add_review(
+            "takedown", copy.ref, copy.md5, copy.pdq, [match], priority=PRIORITY_HIGH
+        )
+
+    def _block(self, values: list[tuple[str, str]], reason: str) -> int:
+        rows = self.store.add_local_blocks(values, reason)
+        self.matcher.add_blocks(rows)
+        return len(rows)
 
     def start(self) -> None:
         self.syncer.start()
         self.outbox.start()
         self.webhooks.start()
+        self.desk_clock.start()
         self.audit.prune(self.settings.console["audit_retention_days"])
 
     def stop(self) -> None:
         self.syncer.stop()
         self.outbox.stop()
         self.webhooks.stop()
+        self.desk_clock.stop()
         self.client.close()
         self.db.dispose()
 
@@ -256,6 +287,8 @@ class Node:
         self.matcher.add_blocks(blocks)
         self.outbox.wake()
         out = self.desk.record_decision(item, decision, person, reason)
+        if item.get("source") == "takedown":  # a likely copy the legal desk found
+            self.takedown.copy_reviewed(review_id, decision, person)
         self.webhooks.wake()
         return out
 
