@@ -392,3 +392,111 @@ def test_sealed_with_another_key_is_a_clear_503_and_many_refs_confirm(tmp_path: 
     # more refs than SQLite binds in one statement (999 before 3.32, 32766 since, 250000 on Debian)
     many = [f"post:{i}" for i in range(260_000)] + REQUEST["content"]
     assert first.confirm_removed(rid, many)["closed"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "takeitdown.cli", "node", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+NUMBA_CACHE = {"NUMBA_CACHE_DIR": str(Path(__file__).resolve().parents[2] / "test-artifacts" / "numba-cache")}
+
+
+@pytest.mark.slow
+def test_only_desk_users_see_requests_copies_are_found_and_a_reupload_is_blocked(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from tests.node.helpers import conformance
+
+    hosted = tmp_path / "hosted"
+    hosted.mkdir()
+    original = conformance("pdq/bridge-mods/aaa-orig.jpg")
+    (hosted / "post-1.jpg").write_bytes(original.read_bytes())
+    (hosted / "post-1-again.jpg").write_bytes(original.read_bytes())  # an identical copy
+    (hosted / "post-1-small.jpg").write_bytes(conformance("pdq/bridge-mods/shrink-a-lot.jpg").read_bytes())
+    env = {"TAKEITDOWN_NODE_PII_KEY": new_key(), **NUMBA_CACHE}
+    node = start_node(registry, registry.add_platform("desk-roles"), tmp_path, extra_env=env)
+    try:
+        assert _cli("scan", str(hosted), "--database-url", node.db_url, "--workers", "1").returncode == 0
+        secrets_ = {}
+        for name, role in (("rita", "reviewer"), ("dana", "desk")):
+            made = _cli("user", "add", name, "--role", role, "--database-url", node.db_url)
+            assert made.returncode == 0, made.stderr
+            secrets_[name] = made.stdout.strip()
+        rita = httpx.Client(
+            base_url=node.url, headers={"Authorization": f"Bearer {secrets_['rita']}"}, timeout=30
+        )
+        dana = httpx.Client(
+            base_url=node.url, headers={"Authorization": f"Bearer {secrets_['dana']}"}, timeout=30
+        )
+        admin = httpx.Client(base_url=node.url, headers=node.auth, timeout=30)
+        made = httpx.post(node.url + "/v1/takedown-requests", json={**REQUEST, "content": ["post-1.jpg"]})
+        rid = made.json()["request_id"]
+
+        # A reviewer sees none of it: not the list, not the name and contact, no action.
+        for call in (
+            lambda: rita.get("/v1/desk/requests"),
+            lambda: rita.get(f"/v1/desk/requests/{rid}"),
+            lambda: rita.post(f"/v1/desk/requests/{rid}/remove", json={"actor": "someone else"}),
+        ):
+            r = call()
+            assert r.status_code == 403 and r.json()["code"] == "forbidden", r.text
+            assert "jordan" not in r.text.lower()
+        assert dana.get("/v1/desk/requests").json()["requests"][0]["request_id"] == rid
+        assert dana.get(f"/v1/desk/requests/{rid}").json()["personal"]["contact"] == "jordan@example.org"
+
+        assert dana.post(f"/v1/desk/requests/{rid}/validate", json={}).status_code == 200
+        late = dana.post(f"/v1/desk/requests/{rid}/incomplete", json={"reason": "more please"})
+        assert late.status_code == 409  # validated: the clock cannot be restarted
+        # The body's "actor" is not who acted: dana is signed in.
+        asked = dana.post(f"/v1/desk/requests/{rid}/remove", json={"actor": "mallory"}).json()
+        assert sorted(asked["refs"]) == ["post-1-again.jpg", "post-1.jpg"]
+        assert asked["likely_copies"] == ["post-1-small.jpg"] and asked["blocked_hashes"] == 2
+        queue = admin.get("/v1/console/queue", params={"source": "takedown"}).json()["items"]
+        assert [(i["ref"], i["priority"]) for i in queue] == [("post-1-small.jpg", 1)]
+
+        rows = admin.get("/v1/audit", params={"latest": "true", "limit": 50}).json()["rows"]
+        actors = {(r["action"], r["actor"]) for r in rows if r["subject"] == rid}
+        assert {
+            ("takedown.viewed", "dana"),
+            ("takedown.validated", "dana"),
+            ("takedown.remove", "dana"),
+        } <= actors
+        assert not any("mallory" in r["actor"] for r in rows)
+
+        # The removed picture cannot come back: the same file uploaded again is blocked.
+        with original.open("rb") as f:
+            again = admin.post("/v1/match", files={"file": ("again.jpg", f, "image/jpeg")}).json()
+        assert (again["verdict"], again["final"]) == ("block", True), again
+        assert any(m["source"] == "local" for m in again["matches"])
+
+        # The platform's tool confirms with the admin token, naming its operator.
+        done = admin.post(
+            f"/v1/desk/requests/{rid}/confirm", json={"refs": asked["refs"], "actor": "ops-bot"}
+        ).json()
+        assert done["closed"] is True
+        rows = admin.get("/v1/audit", params={"action": "takedown.confirmed"}).json()["rows"]
+        assert [r["actor"] for r in rows] == ["ops-bot (admin token)"]
+
+        def chunks():  # type: ignore[no-untyped-def]
+            for _ in range(40):
+                yield b" " * 10_000  # 400 KB with no Content-Length: the cap holds while streaming
+
+        big = dana.post(f"/v1/desk/requests/{rid}/keep", content=chunks())
+        assert big.status_code == 413 and big.json()["code"] == "body.too_large"
+    finally:
+        node.stop()
+
+    # The key changed: the desk says why it cannot show the personal data, never a 500.
+    node = start_node(
+        registry, registry.add_platform("desk-rekeyed"), tmp_path,
+        extra_env={"TAKEITDOWN_NODE_PII_KEY": new_key(), **NUMBA_CACHE},
+    )  # fmt: skip
+    try:
+        r = httpx.get(node.url + f"/v1/desk/requests/{rid}", headers=node.auth, timeout=30)
+        assert r.status_code == 503 and r.json()["code"] == "takedown.pii_unreadable", r.text
+        r = httpx.get(node.url + f"/v1/desk/requests/{rid}?personal=false", headers=node.auth, timeout=30)
+        assert r.status_code == 200 and r.json()["state"] == "closed"
+    finally:
+        node.stop()

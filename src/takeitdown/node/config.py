@@ -278,6 +278,7 @@ DESK = (
         str,
         None,
         "an extra plain-text paragraph on the legal request form (e.g. other ways to reach you)",
+        optional=True,
     ),
 )
 PII_KEY = Var(
