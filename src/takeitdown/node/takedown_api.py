@@ -11,6 +11,7 @@ claims (the admin token, a machine, is `admin-token`).
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from takeitdown.node.takedown import Desk, RequestError, case_items, parse_request
 from takeitdown.protocol import Problem, ProblemCode
@@ -37,7 +38,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
-ASSETS = {"takedown.js": "text/javascript", "takedown.css": "text/css"}
+# the page names its icon, or the browser asks for /favicon.ico and gets the API's 401
+ASSETS = {"takedown.js": "text/javascript", "takedown.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 
 def is_public(path: str) -> bool:
@@ -112,10 +114,25 @@ def _actor(request: Request, data: dict[str, Any], signed_in: str) -> str:
     return signed_in
 
 
+def render_form(platform_name: str | None, notice: str | None) -> str:
+    """The form with the platform's name and its own notice (plain text, escaped: no markup)."""
+    page = (WEB / "takedown.html").read_text(encoding="utf-8")
+    name = html.escape(platform_name.strip()) if platform_name and platform_name.strip() else "this platform"
+    extra = f'<p class="notice">{html.escape(notice.strip())}</p>' if notice and notice.strip() else ""
+    return page.replace("{{platform}}", name).replace("{{notice}}", extra)
+
+
 def mount_takedown(
-    app: FastAPI, desk: Desk, registry: httpx.Client | None, rate_per_minute: float = 6, burst: int = 10
+    app: FastAPI,
+    desk: Desk,
+    registry: httpx.Client | None,
+    rate_per_minute: float = 6,
+    burst: int = 10,
+    platform_name: str | None = None,
+    notice: str | None = None,
 ) -> None:
     limiter = RateLimiter(rate_per_minute, burst)
+    page = render_form(platform_name, notice)
 
     def same_origin(request: Request) -> bool:
         """Cross-site request forgery: a browser always says where a POST comes from."""
@@ -123,8 +140,8 @@ def mount_takedown(
         return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
     @app.get("/takedown", include_in_schema=False)
-    def form() -> FileResponse:
-        return FileResponse(WEB / "takedown.html", media_type="text/html", headers=PAGE_HEADERS)
+    def form() -> HTMLResponse:
+        return HTMLResponse(page, headers=PAGE_HEADERS)
 
     @app.get("/takedown/{name}", include_in_schema=False)
     def asset(name: str) -> Any:
@@ -178,8 +195,8 @@ def mount_takedown(
             note = data.get("note") if isinstance(data, dict) else None
             if not isinstance(content, list) or not all(isinstance(c, str) for c in content):
                 content = []
-            ok = secret is not None and desk.add_information(
-                request_id, secret, content, note if isinstance(note, str) else None
+            ok = secret is not None and await run_in_threadpool(
+                desk.add_information, request_id, secret, content, note if isinstance(note, str) else None
             )
         except RequestError as e:
             return _refused(e)
