@@ -455,6 +455,7 @@ def test_only_desk_users_see_requests_copies_are_found_and_a_reupload_is_blocked
         assert asked["likely_copies"] == ["post-1-small.jpg"] and asked["blocked_hashes"] == 2
         queue = admin.get("/v1/console/queue", params={"source": "takedown"}).json()["items"]
         assert [(i["ref"], i["priority"]) for i in queue] == [("post-1-small.jpg", 1)]
+        queue_ids = [i["id"] for i in queue]
 
         rows = admin.get("/v1/audit", params={"latest": "true", "limit": 50}).json()["rows"]
         actors = {(r["action"], r["actor"]) for r in rows if r["subject"] == rid}
@@ -478,6 +479,23 @@ def test_only_desk_users_see_requests_copies_are_found_and_a_reupload_is_blocked
         assert done["closed"] is True
         rows = admin.get("/v1/audit", params={"action": "takedown.confirmed"}).json()["rows"]
         assert [r["actor"] for r in rows] == ["ops-bot (admin token)"]
+
+        # The reviewer finds the likely copy is the same picture: it joins the removal.
+        decided = rita.post(f"/v1/review/{queue_ids[0]}", json={"decision": "remove", "reason": "same photo"})
+        assert decided.status_code == 200, decided.text
+        items = {
+            i["ref"]: i["state"] for i in dana.get(f"/v1/desk/requests/{rid}?personal=false").json()["items"]
+        }
+        assert items == {
+            "post-1.jpg": "removed",
+            "post-1-again.jpg": "removed",
+            "post-1-small.jpg": "removing",
+        }
+        admin.post(f"/v1/desk/requests/{rid}/confirm", json={"refs": ["post-1-small.jpg"]})
+        items = {
+            i["ref"]: i["state"] for i in dana.get(f"/v1/desk/requests/{rid}?personal=false").json()["items"]
+        }
+        assert items["post-1-small.jpg"] == "removed"
 
         def chunks():  # type: ignore[no-untyped-def]
             for _ in range(40):

@@ -242,3 +242,89 @@ def test_a_request_from_the_form_is_removed_confirmed_and_counted(
     assert (report["likely_copies_found"], report["likely_copies_removed"]) == (1, 0)
     assert [c["request_id"] for c in report["clock_stopped"]] == [rid2]
     assert "Jordan" not in out.stdout and "jx_99" not in out.stdout
+
+
+def test_the_desk_screen_in_the_console_lists_by_deadline_and_acts(
+    browser,  # type: ignore[no-untyped-def]
+    registry: Registry,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    env = {
+        "TAKEITDOWN_NODE_PII_KEY": new_key(),
+        "TAKEITDOWN_NODE_TAKEDOWN_RATE_PER_MINUTE": "0",
+        **NUMBA_CACHE,
+    }
+    node = start_node(registry, registry.add_platform("desk-screen"), tmp_path, extra_env=env)
+    context = None
+    try:
+        cli = [sys.executable, "-m", "takeitdown.cli", "node", "user", "add"]
+        secrets_ = {
+            name: subprocess.run([*cli, name, "--role", role, "--database-url", node.db_url],
+                                 capture_output=True, text=True, timeout=120, check=True).stdout.strip()
+            for name, role in (("dana", "desk"), ("rita", "reviewer"))
+        }  # fmt: skip
+        request = {
+            "signature": "Jordan Example", "acting_for": "self", "statement": "Never agreed to this.",
+            "contact": "jordan@example.org",
+        }  # fmt: skip
+        ids = [
+            httpx.post(node.url + "/v1/takedown-requests", json={**request, "content": [ref]}).json()[
+                "request_id"
+            ]
+            for ref in ("post-a", "post-b")
+        ]
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def sign_in(name: str) -> None:
+            page.goto(node.url + "/console/")
+            page.get_by_label("Name").fill(name)
+            page.get_by_label("Secret").fill(secrets_[name])
+            page.get_by_role("button", name="Sign in").click()
+            page.locator("#who-name").wait_for()
+
+        sign_in("rita")  # a reviewer never sees the tab
+        page.wait_for_timeout(500)
+        assert page.locator("#tab-desk").is_hidden()
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in("dana")
+        page.get_by_role("button", name="Legal requests").click()
+        rows = page.locator("#desk-rows tr")
+        rows.nth(1).wait_for()
+        assert [rows.nth(i).locator("td").first.inner_text() for i in range(2)] == ids  # by deadline
+        assert rows.first.locator("td").nth(2).inner_text().startswith("47 h")
+        assert page.locator("#queue").is_hidden()
+
+        rows.first.click()
+        page.locator("#desk-personal").get_by_text("jordan@example.org").wait_for()
+        page.get_by_role("button", name="Incomplete…").click()
+        assert "Write the reason first" in page.locator("#desk-msg").inner_text()
+        page.locator("#desk-reason").fill("Please send the post's full link.")
+        page.get_by_role("button", name="Incomplete…").click()
+        page.locator("#desk-facts").get_by_text("the clock is stopped until the requester answers").wait_for()
+
+        rows.nth(1).click()
+        page.locator("#desk-title").get_by_text(ids[1]).wait_for()
+        page.get_by_role("button", name="Validate").click()
+        page.get_by_text("Done: validate.").wait_for()
+        assert page.get_by_role("button", name="Incomplete…").is_disabled()  # no restart once validated
+        page.get_by_role("button", name="Remove").click()
+        page.get_by_text("Removal asked for 1 item(s)").wait_for()
+        page.locator("#desk-facts").get_by_text("removing").wait_for()
+        shot(page, "console-desk")
+        assert not errors, errors
+        admin = httpx.Client(base_url=node.url, headers=node.auth, timeout=30)
+        rows_ = admin.get("/v1/audit", params={"latest": "true", "limit": 50}).json()["rows"]
+        done = {(r["action"], r["subject"]) for r in rows_ if r["actor"] == "dana"}
+        assert {
+            ("takedown.incomplete", ids[0]),
+            ("takedown.validated", ids[1]),
+            ("takedown.remove", ids[1]),
+        } <= done
+    finally:
+        if context is not None:
+            context.close()
+        node.stop()

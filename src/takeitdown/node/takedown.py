@@ -447,7 +447,8 @@ class Desk:
             rows = conn.execute(
                 select(takedown_requests)
                 .where(takedown_requests.c.state.in_(OPEN_STATES))
-                .order_by(takedown_requests.c.deadline)
+                # stopped clocks (no deadline) last, the same on SQLite and PostgreSQL
+                .order_by(takedown_requests.c.deadline.is_(None), takedown_requests.c.deadline)
             ).all()
         return [self._desk_json(r, at) for r in rows]
 
