@@ -39,10 +39,27 @@ MAX_VPDQ_FRAMES = 36_000  # ten hours at one frame a second
 _HEX = re.compile(r"[0-9a-f]*")
 
 
+class RejectCode(StrEnum):
+    """Why one item of a batch was turned down: the `code` of `rejected: [{index, code, reason}]`
+    in a case reply (hash.*, item.*) or a reports reply (report.*). Never renamed: the page
+    translates by them (web/problems.js REJECT_KEYS). Every such code lives here, nowhere else."""
+
+    HASH_INVALID = "hash.invalid"
+    HASH_UNKNOWN_TYPE = "hash.unknown_type"
+    HASH_TOO_MANY_FRAMES = "hash.too_many_frames"
+    HASH_IMPLAUSIBLE = "hash.implausible"  # a PDQ far from half its bits set: no device makes it
+    ITEM_BAD_KIND = "item.bad_kind"
+    ITEM_NO_HASHES = "item.no_hashes"
+    ITEM_TOO_MANY_HASHES = "item.too_many_hashes"
+    ITEM_HASH_NOT_ALLOWED = "item.hash_not_allowed"
+    REPORT_INVALID = "report.invalid"
+    REPORT_UNKNOWN_ENTRY = "report.unknown_entry"  # unknown, withdrawn or not yet read: one reason
+
+
 class InvalidHash(ValueError):
     """A hash value (or case item) that does not fit the wire format; `code` says which rule."""
 
-    def __init__(self, message: str, code: str = "hash.invalid") -> None:
+    def __init__(self, message: str, code: RejectCode = RejectCode.HASH_INVALID) -> None:
         super().__init__(message)
         self.code = code
 
@@ -247,7 +264,9 @@ class VpdqHash:
         if not frames:
             raise InvalidHash("vPDQ needs at least one frame")
         if len(frames) > MAX_VPDQ_FRAMES:
-            raise InvalidHash(f"vPDQ may have at most {MAX_VPDQ_FRAMES} frames", "hash.too_many_frames")
+            raise InvalidHash(
+                f"vPDQ may have at most {MAX_VPDQ_FRAMES} frames", RejectCode.HASH_TOO_MANY_FRAMES
+            )
         return cls(tuple(VpdqFrame.parse(f) for f in frames))
 
     def __str__(self) -> str:
@@ -281,7 +300,7 @@ def parse_hash(data: object) -> AnyHash:
     if not isinstance(kind, str) or kind not in _HASH_FIELDS:  # a dict/list "type" is unhashable
         raise InvalidHash(
             f"unknown hash type {kind!r}; expected one of pdq, md5, sha256, vpdq, pdq80, pdq70",
-            "hash.unknown_type",
+            RejectCode.HASH_UNKNOWN_TYPE,
         )
     unknown = set(data) - _HASH_FIELDS[kind]
     if unknown:
@@ -320,12 +339,12 @@ class CaseItem:
     @classmethod
     def parse(cls, kind: object, hashes: object) -> CaseItem:
         if kind not in ITEM_HASH_TYPES:
-            raise InvalidHash(f'kind must be "image" or "video", got {kind!r}', "item.bad_kind")
+            raise InvalidHash(f'kind must be "image" or "video", got {kind!r}', RejectCode.ITEM_BAD_KIND)
         if not isinstance(hashes, list) or not hashes:
-            raise InvalidHash("an item needs at least one hash", "item.no_hashes")
+            raise InvalidHash("an item needs at least one hash", RejectCode.ITEM_NO_HASHES)
         if len(hashes) > MAX_HASHES_PER_ITEM:
             raise InvalidHash(
-                f"an item may carry at most {MAX_HASHES_PER_ITEM} hashes", "item.too_many_hashes"
+                f"an item may carry at most {MAX_HASHES_PER_ITEM} hashes", RejectCode.ITEM_TOO_MANY_HASHES
             )
         parsed = []
         for n, data in enumerate(hashes):
@@ -335,7 +354,7 @@ class CaseItem:
                 raise InvalidHash(f"hash {n}: {exc}", exc.code) from None
             if h.type not in ITEM_HASH_TYPES[str(kind)]:
                 raise InvalidHash(
-                    f"hash {n}: a {kind} item cannot carry a {h.type} hash", "item.hash_not_allowed"
+                    f"hash {n}: a {kind} item cannot carry a {h.type} hash", RejectCode.ITEM_HASH_NOT_ALLOWED
                 )
             parsed.append(h)
         return cls(kind, tuple(parsed))  # type: ignore[arg-type]

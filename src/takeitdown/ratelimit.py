@@ -34,6 +34,16 @@ class RateLimiter:
             pass
         return hashlib.blake2b(client.encode(), key=self._salt, digest_size=16).digest()
 
+    def has_room(self, client: str | None, cost: float = 1.0) -> bool:
+        """Whether `cost` tokens are there now, without taking them (charge later with wait_for)."""
+        if not self.enabled:
+            return True
+        key = self._key(client or "")
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.burst, now))
+        return min(self.burst, tokens + (now - last) * self.rate) >= cost
+
     def allow(self, client: str | None) -> bool:
         return self.wait_for(client, 1.0) == 0.0
 

@@ -18,7 +18,15 @@ import pytest
 from PIL import Image
 
 from takeitdown.device.client import wire_json
-from takeitdown.device.prepare import MSG_DUPLICATE, MSG_EMPTY, MSG_NOTHING, MSG_TOO_LONG, to_item
+from takeitdown.device.prepare import (
+    MSG_DUPLICATE,
+    MSG_EMPTY,
+    MSG_NOTHING,
+    MSG_TOO_LONG,
+    MSG_UNKNOWN,
+    PAGE_WORDS,
+    to_item,
+)
 from takeitdown.hashing import hash_file
 from takeitdown.hashing.files import VideoHashes
 from takeitdown.protocol import CaseItem, Md5Hash, Sha256Hash, VpdqFrame, VpdqHash, case_body
@@ -111,15 +119,48 @@ def test_confirm_then_status_then_withdraw(registry: Registry, tmp_path: Path) -
     assert "This case has been withdrawn." in st.stdout
 
 
+def test_status_says_when_part_of_the_case_is_under_review(registry: Registry, tmp_path: Path) -> None:
+    """An entry quarantined (here by the operator's CLI, as disputes from several platforms do):
+    `case status` says so in plain words; --json carries the registry's `under_review`."""
+    a = photo(tmp_path / "a.png", 77)
+    receipt = tmp_path / "r.json"
+    sub = run("submit", str(a), "--registry", registry.url, "--yes", "--receipt", str(receipt), cwd=tmp_path)
+    assert sub.returncode == 0, sub.stderr
+    st = run("case", "status", "--receipt", str(receipt), cwd=tmp_path)
+    assert "Your case is active." in st.stdout and "paused" not in st.stdout
+
+    key = registry.add_platform(f"review-{os.getpid()}")
+    md5 = hash_file(a).md5.value
+    feed = httpx.get(f"{registry.url}/v1/feed", params={"limit": 10000},
+                     headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    eid = next(e["entry_id"] for e in feed["entries"] if e["value"] == md5 and e["op"] == "add")
+    q = run("registry", "entries", "quarantine", str(eid), "--database-url", registry.db_url, cwd=tmp_path)
+    assert q.returncode == 0, q.stderr
+
+    st = run("case", "status", "--receipt", str(receipt), cwd=tmp_path)
+    assert st.returncode == 0, st.stderr
+    assert "Your case is active." in st.stdout
+    assert "Part of your case is paused while it is checked again." in " ".join(st.stdout.split())
+    js = run("case", "status", "--receipt", str(receipt), "--json", cwd=tmp_path)
+    assert json.loads(js.stdout)["under_review"] is True
+
+
 def test_files_that_cannot_be_sent(registry: Registry, tmp_path: Path) -> None:
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("not a photo")
     r = run("submit", str(tmp_path / "empty.jpg"), str(tmp_path / "notes.txt"), "--registry", registry.url,
             "--yes", cwd=tmp_path)  # fmt: skip
     assert r.returncode == 1
-    assert MSG_EMPTY in r.stdout and "neither a photo nor a video" in r.stdout
+    assert MSG_EMPTY in r.stdout and MSG_UNKNOWN in r.stdout
     assert MSG_NOTHING in r.stderr
     assert not list(tmp_path.glob("takeitdown-receipt-*"))
+
+
+def test_the_cli_says_what_the_page_says() -> None:
+    """Every sentence the submit command shares with the page is the page's English text."""
+    page = json.loads((ROOT / "src/takeitdown/registry/web/i18n/en.json").read_text())
+    for key, words in PAGE_WORDS.items():
+        assert words == page[key], key
 
 
 def test_a_video_longer_than_ten_minutes_is_refused_like_the_page() -> None:

@@ -44,10 +44,7 @@ class Creds:
 @pytest.fixture(scope="session")
 def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     target = make_database("sqlite", tmp_path_factory.mktemp("hardening-db"))
-    # The node's reports carry no content_ref yet (issue 11, node side).
-    srv = start_server(
-        target, tmp_path_factory.mktemp("hardening-registry"), {"TAKEITDOWN_REQUIRE_CONTENT_REF": "false"}
-    )
+    srv = start_server(target, tmp_path_factory.mktemp("hardening-registry"))
     yield srv
     stop_server(srv)
     drop_database(target)

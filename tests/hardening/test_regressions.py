@@ -79,6 +79,18 @@ def test_node_review_decision_id_beyond_int64(node_server: NodeProc, review_id: 
     _refused_plainly(r, 404)
 
 
+@pytest.mark.parametrize("review_id", [2**63, 2**64, 10**30, -(2**63) - 1])
+@pytest.mark.parametrize("method", ["GET item", "POST reveal"])
+def test_node_console_item_id_beyond_int64(node_server: NodeProc, review_id: int, method: str) -> None:
+    # found in review: OverflowError from the database driver, a 500
+    if method == "GET item":
+        r = httpx.get(f"{node_server.url}/v1/console/items/{review_id}", headers=node_server.auth)
+    else:
+        r = httpx.post(f"{node_server.url}/v1/console/items/{review_id}/reveal", headers=node_server.auth)
+    _refused_plainly(r, 404)
+    assert r.json()["code"] == "review.not_found"
+
+
 # -- JSON nested deeper than the decoder's recursion limit (RecursionError, not ValueError) ----
 
 DEEP = b"[" * 200_000

@@ -45,7 +45,7 @@ def test_decisions_by_entry_id_are_reported_once(registry: Registry, tmp_path: P
                 {"entry_id": ids[0], "decision": "removed", "content_ref": "post:1"},
                 {"entry_id": ids[0], "decision": "removed", "content_ref": "post:2"},  # another copy
                 {"entry_id": ids[1], "decision": "upload_blocked", "content_ref": "upload:9"},
-                {"entry_id": ids[2], "decision": "true_positive"},
+                {"entry_id": ids[2], "decision": "true_positive", "content_ref": "post:3"},
             ]
         )
         + "\n"
@@ -66,18 +66,25 @@ def test_bad_decisions_are_named_and_the_good_ones_still_sent(registry: Registry
     case, ids = _case_with_ids(registry, key)
     decisions = tmp_path / "d.jsonl"
     decisions.write_text(
-        json.dumps({"entry_id": ids[0], "decision": "false_positive"}) + "\n"
-        + json.dumps({"entry_id": ids[0], "decision": "maybe"}) + "\n"
+        json.dumps({"entry_id": ids[0], "decision": "false_positive", "content_ref": "u:1"}) + "\n"
+        + json.dumps({"entry_id": ids[0], "decision": "maybe", "content_ref": "u:1"}) + "\n"
         + "not json\n"
-        + json.dumps({"entry_id": 999_999, "decision": "removed"}) + "\n"
-        + json.dumps({"bank": "TAKEITDOWN", "bank_content_id": 5, "decision": "removed"}) + "\n"
+        + json.dumps({"entry_id": 999_999, "decision": "removed", "content_ref": "u:2"}) + "\n"
+        + json.dumps({"bank": "B", "bank_content_id": 5, "decision": "removed", "content_ref": "u:3"})
+        + "\n" + json.dumps({"entry_id": ids[1], "decision": "removed"}) + "\n"
     )  # fmt: skip
     r = reporter(str(decisions), "--registry", registry.url, key=key, cwd=tmp_path)
     assert r.returncode == 1
-    assert "accepted 1" in r.stdout and "rejected 4" in r.stdout
+    assert "accepted 1" in r.stdout and "rejected 5" in r.stdout
     assert "line 2: unknown decision 'maybe'" in r.stderr and "line 3:" in r.stderr
     assert "999999" in r.stderr and "needs --hma" in r.stderr
+    assert "line 6: content_ref is missing" in r.stderr
     assert case_status(registry, case)["outcomes"]["false_positive"] == 1
+
+
+def test_a_missing_decisions_file_is_a_clear_error(registry: Registry, tmp_path: Path) -> None:
+    r = reporter(str(tmp_path / "nowhere.jsonl"), "--registry", registry.url, key="tdk_x", cwd=tmp_path)
+    assert r.returncode == 2 and "Cannot read" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_missing_key(registry: Registry, tmp_path: Path) -> None:
@@ -87,23 +94,27 @@ def test_missing_key(registry: Registry, tmp_path: Path) -> None:
 
 
 class _HmaBankContent(BaseHTTPRequestHandler):
-    """Stand-in for HMA's `GET /c/bank/<bank>/content/<id>`, in the shape HMA's curation blueprint
-    answers (BankContentResponse: metadata.collab = {exchange name: [fetch_id]}), where the
-    fetch_id of an imported item is the exchange record key: our entry id."""
+    """Stand-in for HMA's `GET /c/bank/<bank>/content/<id>?include_signals=true`, in the shape
+    OpenMediaMatch's curation blueprint answers (BankContentResponse): `collab_metadata` is always
+    empty (HMA keeps no link to the exchange entry), `signals` names the item's hashes."""
 
-    content: dict[int, int] = {}  # bank content id -> entry id
+    content: dict[int, dict[str, str]] = {}  # bank content id -> {signal type: value}
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        parts = self.path.split("?")[0].strip("/").split("/")
+        path, _, query = self.path.partition("?")
+        parts = path.strip("/").split("/")
         cid = int(parts[4]) if len(parts) == 5 and parts[:2] == ["c", "bank"] else -1
         if parts[2:3] != ["TAKEITDOWN"] or cid not in self.content:
             self.send_response(404)
             self.end_headers()
             return
-        body = json.dumps(
-            {"id": cid, "bank": {"name": "TAKEITDOWN", "matching_enabled_ratio": 1.0}, "disable_until_ts": 0,
-             "metadata": {"collab": {"TAKEITDOWN": [str(self.content[cid])]}}}
-        ).encode()  # fmt: skip
+        answer: dict[str, Any] = {
+            "id": cid, "disable_until_ts": 0, "collab_metadata": {}, "original_media_uri": None,
+            "bank": {"name": "TAKEITDOWN", "matching_enabled_ratio": 1.0},
+        }  # fmt: skip
+        if "include_signals=true" in query:
+            answer["signals"] = self.content[cid]
+        body = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -114,26 +125,35 @@ class _HmaBankContent(BaseHTTPRequestHandler):
         pass
 
 
-def test_bank_content_ids_are_resolved_through_hma(registry: Registry, tmp_path: Path) -> None:
+def test_bank_content_ids_are_resolved_through_hma_and_the_feed(registry: Registry, tmp_path: Path) -> None:
     key = registry.add_platform("hma-platform")
-    case, ids = _case_with_ids(registry, key)
-    _HmaBankContent.content = {41: ids[1]}
+    case = submit_random(registry, 2)
+    adds = [e for e in read_feed(registry, key) if e["op"] == "add"]
+    pdq = next(e for e in adds if e["type"] == "pdq")
+    md5 = next(e for e in adds if e["type"] == "md5")
+    _HmaBankContent.content = {
+        41: {"pdq": pdq["value"]},
+        43: {"photo_md5": md5["value"].upper()},  # HMA may keep another case
+        44: {"pdq": "0" * 64},  # a hash the registry does not list
+    }
     hma = ThreadingHTTPServer(("127.0.0.1", 0), _HmaBankContent)
     threading.Thread(target=hma.serve_forever, daemon=True).start()
     try:
         decisions = tmp_path / "d.jsonl"
-        decisions.write_text(
-            json.dumps(
-                {"bank": "TAKEITDOWN", "bank_content_id": 41, "decision": "removed", "content_ref": "p"}
-            )
-            + "\n"
-            + json.dumps({"bank": "TAKEITDOWN", "bank_content_id": 42, "decision": "removed"})
-            + "\n"
-        )
+        lines = [
+            {"bank": "TAKEITDOWN", "bank_content_id": 41, "decision": "removed", "content_ref": "p:1"},
+            {"bank": "TAKEITDOWN", "bank_content_id": 42, "decision": "removed", "content_ref": "p:2"},
+            {"bank": "TAKEITDOWN", "bank_content_id": 43, "decision": "upload_blocked", "content_ref": "p:3"},
+            {"bank": "TAKEITDOWN", "bank_content_id": 44, "decision": "removed", "content_ref": "p:4"},
+        ]
+        decisions.write_text("".join(json.dumps(d) + "\n" for d in lines))
         hma_url = f"http://127.0.0.1:{hma.server_address[1]}"
         r = reporter(str(decisions), "--registry", registry.url, "--hma", hma_url, key=key, cwd=tmp_path)
     finally:
         hma.shutdown()
-    assert "accepted 1" in r.stdout and "HMA has no content 42" in r.stderr
-    assert case_status(registry, case)["outcomes"]["removed"] == 1
+    assert "accepted 2" in r.stdout, r.stdout + r.stderr
+    assert "HMA has no content 42" in r.stderr
+    assert "line 4: no live registry entry" in r.stderr
+    outcomes = case_status(registry, case)["outcomes"]
+    assert (outcomes["removed"], outcomes["upload_blocked"]) == (1, 1)
     assert httpx.get(registry.url + "/healthz").status_code == 200

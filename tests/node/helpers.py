@@ -85,8 +85,6 @@ REGISTRY_TEST_ENV = {
     "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0",
     "TAKEITDOWN_MAX_ITEMS": "1000",
     "TAKEITDOWN_PUBLISH_INTERVAL": "0",
-    # Until the node sends content_ref with its reports (issue 11, node side).
-    "TAKEITDOWN_REQUIRE_CONTENT_REF": "false",
     "TAKEITDOWN_METRICS_TOKEN": REGISTRY_METRICS_TOKEN,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -83,6 +84,62 @@ def test_pruning_keeps_the_chain_checkable(tmp_path: Path) -> None:
     db.dispose()
 
 
+def test_rows_deleted_at_the_start_show(tmp_path: Path) -> None:
+    # Nothing was ever pruned, so the log must start at row 1 from the genesis value.
+    db, log = _log(tmp_path)
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM node_audit WHERE seq <= 2"))
+    v = log.verify()
+    assert not v.ok and v.first_bad == 3 and "start" in (v.problem or "")
+    db.dispose()
+
+
+def test_after_pruning_rows_deleted_at_the_start_still_show(tmp_path: Path) -> None:
+    db, log = _log(tmp_path)
+    with db.write() as conn:
+        conn.execute(text("UPDATE node_audit SET at = '2020-01-01 00:00:00.000000' WHERE seq <= 2"))
+    assert log.prune(30) == 2
+    for i in range(3):
+        log.append("bob", "decision", f"review:{10 + i}", "later", None)
+    assert log.verify().ok  # rows 3..9: the chain starts at the anchor the prune recorded
+    pruned = log.rows(action="audit.pruned")[0]["details"]
+    assert pruned["through"] == 2 and len(pruned["anchor"]) == 64
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM node_audit WHERE seq = 3"))
+    v = log.verify()
+    assert not v.ok and v.first_bad == 4 and "start" in (v.problem or "")
+    db.dispose()
+
+
+def test_the_housekeeper_prunes_while_the_node_runs(tmp_path: Path) -> None:
+    from takeitdown.node.housekeeping import Housekeeper
+
+    db, log = _log(tmp_path)
+    calls: list[str] = []
+
+    def broken() -> int:
+        calls.append("broken")
+        raise RuntimeError("a failing job does not stop the others")
+
+    keeper = Housekeeper([("broken", broken), ("audit", lambda: log.prune(30))], interval=0.05)
+    keeper.start()
+    try:
+        import time
+
+        deadline = time.time() + 10
+        while keeper.runs < 2 and time.time() < deadline:
+            time.sleep(0.02)
+        assert keeper.runs >= 2 and calls.count("broken") >= 2  # it runs again and again
+        with db.write() as conn:  # rows that age while the node runs
+            conn.execute(text("UPDATE node_audit SET at = '2020-01-01 00:00:00.000000' WHERE seq <= 4"))
+        while not log.rows(action="audit.pruned") and time.time() < deadline:
+            time.sleep(0.02)
+    finally:
+        keeper.stop()
+    assert [r["seq"] for r in log.rows()] == [5, 6] and log.verify().ok
+    db.dispose()
+
+
 def test_accounts_keep_secrets_hashed_and_lock_after_failures(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'n.db'}")
     db.migrate()
@@ -108,4 +165,49 @@ def test_accounts_keep_secrets_hashed_and_lock_after_failures(tmp_path: Path) ->
     assert users.session(cookie) is not None and users.session("x" + cookie) is None
     users.set_disabled("alice")
     assert users.session(cookie) is None and users.from_token(secret) is None
+    db.dispose()
+
+
+def test_wrong_tokens_never_lock_the_account_they_name(tmp_path: Path) -> None:
+    # The attack: ids are sequential and a token reads u<id>.<secret>, so anyone could send
+    # wrong tokens for u1, u2, ... and lock every reviewer out of the console.
+    db = Database(f"sqlite:///{tmp_path / 'n.db'}")
+    db.migrate()
+    users = Users(db, max_failures=3, lockout_minutes=10)
+    user, secret = users.add("alice", "reviewer")
+    for i in range(10):
+        assert users.from_token(f"u{user.id}.wrong-secret-guess-{i:04d}") is None
+    assert users.list()[0]["locked"] is False
+    assert users.check("alice", secret).name == "alice"  # the console sign-in still works
+    assert users.from_token(secret) == user
+    # and only a recently verified token passes without a check (what a client over its limit gets)
+    other, other_secret = users.add("bob", "reviewer")
+    assert users.from_token(other_secret, verify=False) is None
+    assert users.from_token(secret, verify=False) == user
+    db.dispose()
+
+
+def test_an_unknown_name_costs_what_a_wrong_secret_costs(tmp_path: Path) -> None:
+    # Timing must not tell which sign-in names exist: both ways cost one scrypt check.
+    import statistics
+    import time
+
+    db = Database(f"sqlite:///{tmp_path / 'n.db'}")
+    db.migrate()
+    users = Users(db, max_failures=1000)
+    users.add("alice", "reviewer")
+
+    def timed(name: str) -> float:
+        started = time.perf_counter()
+        with contextlib.suppress(SignInError):
+            users.check(name, "a wrong secret")
+        return time.perf_counter() - started
+
+    timed("nobody")  # the first unknown name makes the stand-in hash once
+    known, unknown = [], []
+    for _ in range(9):  # interleaved, so load on the machine hits both alike
+        known.append(timed("alice"))
+        unknown.append(timed("nobody"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.7 < ratio < 1.4, (ratio, known, unknown)  # before the fix: about 2 (two scrypts)
     db.dispose()

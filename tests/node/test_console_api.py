@@ -199,3 +199,37 @@ def test_console_sign_in_locks_out_and_needs_the_csrf_token(registry: Registry, 
         ]
     finally:
         node.stop()
+
+
+def test_wrong_tokens_are_limited_per_client_and_never_lock_an_account(
+    registry: Registry, tmp_path: Path
+) -> None:
+    key = registry.add_platform("token-platform")
+    node = start_node(registry, key, tmp_path, extra_env={"TAKEITDOWN_NODE_SIGNIN_ATTEMPTS": "3"})
+    try:
+        alice = _cli(
+            "user", "add", "alice", "--role", "reviewer", "--database-url", node.db_url
+        ).stdout.strip()
+        uid = alice.split(".")[0]
+        as_alice = httpx.Client(base_url=node.url, headers={"Authorization": f"Bearer {alice}"}, timeout=30)
+        assert as_alice.get("/v1/console/queue").status_code == 200
+        statuses = []
+        for i in range(80):  # each wrong token costs a scrypt check; the bucket refills 1 per 2 s
+            r = httpx.get(
+                node.url + "/v1/console/queue",
+                headers={"Authorization": f"Bearer {uid}.a-wrong-guess-{i:08d}"},
+                timeout=30,
+            )
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                assert r.json()["code"] == "rate_limited" and r.headers["retry-after"] == "60"
+                break
+        assert statuses[-1] == 429 and set(statuses[:-1]) == {401} and len(statuses) > 30, statuses
+        # the token alice used a moment ago still works, and so does her console sign-in
+        assert as_alice.get("/v1/console/queue").status_code == 200
+        r = httpx.post(node.url + "/v1/console/signin", json={"name": "alice", "secret": alice})
+        assert r.status_code == 200, r.text
+        assert httpx.get(node.url + "/v1/users", headers=node.auth).json()["users"][0]["locked"] is False
+        assert httpx.get(node.url + "/v1/console/queue", headers=node.auth).status_code == 200
+    finally:
+        node.stop()

@@ -149,6 +149,18 @@ def test_case_sync_match_review_report_withdraw(registry: Registry, tmp_path: Pa
         status = wait_for(outcomes, what="outcomes to reach the registry")
         assert status["platforms_received"] >= 1
 
+        # The reviewer's decision went as a reviewed report: the registry confirms the entry, the
+        # new state comes back on the feed, and the listed PDQ now blocks outright.
+        listed = [{"type": "pdq", "value": hashes.pdq.value, "quality": 100}]
+
+        def blocks_for_good() -> dict | None:
+            r = client.post("/v1/match", json={"hashes": listed, "ref": "post-124"}).json()
+            registry_matches = [m for m in r["matches"] if m["source"] == "registry"]
+            confirmed = registry_matches and all(m["trust"] == "confirmed" for m in registry_matches)
+            return r if r["verdict"] == "block" and r["final"] and confirmed else None
+
+        wait_for(blocks_for_good, what="the confirmation to come back on the feed")
+
         # Withdrawing the case removes its hashes from the node.
         r = httpx.delete(f"{registry.url}/v1/cases/{case['case_id']}", headers=case_auth)
         assert r.status_code == 200 and r.json()["status"] == "withdrawn"

@@ -90,15 +90,47 @@ def test_node_0005_upgrades_a_database_with_reviews_and_blocks_linking_their_ent
     db.dispose()
 
 
-def test_node_0006_gives_old_takedown_requests_their_clock_columns(tmp_path: Path) -> None:
-    # A node_0005 database with a request on its way to removal and one waiting for its requester:
-    # the first can no longer be marked incomplete, the second waits from the upgrade (not from its
-    # receipt, which would abandon it early).
-    db = Database(f"sqlite:///{tmp_path / 'n6.db'}")
+def test_node_0007_keeps_the_refs_of_uploads_joined_before_it(tmp_path: Path) -> None:
+    # A node_0005 database where a second upload of the same content joined the first one's item:
+    # only its action named it. After node_0007 the item keeps both refs, so a decision settles both.
+    db = Database(f"sqlite:///{tmp_path / 'n3.db'}")
     cfg = _config()
     with db.write() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "node_0005")
+        conn.execute(
+            text(
+                "INSERT INTO node_review_items (source, ref, matches, status, created_at, priority) VALUES "
+                "('upload', 'p1', '[]', 'pending', '2026-01-01 00:00:00', 1)"
+            )
+        )
+        for ref in ("p1", "p2", "p2"):  # p2 sent twice: one joined ref
+            conn.execute(
+                text(
+                    "INSERT INTO node_actions (created_at, kind, final, source, ref, matches, entry_ids, "
+                    "review_id, status) VALUES ('2026-01-01 00:00:00', 'hold', 0, 'upload', :ref, '[]', "
+                    "'[]', 1, 'pending')"
+                ),
+                {"ref": ref},
+            )
+    db.migrate()
+    with db.read() as conn:
+        refs = conn.execute(text("SELECT review_id, source, ref, action_id FROM node_review_refs")).all()
+        accounts = conn.execute(text("SELECT account FROM node_actions")).scalars().all()
+    assert [tuple(r) for r in refs] == [(1, "upload", "p2", 2)]
+    assert accounts == [None, None, None]
+    db.dispose()
+
+
+def test_node_0008_gives_old_takedown_requests_their_clock_columns(tmp_path: Path) -> None:
+    # A node_0007 database with a request on its way to removal and one waiting for its requester:
+    # the first can no longer be marked incomplete, the second waits from the upgrade (not from its
+    # receipt, which would abandon it early).
+    db = Database(f"sqlite:///{tmp_path / 'n8.db'}")
+    cfg = _config()
+    with db.write() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "node_0007_review_refs")
         for rid, state, clock in (("TR-AAAA-AAAA", "removing", "'2026-06-01 10:00:00'"),
                                   ("TR-BBBB-BBBB", "incomplete", "NULL")):  # fmt: skip
             conn.execute(
@@ -126,7 +158,7 @@ def test_node_0006_gives_old_takedown_requests_their_clock_columns(tmp_path: Pat
     assert "node_ix_inventory_ref" in indexes
     with db.write() as conn:  # and back down
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "node_0005")
+        command.downgrade(cfg, "node_0007_review_refs")
         cols = {c["name"] for c in inspect(conn).get_columns("node_takedown_requests")}
     assert "validated_at" not in cols
     db.dispose()

@@ -211,7 +211,31 @@ def test_scan_folder_resumes_and_sends_findings_to_review(tmp_path: Path) -> Non
     )
     s = scan(manifest, m, workers=1)
     assert (s.total, s.scanned, s.hold) == (2, 2, 1)
-    assert any(i["ref"] == "post-1" for i in store.list_review())
+    # post-1 is a-same.jpg again: it joins that open item (one decision settles both refs)
+    joined = [i for i in store.list_review() if "post-1" in i["refs"]]
+    assert len(joined) == 1 and joined[0]["refs"] == ["a-same.jpg", "post-1"], joined
+
+
+def test_an_item_id_too_long_to_store_is_an_error_and_the_scan_goes_on(tmp_path: Path) -> None:
+    # Before: inventory.add_items raised ValueError for the whole batch, and again on every resume.
+    from takeitdown.node.inventory import Inventory
+
+    store = _store(tmp_path)
+    inventory = Inventory(store.db)
+    orig = conformance("pdq/bridge-mods/aaa-orig.jpg")
+    long_id = "post-" + "9" * 1100
+    manifest = tmp_path / "items.jsonl"
+    manifest.write_text(f'{{"id": "{long_id}", "path": "{orig}"}}\n{{"id": "post-1", "path": "{orig}"}}\n')
+    s = scan(manifest, Matcher(store), workers=1, inventory=inventory)
+    assert (s.total, s.scanned, s.errors) == (2, 2, 1)
+    assert inventory.count() == 1  # post-1 is kept; the long one is not cut to fit
+    again = scan(manifest, Matcher(store), workers=1, inventory=inventory)  # a resume: nothing to do
+    assert (again.total, again.skipped, again.scanned, again.errors) == (2, 2, 0, 0)
+    with store.db.read() as conn:
+        from sqlalchemy import text
+
+        errors = conn.execute(text("SELECT item_id, error FROM node_scan_results WHERE ok = 0")).all()
+    assert len(errors) == 1 and errors[0][0].startswith("sha256:") and "1024" in errors[0][1]
 
 
 def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:

@@ -83,6 +83,34 @@ def test_an_id_listed_twice_is_scanned_once(tmp_path: Path) -> None:
     assert s.scanned == 1 and recorded(w.store, source_key(manifest)) == {"same": (True, "hold", None)}
 
 
+def test_a_big_manifest_is_resumed_a_chunk_at_a_time_with_duplicates_far_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a scan holds of the manifest is bounded by the lookup chunk and the work in flight,
+    not by the manifest: done ids are asked of the database a chunk at a time. An id listed again
+    much later (after the first was recorded, or while it is in flight) is still scanned once."""
+    import takeitdown.node.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "LOOKUP_CHUNK", 3)
+    w = make_world(tmp_path, pictures=9, video=False)
+    ids = [f"post-{i}" for i in range(12)] + ["post-0", "post-5", "post-11", "post-3"]
+    manifest = tmp_path / "big.jsonl"
+    manifest.write_text(
+        "".join(json.dumps({"id": i, "path": str(w.folder / "p000.jpg")}) + "\n" for i in ids)
+    )
+    asked: list[int] = []
+    lookup = w.store.scan_done_among
+    monkeypatch.setattr(
+        w.store, "scan_done_among", lambda key, chunk: asked.append(len(chunk)) or lookup(key, chunk)
+    )
+    s = scan(manifest, w.matcher, engine=LocalEngine(1, chunk=1, in_flight=1), batch=2)
+    assert (s.total, s.scanned, s.skipped) == (16, 12, 0)
+    assert set(recorded(w.store, source_key(manifest))) == set(ids)
+    assert asked and max(asked) <= 3  # never the whole source at once
+    again = scan(manifest, w.matcher, engine=LocalEngine(1))
+    assert (again.scanned, again.skipped) == (0, 16)
+
+
 def test_the_local_engine_keeps_a_bounded_number_of_items_in_flight(tmp_path: Path) -> None:
     w = make_world(tmp_path, pictures=9, video=False)
     paths = [str(w.folder / n) for n in w.names]

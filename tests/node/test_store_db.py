@@ -79,6 +79,6 @@ def test_store_and_matcher_on_both_databases(node_db_url: str) -> None:
             raise AssertionError("a second decision must be refused")
         assert [r["outcome"] for r in store.unsent()] == ["removed"]
         store.record_scan("/srv", [{"item_id": "a", "ok": True, "verdict": "allow", "error": None}], [])
-        assert store.scan_done("/srv") == {"a"}
+        assert store.scan_done_among("/srv", ["a", "b"]) == {"a"}
     finally:
         db.dispose()

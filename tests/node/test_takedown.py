@@ -47,9 +47,42 @@ def desk(tmp_path: Path) -> Desk:
         ]
     )
     events: list[tuple[str, dict]] = []
-    d = Desk(db, Sealer(new_key()), inventory_copy_finder(inventory), lambda e, p: events.append((e, p)))
+    d = Desk(
+        db, Sealer(new_key()), inventory_copy_finder(inventory), lambda e, p, conn=None: events.append((e, p))
+    )
     d.events = events  # type: ignore[attr-defined]
     return d
+
+
+def test_a_removal_its_event_and_its_audit_row_commit_together(tmp_path: Path) -> None:
+    # The desk on the node's own event outbox and audit log: when the audit write fails, the
+    # removal is not asked and no event goes out; when it works, all three are there.
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.events import EventOutbox
+
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    outbox, log = EventOutbox(db), AuditLog(db)
+    fail = {"on": False}
+
+    def record(*args: object, conn: object = None) -> None:
+        if fail["on"] and args[1] == "takedown.remove":
+            raise RuntimeError("the audit write failed")
+        log.append(*args, conn=conn)  # type: ignore[arg-type]
+
+    desk = Desk(db, Sealer(new_key()), None, outbox.emit, record)
+    receipt = desk.submit(parse_request(REQUEST))
+    rid, secret = receipt["request_id"], receipt["request_secret"]
+    fail["on"] = True
+    with pytest.raises(RuntimeError):
+        desk.remove(rid, "desk-alice")
+    assert desk.status(rid, secret)["state"] == "valid" and outbox.all_events() == []
+    fail["on"] = False
+    desk.remove(rid, "desk-alice")
+    assert desk.status(rid, secret)["state"] == "removing"
+    assert [e["type"] for e in outbox.all_events()] == ["takedown.remove"]
+    assert [r["action"] for r in log.rows()] == ["takedown.received", "takedown.remove"]
+    db.dispose()
 
 
 @pytest.mark.parametrize("element", ["signature", "content", "statement", "contact", "acting_for"])
@@ -225,7 +258,7 @@ def clocked(tmp_path: Path) -> tuple[Desk, Clock, list[tuple[str, dict]]]:
     d = Desk(
         db,
         Sealer(new_key()),
-        notify=lambda e, p: events.append((e, p)),
+        notify=lambda e, p, conn=None: events.append((e, p)),
         record=AuditLog(db).append,
         retention=timedelta(days=30),
         abandon_after=timedelta(days=14),
@@ -360,8 +393,8 @@ def test_copies_of_the_named_items_themselves_are_found_queued_and_blocked(tmp_p
         Sealer(new_key()),
         inventory_copy_finder(inventory),
         hashes_of=inventory_hashes(inventory),
-        queue_review=lambda rid, c: reviews.append((rid, c)) or 41,
-        block=lambda values, why: blocked.append((values, why)) or len(values),
+        queue_review=lambda rid, c, conn=None: reviews.append((rid, c)) or 41,
+        block=lambda values, why, conn=None: blocked.append((values, why)) or len(values),
     )
     rid = desk.submit(parse_request({**REQUEST, "content": ["post:named"], "hashes": []}))["request_id"]
     asked = desk.remove(rid, "dana")
@@ -376,6 +409,80 @@ def test_copies_of_the_named_items_themselves_are_found_queued_and_blocked(tmp_p
     still = desk.confirm_removed(rid, ["post:named", "post:reupload"])
     assert still == {"closed": False, "still_removing": ["post:resized"]}
     assert desk.confirm_removed(rid, ["post:resized"])["closed"]
+
+
+def test_a_failed_step_leaves_no_review_item_no_block_no_breach_and_no_event(tmp_path: Path) -> None:
+    # The desk on the node's own store, outbox and audit log: a removal's review items and blocks,
+    # and a breach found by the clock, commit with their audit row and event or not at all.
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.events import EventOutbox
+    from takeitdown.node.store import NodeStore
+    from takeitdown.node.takedown import Copy, inventory_hashes
+
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    inventory = Inventory(db)
+    inventory.add_items(
+        [
+            InventoryItem("scan", "post:named", MD5, [PDQ]),
+            InventoryItem("scan", "post:resized", "cd" * 16, [NEAR]),
+        ]
+    )
+    store, outbox, log = NodeStore(db), EventOutbox(db), AuditLog(db)
+    fail: set[str] = set()
+
+    def record(*args: object, conn: object = None) -> None:
+        if args[1] in fail:
+            raise RuntimeError("the audit write failed")
+        log.append(*args, conn=conn)  # type: ignore[arg-type]
+
+    def queue_review(rid: str, c: Copy, conn: object = None) -> int:
+        return store.add_review("takedown", c.ref, c.md5, c.pdq, [], conn)
+
+    def block(values: list[tuple[str, str]], why: str, conn: object = None) -> int:
+        return len(store.add_local_blocks(values, why, conn))
+
+    clock = Clock(datetime.now(UTC))
+    desk = Desk(
+        db,
+        Sealer(new_key()),
+        inventory_copy_finder(inventory),
+        outbox.emit,
+        record,
+        hashes_of=inventory_hashes(inventory),
+        queue_review=queue_review,
+        block=block,
+        clock=clock,
+    )
+    rid = desk.submit(parse_request({**REQUEST, "content": ["post:named"], "hashes": []}))["request_id"]
+
+    def counts() -> tuple[int, int]:
+        with db.read() as conn:
+            reviews = conn.execute(text("SELECT count(*) FROM node_review_items")).scalar_one()
+            blocks = conn.execute(text("SELECT count(*) FROM node_block_list")).scalar_one()
+        return reviews, blocks
+
+    clock.t += timedelta(hours=49)
+    fail.add("takedown.breach")
+    with pytest.raises(RuntimeError):
+        desk.tick()
+    assert desk.detail(rid)["breach"] is None and outbox.all_events() == []
+    fail.clear()
+    assert desk.record_breaches() == 1
+    assert [e["type"] for e in outbox.all_events()] == ["takedown.breach"]
+
+    fail.add("takedown.remove")
+    with pytest.raises(RuntimeError):
+        desk.remove(rid, "dana")
+    assert desk.detail(rid)["state"] == "valid" and counts() == (0, 0)
+    assert [e["type"] for e in outbox.all_events()] == ["takedown.breach"]
+    fail.clear()
+    asked = desk.remove(rid, "dana")
+    assert asked["likely_copies"] == ["post:resized"] and asked["blocked_hashes"] == 2
+    assert counts() == (1, 2)
+    assert [e["type"] for e in outbox.all_events()] == ["takedown.breach", "takedown.remove"]
+    assert [a for _, a, _ in _audit(db)] == ["takedown.received", "takedown.breach", "takedown.remove"]
+    db.dispose()
 
 
 def test_sealed_with_another_key_is_a_clear_503_and_many_refs_confirm(tmp_path: Path) -> None:

@@ -214,15 +214,14 @@ def test_wrong_secret_and_unknown_case_take_about_the_same_time(client: httpx.Cl
 
     body = submit(client, [image_item()]).json()
 
-    def median_time(path: str) -> float:
-        times = []
-        for _ in range(30):
-            t0 = time.perf_counter()
-            assert client.get(path, headers=bearer("w" * 32)).status_code == 404
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times)
+    def took(path: str) -> float:
+        t0 = time.perf_counter()
+        assert client.get(path, headers=bearer("w" * 32)).status_code == 404
+        return time.perf_counter() - t0
 
     client.get("/healthz")  # warm the connection
-    wrong = median_time(f"/v1/cases/{body['case_id']}")
-    unknown = median_time("/v1/cases/TD-2222-2222")
+    # Interleaved, so a burst of load from elsewhere on a shared machine hits both alike.
+    pairs = [(took(f"/v1/cases/{body['case_id']}"), took("/v1/cases/TD-2222-2222")) for _ in range(40)]
+    wrong = statistics.median(w for w, _ in pairs)
+    unknown = statistics.median(u for _, u in pairs)
     assert 0.5 < wrong / unknown < 2.0, (wrong, unknown)

@@ -67,6 +67,7 @@ def test_foreign_origin_is_refused(client: httpx.Client, server: Server) -> None
         {"Origin": "null"},  # a sandboxed frame or a file:// page
         {"Origin": "http://localhost:1"},
         {"Sec-Fetch-Site": "cross-site"},  # a browser that left out Origin
+        {"Origin": "http://["},  # not a URL at all (was a 500: urlsplit's ValueError)
     ):
         r = client.post("/v1/cases", json=body, headers=headers)
         assert r.status_code == 403, (headers, r.text)

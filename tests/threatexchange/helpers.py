@@ -205,7 +205,6 @@ def start_registry(db_path: Path, workdir: Path) -> Registry:
         "TAKEITDOWN_CASE_RATE_PER_MINUTE": "0",
         "TAKEITDOWN_MAX_ITEMS": "1000",
         "TAKEITDOWN_PUBLISH_INTERVAL": "0",  # these tests are about the extension, not batching
-        "TAKEITDOWN_REQUIRE_CONTENT_REF": "false",  # label may report without a content reference
         "TAKEITDOWN_METRICS_TOKEN": METRICS_TOKEN,
     }
     env.pop("TAKEITDOWN_DATABASE_URL", None)

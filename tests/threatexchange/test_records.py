@@ -23,7 +23,7 @@ from takeitdown.threatexchange import (  # noqa: E402
     TakeItDownRecord,
     TakeItDownSignalExchangeAPI,
 )
-from takeitdown.threatexchange.exchange import is_reset, record_for, reset_checkpoint  # noqa: E402
+from takeitdown.threatexchange.exchange import is_reset, record_for  # noqa: E402
 from takeitdown.threatexchange.signals import vpdq_signal_str  # noqa: E402
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -64,8 +64,7 @@ def test_a_page_applies_in_order_and_keeps_the_last_change() -> None:
         json.loads(entry(7, "add", 4, "vpdq", frames=[{"i": 0, "t": 0.0, "q": 80, "pdq": PDQ}]).to_wire()),
         json.loads(entry(8, "state", 4, "vpdq", trust="confirmed").to_wire()),  # no frames: keep the add
     ]
-    updates, top = api._apply(FeedPage(raw, 8, False))
-    assert top == 4
+    updates = api._apply(FeedPage(raw, 8, False))
     assert updates[1] is None
     assert updates[2] == TakeItDownRecord(2, "md5", MD5, "unconfirmed", None)
     assert 3 not in updates
@@ -100,14 +99,12 @@ def test_vpdq_signal_string_is_the_extensions_form() -> None:
 def test_reset_detection() -> None:
     epoch = "e1"
     head = chain_next(chain_start(epoch), "line")
-    at = TakeItDownCheckpoint(cursor=5, epoch=epoch, head=head, max_entry_id=9)
+    at = TakeItDownCheckpoint(cursor=5, epoch=epoch, head=head)
     assert not is_reset(at, FeedPage([], 5, False, epoch, head, head))
     assert is_reset(at, FeedPage([], 5, False, "e2", chain_start("e2"), None))  # new epoch
     assert is_reset(at, FeedPage([], 5, False, epoch, chain_start(epoch), None))  # base is not our head
     assert not is_reset(at, FeedPage([], 5, False))  # an older registry sends neither
     assert not is_reset(TakeItDownCheckpoint(), FeedPage([], 0, False, epoch, chain_start(epoch), None))
-    swept = reset_checkpoint(at, "e2")
-    assert (swept.cursor, swept.epoch, swept.sweep_to, swept.head) == (0, "e2", 9, None)
     assert TakeItDownCheckpoint().is_stale() is False
 
 

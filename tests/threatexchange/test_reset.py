@@ -42,8 +42,8 @@ def test_restore_from_backup_drops_entries_the_registry_no_longer_has(tx_env: Tx
         tx_env.tx("config", "collab", "edit", "takeitdown", "tid", "--registry-url", restored.url)
         out = tx_env.tx("-v", "fetch")
         assert "reset" in out.stderr
-        # Entry ids are random (issue 11): the reset marks the checkpoint stale, and the next
-        # fetch clears the store and reads again from 0.
+        # Entry ids are random: the reset marks the checkpoint stale, and the next fetch clears
+        # the store and reads again from 0.
         tx_env.tx("-v", "fetch")
         state = tx_env.state()
         assert {k: (v.hash_type, v.signal) for k, v in state.updates.items()} == active_entries(
@@ -51,7 +51,6 @@ def test_restore_from_backup_drops_entries_the_registry_no_longer_has(tx_env: Tx
         )
         assert len(state.updates) == 6
         assert tx_env.matches(later) == []  # its entries left with the store, not just by overwrite
-        assert state.checkpoint.sweep_to == 0 and state.checkpoint.cursor == 6
-        assert not state.checkpoint.stale
+        assert not state.checkpoint.stale and state.checkpoint.cursor == 6
     finally:
         stop_registry(restored)

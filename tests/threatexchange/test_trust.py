@@ -14,6 +14,7 @@ from tests.node.helpers import Registry
 from tests.threatexchange.helpers import (
     NEEDS_TX,
     active_entries,
+    case_status,
     read_feed,
     start_registry,
     stop_registry,
@@ -93,3 +94,30 @@ def test_a_restore_that_grew_past_the_cursor_is_caught_by_the_running_hash(
         )
     finally:
         stop_registry(restored)
+
+
+def test_opinions_reach_the_case_against_a_registry_with_default_settings(registry: Registry) -> None:
+    """report_opinion with the library's plain SignalOpinion (no content named), and with a
+    TakeItDownOpinion naming the platform's content: both are taken by a registry that requires
+    content references, a false positive disputes the entry, and a repeat counts once."""
+    from threatexchange.exchanges.fetch_state import SignalOpinion, SignalOpinionCategory
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    from takeitdown.threatexchange.exchange import TakeItDownOpinion
+
+    key = registry.add_platform("hma-platform")
+    case = submit_random(registry, 2)
+    api = _api(registry, key)
+    state: dict = {}
+    _fetch(api, state)
+    pdq_records = [r for r in state.values() if r.hash_type == "pdq"]
+    first, second = pdq_records[0], pdq_records[1]
+    negative = SignalOpinion(False, SignalOpinionCategory.NEGATIVE_CLASS, set())
+    for _ in range(2):
+        api.report_opinion(PdqSignal, first.signal, negative)
+    removed = TakeItDownOpinion(
+        False, SignalOpinionCategory.POSITIVE_CLASS, set(), second.entry_id, "post:17", "removed"
+    )
+    api.report_opinion(PdqSignal, second.signal, removed)
+    outcomes = case_status(registry, case)["outcomes"]
+    assert (outcomes["false_positive"], outcomes["removed"]) == (1, 1)

@@ -53,6 +53,54 @@ def _mp4(seconds: int, path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _video(container: str, seconds: int, path: Path) -> bytes:
+    """H.264 in another container (AVI, MPEG-TS, QuickTime .mov), as cameras and old tools write."""
+    import av
+
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for n in range(seconds * 10):
+            frame = av.VideoFrame.from_ndarray(_noise(160, 120, seed=n // 10), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path.read_bytes()
+
+
+def _boxes(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(offset, size, type) of the top-level atoms of a QuickTime / MP4 file."""
+    out, at = [], 0
+    while at + 8 <= len(data):
+        size, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8]
+        out.append((at, size, kind))
+        if size < 8:
+            break
+        at += size
+    return out
+
+
+def _qt_starting_with(mov: bytes, first: bytes) -> bytes:
+    """The .mov FFmpeg writes (ftyp, wide, mdat, moov) made to start with another atom, as older
+    QuickTime files do: `free` in place of ftyp (same size), or ftyp (and wide) dropped, with the
+    chunk offsets in moov moved by what was dropped."""
+    boxes = _boxes(mov)
+    assert [k for _, _, k in boxes] == [b"ftyp", b"wide", b"mdat", b"moov"], boxes
+    if first == b"free":
+        return mov[:4] + b"free" + mov[8:]
+    cut = boxes[1][0] if first == b"wide" else boxes[2][0]
+    data = bytearray(mov[cut:])
+    at = data.find(b"stco", boxes[3][0] - cut)
+    assert at > 0 and data.find(b"co64") < 0
+    count = int.from_bytes(data[at + 8 : at + 12], "big")
+    for n in range(count):
+        entry = at + 12 + 4 * n
+        data[entry : entry + 4] = (int.from_bytes(data[entry : entry + 4], "big") - cut).to_bytes(4, "big")
+    assert bytes(data[4:8]) == first
+    return bytes(data)
+
+
 def make(vector: dict[str, Any], folder: Path) -> Path:
     spec = vector["make"]
     kind = spec["type"]
@@ -71,6 +119,12 @@ def make(vector: dict[str, Any], folder: Path) -> Path:
             data = _claim_size(data, *spec["claim_size"])
     elif kind == "mp4":
         data = _mp4(spec["seconds"], folder / f".{vector['name']}.tmp.mp4")
+    elif kind in ("avi", "mpegts"):
+        data = _video(kind, spec["seconds"], folder / f".{vector['name']}.tmp")
+    elif kind == "mov":
+        data = _qt_starting_with(
+            _video("mov", spec["seconds"], folder / f".{vector['name']}.tmp"), spec["first_atom"].encode()
+        )
     else:
         raise ValueError(f"unknown vector type {kind}")
     if "truncate" in spec:

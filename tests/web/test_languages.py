@@ -7,6 +7,9 @@ Screenshots of every language at phone and desktop size go to test-artifacts/scr
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -306,3 +309,184 @@ def test_support_links_come_from_the_operator_only(new_page, registry_url) -> No
     config = httpx.get(registry_url + "/config.json").json()
     assert config["support"] == [] and config["max_items"] == 100
     assert (ROOT / "src" / "takeitdown" / "registry" / "support.py").exists()
+
+
+LEAVING_IS_GUARDED = """() => {
+  const ev = new Event('beforeunload', {cancelable: true});
+  window.dispatchEvent(ev);
+  return ev.defaultPrevented;
+}"""
+
+
+def test_a_case_made_before_a_later_batch_fails_is_shown_and_the_rest_can_be_sent(
+    new_page, registry_url, tmp_path
+) -> None:
+    """Batch 1 makes a case, batch 2 fails: the receipt shows batch 1's number and secret at once,
+    says what was not sent, and sends the rest with the key the failed request carried."""
+    files = [str(photo(tmp_path / f"part-{n}.png", 40 + n)) for n in range(3)]
+    page = new_page(PHONE)
+    config = httpx.get(registry_url + "/config.json").json()
+    page.route(
+        "**/config.json",
+        lambda route: route.fulfill(json={**config, "max_items": 2}, headers={"Cache-Control": "no-cache"}),
+    )
+    made: list[dict[str, str]] = []
+    keys: list[str] = []
+    failing = {"on": True}
+
+    def second_fails(route) -> None:  # type: ignore[no-untyped-def]
+        keys.append(route.request.headers["idempotency-key"])
+        if made and failing["on"]:
+            route.fulfill(status=500, json={"code": "internal", "detail": "Something broke."})
+            return
+        reply = route.fetch()
+        made.append(reply.json())
+        route.fulfill(response=reply)
+
+    page.route("**/v1/cases", second_fails)
+    goto(page, registry_url + "/")
+    answer_questions(page)
+    page.locator("#files").set_input_files(files)
+    wait_hashed(page)
+    assert "as 2 cases" in page.locator("#send-split").text_content()
+    page.get_by_role("button", name="Send the hashes").click()
+    page.locator("#step-receipt").wait_for(state="visible", timeout=20_000)
+    assert len(made) == 1 and len(keys) == 2 and keys[0] != keys[1]
+    assert page.locator("#receipt-h").text_content() == t("en", "receipt.headingPartial")
+    assert page.locator(".case-box").count() == 1
+    assert page.locator(".case-id").text_content() == made[0]["case_id"]
+    assert page.locator(".case-secret").text_content() == made[0]["case_secret"]
+    pending = page.locator("#receipt-pending-box")
+    assert pending.is_visible() and "warn-box" in (pending.get_attribute("class") or "")
+    assert page.locator("#receipt-pending li").all_text_contents() == ["part-2.png"]
+    assert page.locator("#receipt-pending-why").text_content() == t("en", "api.internal")
+    assert page.locator("#receipt-sent").text_content() == "The hashes of 2 files were sent."
+    # The secret exists only on this screen: closing the tab now asks first.
+    assert page.evaluate(LEAVING_IS_GUARDED)
+    page.screenshot(path=str(SCREENSHOTS / "receipt-partial.png"), full_page=True)
+
+    failing["on"] = False
+    page.get_by_role("button", name=t("en", "receipt.sendRest")).click()
+    page.wait_for_function("() => document.querySelectorAll('.case-box').length === 2", timeout=20_000)
+    assert keys[2] == keys[1], "the rest is sent with the Idempotency-Key it was first sent with"
+    assert len(made) == 2
+    assert page.locator("#receipt-h").text_content() == "Done. Your cases are open."
+    assert pending.is_hidden()
+    assert page.locator(".case-id").all_text_contents() == [m["case_id"] for m in made]
+    assert page.locator("#receipt-sent").text_content() == "The hashes of 3 files were sent."
+    for m, n in zip(made, (2, 1), strict=True):
+        status = httpx.get(
+            f"{registry_url}/v1/cases/{m['case_id']}", headers={"Authorization": f"Bearer {m['case_secret']}"}
+        )
+        assert status.json()["items"] == n
+    assert page.evaluate(LEAVING_IS_GUARDED)
+    with page.expect_download():
+        page.get_by_role("button", name="Save receipt").click()
+    assert not page.evaluate(LEAVING_IS_GUARDED)
+
+
+def plausible_pdqs(count: int, seed: int) -> list[str]:
+    """Random PDQ hex values with exactly half their 256 bits set, as real ones have."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        bits = np.zeros(256, np.uint8)
+        bits[rng.choice(256, 128, replace=False)] = 1
+        out.append(np.packbits(bits).tobytes().hex())
+    return out
+
+
+SPLIT_VIDEOS = """async ({pdqs, videos, perVideo, maxFrames}) => {
+  const { batches } = await import('/app.js');
+  const { wireItem } = await import('/hasher.js');
+  const entries = Array.from({length: videos}, (_, k) => ({ result: {
+    kind: 'video', md5: (k + 1).toString(16).padStart(32, '0'),
+    frames: Array.from({length: perVideo},
+                       (_, s) => ({i: s * 30, t: s, q: 100, pdq: pdqs[k * perVideo + s]})),
+  }}));
+  const body = (list) => JSON.stringify({ items: list.map((e) => wireItem(e.result)) });
+  const post = async (text) => {
+    const r = await fetch('/v1/cases',
+                          {method: 'POST', headers: {'Content-Type': 'application/json'}, body: text});
+    return {status: r.status, data: await r.json()};
+  };
+  const groups = batches(entries, 100, 4 * 1024 * 1024, maxFrames);
+  const whole = await post(body(entries));
+  const parts = [];
+  for (const g of groups) parts.push(await post(body(g)));
+  return {sizes: groups.map((g) => g.length), whole, parts};
+}"""
+
+
+def test_long_videos_are_split_by_the_registrys_frame_cap(new_page, registry_url) -> None:
+    """Twelve 10-minute videos (600 frame hashes each, 7,200 in all) are twelve items, far under
+    max_items, yet over the registry's 6,000 frames a case: /config.json says so, batches()
+    splits them, and the registry takes every part where it refuses the whole."""
+    config = httpx.get(registry_url + "/config.json").json()
+    assert config["max_case_frames"] == 6000 and config["max_video_frames"] == 1800
+    page = new_page(DESKTOP)
+    goto(page, registry_url + "/")
+    videos, per_video = 12, 600
+    out = page.evaluate(
+        SPLIT_VIDEOS,
+        {
+            "pdqs": plausible_pdqs(videos * per_video, 5),
+            "videos": videos,
+            "perVideo": per_video,
+            "maxFrames": config["max_case_frames"],
+        },
+    )
+    assert out["whole"]["status"] == 422 and out["whole"]["data"]["code"] == "case.too_many_frames"
+    assert out["sizes"] == [10, 2]
+    assert [p["status"] for p in out["parts"]] == [201, 201], out["parts"]
+    assert [p["data"]["items_accepted"] for p in out["parts"]] == [10, 2]
+
+
+def test_a_split_not_explained_by_the_file_count_says_so(new_page, registry_url, tmp_path) -> None:
+    """Split by size or frames (here a tiny body limit from a routed /config.json), the note does
+    not claim a case holds up to 100 files; it says it is too much for one case."""
+    files = [str(photo(tmp_path / f"s{n}.png", 60 + n)) for n in range(6)]
+    config = httpx.get(registry_url + "/config.json").json()
+    page = new_page(PHONE)
+    page.route("**/config.json", lambda route: route.fulfill(json={**config, "max_body_bytes": 1}))
+    goto(page, registry_url + "/")
+    answer_questions(page)
+    page.locator("#files").set_input_files(files)
+    wait_hashed(page)
+    assert page.locator("#send-split").text_content() == t("en", "pick.splitSize")
+    page.get_by_role("button", name="Send the hashes").click()
+    page.locator("#step-receipt").wait_for(state="visible", timeout=20_000)
+    assert page.locator(".case-box").count() == 2
+
+
+def test_the_status_page_says_kindly_when_part_of_the_case_is_under_review(
+    new_page, registry_url, registry_db
+) -> None:
+    md5 = uuid.uuid4().hex
+    item = {"kind": "image", "hashes": [{"type": "pdq", "value": plausible_pdqs(1, 9)[0], "quality": 90},
+                                        {"type": "md5", "value": md5}]}  # fmt: skip
+    case = httpx.post(registry_url + "/v1/cases", json={"items": [item]}).json()
+    page = new_page(PHONE, locale="es-ES")
+
+    def check() -> None:
+        goto(page, f"{registry_url}/status.html#{case['case_id']}")
+        page.get_by_label(t("es", "status.secret"), exact=True).fill(case["case_secret"])
+        page.get_by_role("button", name=t("es", "status.check"), exact=True).click()
+        page.get_by_text(t("es", "status.active")).wait_for()
+
+    check()
+    assert page.locator("#status-review").is_hidden()
+    # Disputes from several platforms quarantine an entry; the operator's CLI does the same.
+    cli = [sys.executable, "-m", "takeitdown.cli", "registry"]
+    key = subprocess.run([*cli, "platform", "add", "review-page", "--database-url", registry_db],
+                         check=True, capture_output=True, text=True, timeout=60).stdout.strip()  # fmt: skip
+    feed = httpx.get(registry_url + "/v1/feed", params={"limit": 10000},
+                     headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    eid = next(e["entry_id"] for e in feed["entries"] if e["value"] == md5 and e["op"] == "add")
+    subprocess.run([*cli, "entries", "quarantine", str(eid), "--database-url", registry_db],
+                   check=True, capture_output=True, timeout=60)  # fmt: skip
+    check()
+    review = page.locator("#status-review")
+    assert review.is_visible() and review.text_content() == t("es", "status.under_review")
+    assert "warn-box" in (review.get_attribute("class") or "")
+    page.screenshot(path=str(SCREENSHOTS / "status-under-review-es.png"), full_page=True)

@@ -35,6 +35,13 @@ STATUS_WORDS = {
     "upload_blocked": "Stopped someone posting it",
     "false_positive": "Checked, and it was a different image",
 }
+# Said when platform reviewers disputed one of the case's hashes and the registry took it off the
+# lists until checked (the page's status.under_review says the same).
+UNDER_REVIEW = (
+    "Part of your case is paused while it is checked again. Reviewers at some platforms said a match "
+    "looked like a different picture. Until the check is done, platforms do not look for that file. "
+    "You do not need to do anything."
+)
 
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -206,6 +213,8 @@ def _print_status(status: dict[str, Any]) -> None:
         out.print("This case has been withdrawn. Its hashes are being removed from the list.")
     else:
         out.print("Your case is active.")
+        if status.get("under_review"):
+            out.print(UNDER_REVIEW)
     out.print(f"Files in this case: {status.get('items')}")
     out.print(f"Platforms that have received your hashes: {status.get('platforms_received')}")
     outcomes = {k: v for k, v in (status.get("outcomes") or {}).items() if v}

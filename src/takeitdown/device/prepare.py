@@ -11,22 +11,57 @@ from pathlib import Path
 
 from takeitdown.hashing.cli import expand_paths
 from takeitdown.hashing.decode import DEFAULT_MAX_PIXELS
-from takeitdown.hashing.errors import HashingError
+from takeitdown.hashing.errors import EmptyFile, HashingError, MediaTooLarge, UnsupportedMedia
 from takeitdown.hashing.files import FileHashes, ImageHashes, VideoHashes, hash_file
+from takeitdown.hashing.media import classify
 from takeitdown.protocol import MAX_ITEMS_PER_CASE, PDQ_MIN_QUALITY, CaseItem, case_body
 
 MAX_VIDEO_SECONDS = 600  # the page's cap (hasher.js): one frame a second, 10 minutes
 
-# The page's words (registry/web/i18n/en.js), so a person reads the same thing on both.
-MSG_EMPTY = "This file is empty, so there is nothing to hash. Please pick the photo again."
-MSG_TOO_LONG = (
-    "This video is longer than 10 minutes. Please trim it to the part that shows you, or split it, "
-    "and pick the parts."
-)
-MSG_DUPLICATE = "You already picked this file, so it is sent only once."
-MSG_LOW_QUALITY = "Ready, but this image has little detail, so platforms may not be able to use its hash."
-MSG_FAILED = "Something went wrong while making the hash. Please try again."
-MSG_NOTHING = "Pick at least one photo or video first."
+# The page's words, by their key in registry/web/i18n/en.json, so a person reads the same thing
+# on both (tests/device/test_submit.py holds them to that file).
+PAGE_WORDS = {
+    "err.empty": "This file is empty, so there is nothing to hash. Please pick the photo again.",
+    "err.unknown": "This file is not a photo or video we can read. Try saving it as a JPEG photo or an "
+    "MP4 video.",
+    "err.undecodable": "This file could not be opened as a photo. It may be damaged or not fully saved. "
+    "Try saving or sharing it as a JPEG, then pick it again.",
+    "err.video-undecodable": "This video could not be opened by this browser. Try saving or sharing it "
+    "as an MP4, then pick it again.",
+    "err.too-big": "This picture is too big to open safely (more than {mp} megapixels). Try a smaller "
+    "copy, like a screenshot of it.",
+    "err.video-too-long": "This video is longer than 10 minutes. Please cut it to the part that shows "
+    "you, or split it, and pick the parts.",
+    "err.failed": "Something went wrong while making the hash. Please try again.",
+    "file.duplicate": "You already picked this file, so it is sent only once.",
+    "file.lowQuality": "Ready. This picture has very little detail, so only exact copies of it can be found.",
+    "send.nothing": "Pick at least one photo or video first.",
+}
+MSG_EMPTY = PAGE_WORDS["err.empty"]
+MSG_UNKNOWN = PAGE_WORDS["err.unknown"]
+MSG_TOO_LONG = PAGE_WORDS["err.video-too-long"]
+MSG_DUPLICATE = PAGE_WORDS["file.duplicate"]
+MSG_LOW_QUALITY = PAGE_WORDS["file.lowQuality"]
+MSG_FAILED = PAGE_WORDS["err.failed"]
+MSG_NOTHING = PAGE_WORDS["send.nothing"]
+
+
+def refusal(path: Path, exc: HashingError, max_pixels: int) -> str:
+    """What the page says for this refusal (the hashing error's own text is for logs and the CLI's
+    `hash` command; a person submitting reads the page's words)."""
+    if isinstance(exc, EmptyFile):
+        return MSG_EMPTY
+    if isinstance(exc, UnsupportedMedia):
+        return MSG_UNKNOWN
+    try:
+        video = classify(path) == "video"
+    except HashingError:
+        video = False
+    if video:
+        return PAGE_WORDS["err.video-undecodable"]
+    if isinstance(exc, MediaTooLarge):
+        return PAGE_WORDS["err.too-big"].format(mp=max_pixels // 1_000_000)
+    return PAGE_WORDS["err.undecodable"]
 
 
 @dataclass
@@ -66,7 +101,7 @@ def _hash_one(path: Path, max_pixels: int) -> FileHashes | str:
     try:
         return hash_file(path, max_pixels)
     except HashingError as exc:
-        return MSG_EMPTY if str(exc) == "The file is empty." else str(exc)
+        return refusal(path, exc, max_pixels)
     except Exception:  # noqa: BLE001 - one bad file never stops the others, and never a traceback
         return MSG_FAILED
 

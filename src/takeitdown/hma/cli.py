@@ -10,7 +10,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from takeitdown.hma.reporter import DecisionError, HmaClient, Tally, batches, post
+from takeitdown.hma.reporter import DecisionError, HmaClient, Tally, batches, feed_reader, post
 
 KEY_ENV = "TX_TAKEITDOWN_API_KEY"  # the same key the exchange reads
 KEY_FILE = Path("~/.tx_takeitdown_api_key")
@@ -32,26 +32,27 @@ def hma_reporter_command(
     hma: Annotated[
         str | None, typer.Option("--hma", help="HMA's address, to resolve bank_content_id decisions.")
     ] = None,
-    exchange: Annotated[
-        str, typer.Option("--exchange", help="The HMA exchange (bank) name the registry is fetched as.")
-    ] = "TAKEITDOWN",
 ) -> None:
     """Report outcomes (removed, upload_blocked, match_found / true_positive, false_positive) to the registry.
 
     HMA does not report back by itself. Each line is {"entry_id": N | "bank": B, "bank_content_id": C,
-    "decision": ..., "content_ref": optional}. Reports are idempotent: run it again safely.
+    "decision": ..., "content_ref": the platform's id of the content}. Idempotent: run it again safely.
     """
     key = _api_key()
     auth = {"Authorization": f"Bearer {key}"}
     client = httpx.Client(base_url=registry.rstrip("/"), timeout=60, headers=auth)
-    lookup = HmaClient(hma, exchange) if hma else None
+    lookup = HmaClient(hma) if hma else None
     tally = Tally()
-    stream = sys.stdin if str(decisions) == "-" else decisions.open()
+    try:
+        stream = sys.stdin if str(decisions) == "-" else decisions.open()
+    except OSError as exc:
+        typer.echo(f"Cannot read {decisions}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
     try:
         with stream:
-            for batch in batches(stream, lookup, tally):
+            for batch in batches(stream, lookup, tally, feed_reader(client)):
                 post(client, batch, tally)
-    except (DecisionError, httpx.HTTPError) as exc:
+    except (DecisionError, httpx.HTTPError, UnicodeDecodeError) as exc:
         typer.echo(f"Stopped: {exc}", err=True)
         raise typer.Exit(1) from None
     counts = f"accepted {tally.accepted}, already reported {tally.duplicates}"

@@ -27,12 +27,18 @@ from takeitdown.node.service import Node
 from takeitdown.node.store import ReviewError
 from takeitdown.node.takedown_api import is_public as is_takedown_path
 from takeitdown.node.takedown_api import mount_takedown
+from takeitdown.node.users import is_user_token
 from takeitdown.protocol import PROBLEM_SCHEMA, Problem, ProblemCode
+from takeitdown.ratelimit import RateLimiter
 from takeitdown.sqldb import RETRY_AFTER_SECONDS, is_unavailable
 
 log = logging.getLogger("takeitdown.node.api")
 
 OPEN_PATHS = {"/healthz", "/livez", "/readyz", "/metrics"}
+# Failed per-user tokens a client may send a minute (each may cost a scrypt check). Failed tokens
+# never lock the account they name: anyone can write `u<id>.<anything>`.
+FAILED_TOKENS_PER_MINUTE = 30
+FAILED_TOKENS_BURST = 30
 # Our errors are protocol.Problem bodies {"code", "detail"}, not FastAPI's default list.
 PROBLEM: dict[int | str, dict[str, Any]] = {
     code: {"description": "Error", "content": {"application/json": {"schema": PROBLEM_SCHEMA}}}
@@ -157,6 +163,7 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
     body_seconds = node.settings.body_timeout_seconds
     # File checks at once: each may hold a decoder's memory and a core; more wait briefly, then 503.
     checks = asyncio.Semaphore(node.settings.max_concurrent_checks)
+    failed_tokens = RateLimiter(FAILED_TOKENS_PER_MINUTE, FAILED_TOKENS_BURST)
     check_wait = node.settings.check_wait_seconds
 
     @app.middleware("http")
@@ -171,10 +178,21 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
             scheme, _, given = header.partition(" ")
             given = given.strip()
             ok = scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token)
-            if not ok and scheme.lower() == "bearer" and given:
-                user = await run_in_threadpool(node.users.from_token, given)
+            if not ok and scheme.lower() == "bearer" and is_user_token(given):
+                client = request.client.host if request.client else None
+                room = failed_tokens.has_room(client)  # over the limit: only recently verified tokens
+                user = await run_in_threadpool(node.users.from_token, given, room)
                 ok = user is not None
                 request.state.user = user
+                if not ok:
+                    failed_tokens.wait_for(client, 1.0)
+                    if not room:
+                        return _error(
+                            429,
+                            ProblemCode.RATE_LIMITED,
+                            "Too many wrong tokens from this client; wait a minute.",
+                            {"Retry-After": "60"},
+                        )
             if not ok and not header:
                 problem = await run_in_threadpool(session_user, node, request)
                 if problem is not None:

@@ -9,7 +9,9 @@ machines), the UTC time with its zone, the action, its subject (a review item, a
 names the first row that does not fit, so an edited, inserted or deleted row shows. The head
 (last seq and hash) lives in its own row, updated in the appending transaction: appends
 serialise on it, and a deleted last row shows too. Pruning (retention) keeps the chain checkable:
-the first remaining row's `prev_hash` is the anchor, recorded in the `audit.pruned` row.
+the `audit.pruned` row it appends records the last pruned seq and that row's hash (the anchor);
+the first remaining row must follow it (or follow the genesis value if nothing was ever pruned),
+so rows deleted at the start show as well.
 """
 
 from __future__ import annotations
@@ -61,6 +63,44 @@ class Verification:
     problem: str | None = None
 
 
+def append(
+    conn: Connection,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """One row in the caller's transaction: the action and its record commit together."""
+    head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
+    if head is None:
+        conn.execute(insert(audit_head).values(id=1, seq=0, row_hash=GENESIS))
+        prev_seq, prev = 0, GENESIS
+    else:
+        prev_seq, prev = int(head.seq), str(head.row_hash)
+    seq = prev_seq + 1
+    # microsecond precision is what every database keeps, so the hash is of what is stored
+    at = datetime.now(UTC)
+    subject = None if subject is None else str(subject)[:256]
+    actor = str(actor)[:160]
+    row_hash = _hash(prev, _canonical(seq, at, actor, action, subject, reason, details))
+    conn.execute(
+        insert(audit).values(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            reason=reason,
+            details=details,
+            prev_hash=prev,
+            row_hash=row_hash,
+        )
+    )
+    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, row_hash=row_hash))
+    return seq
+
+
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -89,33 +129,7 @@ class AuditLog:
         reason: str | None,
         details: dict[str, Any] | None,
     ) -> int:
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
-        if head is None:
-            conn.execute(insert(audit_head).values(id=1, seq=0, row_hash=GENESIS))
-            prev_seq, prev = 0, GENESIS
-        else:
-            prev_seq, prev = int(head.seq), str(head.row_hash)
-        seq = prev_seq + 1
-        # microsecond precision is what every database keeps, so the hash is of what is stored
-        at = datetime.now(UTC)
-        subject = None if subject is None else str(subject)[:256]
-        actor = str(actor)[:160]
-        row_hash = _hash(prev, _canonical(seq, at, actor, action, subject, reason, details))
-        conn.execute(
-            insert(audit).values(
-                seq=seq,
-                at=at,
-                actor=actor,
-                action=action,
-                subject=subject,
-                reason=reason,
-                details=details,
-                prev_hash=prev,
-                row_hash=row_hash,
-            )
-        )
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, row_hash=row_hash))
-        return seq
+        return append(conn, actor, action, subject, reason, details)
 
     # -- reading ---------------------------------------------------------------------------------
     def rows(
@@ -146,8 +160,22 @@ class AuditLog:
             after = rows[-1]["seq"]
 
     def verify(self, batch: int = 5000) -> Verification:
+        """Recompute the chain. The first remaining row must follow the anchor: the genesis value
+        when nothing was pruned, else the last pruned row's hash, which the latest `audit.pruned`
+        row (itself in the chain) records; so rows deleted at the start show too."""
         with self.db.read() as conn:
             head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
+            pruned = conn.execute(
+                select(audit.c.details)
+                .where(audit.c.action == "audit.pruned")
+                .order_by(audit.c.seq.desc())
+                .limit(1)
+            ).first()
+        start_seq = 1
+        anchor: str | None = GENESIS
+        if pruned is not None and isinstance(pruned.details, dict) and "through" in pruned.details:
+            start_seq = int(pruned.details["through"]) + 1
+            anchor = pruned.details.get("anchor")  # None: pruned before anchors were recorded
         prev: str | None = None
         last_seq = None
         n = 0
@@ -161,6 +189,13 @@ class AuditLog:
                 break
             for r in rows:
                 n += 1
+                if prev is None and (r.seq != start_seq or (anchor is not None and r.prev_hash != anchor)):
+                    return Verification(
+                        False,
+                        n,
+                        int(r.seq),
+                        "the log does not start where it should (rows deleted at its start)",
+                    )
                 if prev is not None and (r.prev_hash != prev or r.seq != last_seq + 1):  # type: ignore[operator]
                     return Verification(False, n, int(r.seq), "does not follow the row before it")
                 canonical = _canonical(int(r.seq), r.at, r.actor, r.action, r.subject, r.reason, r.details)
@@ -181,9 +216,16 @@ class AuditLog:
             old = conn.execute(select(func.max(audit.c.seq)).where(audit.c.at < cutoff)).scalar()
             if not old:
                 return 0
+            # the anchor: the last pruned row's hash, which the first remaining row must follow
+            anchor = conn.execute(select(audit.c.row_hash).where(audit.c.seq == old)).scalar()
             gone = conn.execute(delete(audit).where(audit.c.seq <= old)).rowcount
             self._append(
-                conn, "node", "audit.pruned", None, f"retention {retention_days} days", {"through": old}
+                conn,
+                "node",
+                "audit.pruned",
+                None,
+                f"retention {retention_days} days",
+                {"through": old, "anchor": anchor},
             )
         return int(gone or 0)
 

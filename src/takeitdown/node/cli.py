@@ -99,6 +99,7 @@ def scan(
     from takeitdown.node.engines import make_engine
     from takeitdown.node.inventory import Inventory
     from takeitdown.node.matcher import Matcher, Policy
+    from takeitdown.node.ray_engine import ScanEngineError
     from takeitdown.node.scan import ScanSourceError
     from takeitdown.node.scan import scan as run_scan
     from takeitdown.settings import SettingsError
@@ -141,7 +142,7 @@ def scan(
             s = run_scan(
                 source, matcher, progress=_P(), engine=scan_engine, inventory=inventory, rescan=rescan
             )
-        except ScanSourceError as e:
+        except (ScanSourceError, ScanEngineError) as e:
             _fail(str(e))
             return
     console.print(

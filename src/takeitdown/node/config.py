@@ -230,6 +230,15 @@ CONSOLE = (
         0,
         36500,
     ),
+    Var(
+        "TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES",
+        float,
+        60.0,
+        "minutes between runs of the audit log's retention (the legal desk's personal-data purge runs on "
+        "its own clock, `TAKEITDOWN_NODE_TAKEDOWN_TICK_SECONDS`)",
+        0.01,
+        7 * 24 * 60,
+    ),
 )
 
 DESK = (

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 
 from takeitdown.node.audit import AuditLog
 from takeitdown.node.events import EventOutbox, emit
@@ -34,9 +35,13 @@ def _aware(t: datetime | None) -> str | None:
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
 
 
-def item_json(r: Any) -> dict[str, Any]:
-    """A review item for the console and the API, times with their zone."""
+def item_json(r: Any, joined: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A review item for the console and the API, times with their zone. `joined`: the refs of
+    the same content joined to it (store.join_review); `refs` and `accounts` name them all."""
     m = r._mapping
+    joined = joined or []
+    refs = list(dict.fromkeys([r.ref] * bool(r.ref) + [j["ref"] for j in joined]))
+    accounts = list(dict.fromkeys(a for a in [m.get("account")] + [j.get("account") for j in joined] if a))
     return {
         "id": int(r.id),
         "source": r.source,
@@ -52,6 +57,9 @@ def item_json(r: Any) -> dict[str, Any]:
         "decision_reason": m.get("decision_reason"),
         "reason": m.get("reason"),
         "account": m.get("account"),
+        "joined": joined,
+        "refs": refs,
+        "accounts": accounts,
     }
 
 
@@ -86,17 +94,19 @@ class ReviewDesk:
         # trust is a property of the matches (JSON): filtered here, over a bounded window
         with self.db.read() as conn:
             rows = conn.execute(q.order_by(*order).limit(limit if not trust else limit * 10)).all()
-        items = [item_json(r) for r in rows]
+            items = self.store.review_json(conn, rows)
         if trust:
             items = [i for i in items if any(m.get("trust") == trust for m in i["matches"])][:limit]
         return items
 
     def get(self, review_id: int) -> dict[str, Any]:
+        if not 0 < review_id < 2**63:  # beyond the database's integers: cannot exist
+            raise ReviewError(404, f"No review item {review_id}.", ProblemCode.REVIEW_NOT_FOUND)
         with self.db.read() as conn:
             row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
-        if row is None:
-            raise ReviewError(404, f"No review item {review_id}.", ProblemCode.REVIEW_NOT_FOUND)
-        return item_json(row)
+            if row is None:
+                raise ReviewError(404, f"No review item {review_id}.", ProblemCode.REVIEW_NOT_FOUND)
+            return self.store.review_json(conn, [row])[0]
 
     def counts(self) -> dict[str, int]:
         from sqlalchemy import func
@@ -124,6 +134,8 @@ class ReviewDesk:
             raise ReviewError(422, "Say why you escalate it.", ProblemCode.REVIEW_REASON_MISSING)
 
     def escalate(self, review_id: int, person: str, reason: str) -> dict[str, Any]:
+        if not 0 < review_id < 2**63:
+            raise ReviewError(404, f"No review item {review_id}.", ProblemCode.REVIEW_NOT_FOUND)
         with self.db.write() as conn:
             row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
             if row is None:
@@ -143,40 +155,41 @@ class ReviewDesk:
         return self.get(review_id)
 
     def record_decision(
-        self, item: dict[str, Any], decision: str, person: str, reason: str | None
-    ) -> dict[str, Any]:
-        """After the store decided: who and why on the item, the audit row, the event."""
+        self, conn: Connection, item: dict[str, Any], decision: str, person: str, reason: str | None
+    ) -> None:
+        """In the deciding transaction: who and why on the item, the audit row, the event (with
+        every ref and account joined to the item, since the decision settles them all)."""
         rid = item["id"]
-        with self.db.write() as conn:
-            conn.execute(
-                update(review_items)
-                .where(review_items.c.id == rid)
-                .values(decided_by=person, decision_reason=reason)
-            )
-            self.audit.append(
-                person,
-                "decision",
-                f"review:{rid}",
-                reason,
-                {"decision": decision, "ref": item.get("ref"), "source": item.get("source")},
-                conn,
-            )
-            emit(
-                conn,
-                "review.decided",
-                {
-                    "review_id": rid,
-                    "decision": decision,
-                    "ref": item.get("ref"),
-                    "source": item.get("source"),
-                    "account": item.get("account"),
-                    "entry_ids": sorted(
-                        {m["entry_id"] for m in item.get("matches", []) if m.get("entry_id")}
-                    ),
-                    "decided_by": person,
-                },
-            )
-        return self.get(rid)
+        conn.execute(
+            update(review_items)
+            .where(review_items.c.id == rid)
+            .values(decided_by=person, decision_reason=reason)
+        )
+        refs = item.get("refs") or []
+        self.audit.append(
+            person,
+            "decision",
+            f"review:{rid}",
+            reason,
+            {"decision": decision, "ref": item.get("ref"), "refs": refs[:20], "source": item.get("source")},
+            conn,
+        )
+        emit(
+            conn,
+            "review.decided",
+            {
+                "review_id": rid,
+                "decision": decision,
+                "ref": item.get("ref"),
+                "refs": refs,
+                "joined": item.get("joined") or [],
+                "source": item.get("source"),
+                "account": item.get("account"),
+                "accounts": item.get("accounts") or [],
+                "entry_ids": sorted({m["entry_id"] for m in item.get("matches", []) if m.get("entry_id")}),
+                "decided_by": person,
+            },
+        )
 
     def reveal(self, review_id: int, person: str) -> dict[str, Any]:
         item = self.get(review_id)
@@ -186,55 +199,40 @@ class ReviewDesk:
     # -- uploads ----------------------------------------------------------------------------------
     def upload_acted(
         self,
+        conn: Connection,
         verdict: str,
         ref: str | None,
         account: str | None,
         matches: list[dict[str, Any]],
         review_id: int | None,
     ) -> None:
-        """An upload was blocked, held or sent to review: its audit row and, for block and hold, its event."""
+        """In the upload's transaction: its audit row and, for block and hold, its event."""
         kind = {"block": "block", "hold": "hold"}.get(verdict, "match")
-        with self.db.write() as conn:
-            if review_id is not None and account:
-                conn.execute(
-                    update(review_items).where(review_items.c.id == review_id).values(account=account)
-                )
-            self.audit.append(
-                "node",
-                kind,
-                f"ref:{ref}" if ref else None,
-                f"upload {verdict}",
-                {"review_id": review_id, "matches": matches[:20], "account": account},
+        self.audit.append(
+            "node",
+            kind,
+            f"ref:{ref}" if ref else None,
+            f"upload {verdict}",
+            {"review_id": review_id, "matches": matches[:20], "account": account},
+            conn,
+        )
+        if verdict in ("block", "hold"):
+            emit(
                 conn,
+                "upload.blocked" if verdict == "block" else "upload.held",
+                {
+                    "ref": ref,
+                    "account": account,
+                    "review_id": review_id,
+                    "entry_ids": sorted({m["entry_id"] for m in matches if m.get("entry_id")}),
+                    "matches": matches[:20],
+                },
             )
-            if verdict in ("block", "hold"):
-                emit(
-                    conn,
-                    "upload.blocked" if verdict == "block" else "upload.held",
-                    {
-                        "ref": ref,
-                        "account": account,
-                        "review_id": review_id,
-                        "entry_ids": sorted({m["entry_id"] for m in matches if m.get("entry_id")}),
-                        "matches": matches[:20],
-                    },
-                )
 
     def find_same_content(self, md5: str | None, pdq: str | None, source: str | None = None) -> int | None:
         """An open review item for the same content (same MD5 or same PDQ), to join instead of adding."""
-        conds = []
-        if md5:
-            conds.append(review_items.c.md5 == md5)
-        if pdq:
-            conds.append(review_items.c.pdq == pdq)
-        if not conds:
-            return None
-        q = select(review_items.c.id).where(and_(review_items.c.status.in_(OPEN_STATES), or_(*conds)))
-        if source:
-            q = q.where(review_items.c.source == source)
         with self.db.read() as conn:
-            row = conn.execute(q.order_by(review_items.c.id).limit(1)).first()
-        return None if row is None else int(row.id)
+            return self.store.same_content(conn, md5, pdq, source)
 
     # -- retro matches -------------------------------------------------------------------------------
     def retro(self, changes: Sequence[Change]) -> list[int]:
@@ -246,6 +244,8 @@ class ReviewDesk:
         return self.record_hits(hits)
 
     def record_hits(self, hits: Sequence[RetroHit]) -> list[int]:
+        """Each hosted item hit joins an open review item of the same content (of any source),
+        its ref kept with it, or makes a new `retro` item; returns the new items' ids."""
         by_item: dict[tuple[str, str], list[RetroHit]] = {}
         for h in hits:
             by_item.setdefault((h.source, h.ref), []).append(h)
@@ -253,20 +253,9 @@ class ReviewDesk:
         for (_src, ref), group in by_item.items():
             first = group[0]
             matches = [h.match_json() for h in group]
-            existing = self.find_same_content(first.md5, first.pdq)
             with self.db.write() as conn:
-                if existing is not None:
-                    row = conn.execute(select(review_items).where(review_items.c.id == existing)).first()
-                    assert row is not None
-                    have = {(m.get("entry_id"), m.get("type")) for m in row.matches or []}
-                    merged = list(row.matches or []) + [
-                        m for m in matches if (m["entry_id"], m["type"]) not in have
-                    ]
-                    conn.execute(
-                        update(review_items).where(review_items.c.id == existing).values(matches=merged)
-                    )
-                    rid = existing
-                else:
+                rid = self.store.same_content(conn, first.md5, first.pdq)
+                if rid is None or not self.store.join_review(conn, rid, "retro", ref, matches):
                     rid = self.store.add_review("retro", ref, first.md5, first.pdq, matches, conn)
                     conn.execute(
                         update(review_items)

@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Protocol
 
 from takeitdown.node.matcher import Matcher
-from takeitdown.node.scan import Item, ItemResult, hash_item, match_hashed
+from takeitdown.node.scan import Item, ItemResult, chunks, hash_item, match_hashed
 
 ENGINES = ("local", "ray")
 
@@ -35,12 +35,6 @@ class ScanEngine(Protocol):
     def run(self, items: Iterable[Item], matcher: Matcher) -> Iterator[ItemResult]:
         """Each item's result, in any order, exactly once."""
         ...
-
-
-def chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
 
 
 def _init_worker() -> None:

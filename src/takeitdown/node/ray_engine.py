@@ -25,9 +25,8 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from takeitdown.node.engines import chunks
 from takeitdown.node.matcher import Matcher
-from takeitdown.node.scan import Item, ItemResult, hash_and_match
+from takeitdown.node.scan import Item, ItemResult, chunks, hash_and_match
 
 log = logging.getLogger("takeitdown.node")
 
@@ -102,7 +101,11 @@ class RayEngine:
         ray = _ray()
         if ray.is_initialized():
             return False
-        ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
+        try:
+            ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as e:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray cluster"
+            raise ScanEngineError(f"could not start or join {where}: {e}") from e
         return True
 
     def cpus(self) -> int:

@@ -12,16 +12,18 @@ Sources are a folder or a JSONL manifest of {"id", "path"}, on a local path or a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from takeitdown.hashing import HashingError
-from takeitdown.node.inventory import Inventory, InventoryItem
+from takeitdown.node.inventory import MAX_REF, Inventory, InventoryItem
 from takeitdown.node.matcher import ItemHashes, Matcher, Verdict, hash_for_matching
 from takeitdown.node.store import NodeStore
 
@@ -173,11 +175,49 @@ def match_hashed(
     return ItemResult(item, hashes, error, verdict)
 
 
-def _todo(source: str | Path, done: set[str]) -> Iterator[Item]:
-    """Items not recorded before; an id listed twice is scanned once (`done` grows as we go)."""
-    for it in iter_items(source):
-        if it.id not in done:
-            done.add(it.id)
+def chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def done_key(item_id: str) -> str:
+    """An item's key in the scan's resume record: its id, or a digest of an id too long to store
+    (so an item with such an id is recorded once, as an error, and skipped when a scan resumes)."""
+    if len(item_id) <= MAX_REF:
+        return item_id
+    return "sha256:" + hashlib.sha256(item_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# Ids looked up in the node's database at a time: what a scan holds of the manifest, however big.
+LOOKUP_CHUNK = 1000
+
+
+@dataclass
+class _Seen:
+    """Keys handed to the engine and not yet recorded, and keys recorded since the last lookup:
+    with the database, enough to scan an id listed twice once, in memory bounded by what is in
+    flight (never by the size of the manifest)."""
+
+    pending: set[str] = field(default_factory=set)
+    recorded: set[str] = field(default_factory=set)
+
+    def flushed(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.pending.discard(key)
+            self.recorded.add(key)
+
+
+def _todo(source: str | Path, store: NodeStore, key: str, seen: _Seen) -> Iterator[Item]:
+    """Items not recorded before, looked up a chunk at a time."""
+    for part in chunks(iter_items(source), LOOKUP_CHUNK):
+        done = store.scan_done_among(key, [done_key(it.id) for it in part])
+        seen.recorded.clear()  # from here on, the lookup above has them
+        for it in part:
+            k = done_key(it.id)
+            if k in done or k in seen.pending or k in seen.recorded:
+                continue
+            seen.pending.add(k)
             yield it
 
 
@@ -197,14 +237,16 @@ def scan(
 
     engine = engine or LocalEngine(workers)
     key = source_key(source)
+    if len(key) > MAX_REF:
+        raise ScanSourceError(f"a scan source's name is at most {MAX_REF} characters")
     if rescan:
         forget_scan(matcher.store, key)
-    done = matcher.store.scan_done(key)
     summary = Summary()
-    for it in iter_items(source):  # a counting pass: cheap next to hashing, and streams
-        summary.total += 1
-        summary.skipped += it.id in done
-    done = set(done)
+    for part in chunks(iter_items(source), LOOKUP_CHUNK):  # a counting pass: cheap next to hashing
+        summary.total += len(part)
+        done = matcher.store.scan_done_among(key, [done_key(it.id) for it in part])
+        summary.skipped += sum(done_key(it.id) in done for it in part)
+    seen = _Seen()
     started = time.perf_counter()
     if progress is not None:
         progress.start(summary.total - summary.skipped)
@@ -216,13 +258,18 @@ def scan(
         if inventory is not None:  # first: an item recorded as done always has its hashes kept
             inventory.add_items(hosted)
         matcher.store.record_scan(key, results, findings)
+        seen.flushed(r["item_id"] for r in results)
         results.clear()
         findings.clear()
         hosted.clear()
 
-    for r in engine.run(_todo(source, done), matcher):
+    for r in engine.run(_todo(source, matcher.store, key, seen), matcher):
         v = r.verdict
-        if v is None:
+        if len(r.item.id) > MAX_REF:  # refused, not cut: a ref names the platform's content exactly
+            summary.errors += 1
+            error = f"the item id is longer than {MAX_REF} characters; give it a shorter one"
+            results.append({"item_id": done_key(r.item.id), "ok": False, "verdict": None, "error": error})
+        elif v is None:
             summary.errors += 1
             results.append({"item_id": r.item.id, "ok": False, "verdict": None, "error": r.error})
         else:

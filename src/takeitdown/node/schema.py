@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -122,6 +123,8 @@ outbox = Table(
     Column("entry_id", BigInteger, nullable=False),
     Column("outcome", String(16), nullable=False),
     Column("content_ref", String(200), nullable=True),  # protocol.Report.content_ref
+    # protocol.Report.reviewed: a reviewer decided it (only that confirms an entry), migration 0006
+    Column("reviewed", Boolean, nullable=False, server_default=false()),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False),
@@ -311,6 +314,24 @@ actions = Table(
     Column("policy_reason", Text, nullable=True),  # a reviewer's reason to keep it after withdrawal
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Index("node_ix_actions_status", "status", "id"),
+)
+# The uploader's opaque account id the platform sent with the match request (migration node_0007).
+actions.append_column(Column("account", String(256), nullable=True))
+
+# Every further ref joined to a review item of the same content (a second upload, another hosted
+# copy, a scan finding again): the decision settles each, and events name them all. The item's
+# own ref stays in node_review_items.ref (migration node_0007).
+review_refs = Table(
+    "node_review_refs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("review_id", Integer, nullable=False),
+    Column("source", String(16), nullable=False),  # upload | scan | retro
+    Column("ref", String(1024), nullable=False),
+    Column("account", String(256), nullable=True),
+    Column("action_id", Integer, nullable=True),  # the hold or block waiting on the item, if any
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("review_id", "source", "ref", name="node_uq_review_ref"),
 )
 
 # Which registry entries each review item, local block and action stands on, so a withdrawal

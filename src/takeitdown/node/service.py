@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection, event
 
 from takeitdown.node import config
 from takeitdown.node.audit import AuditLog
@@ -24,6 +26,7 @@ from takeitdown.node.backoff import Backoff
 from takeitdown.node.console import ReviewDesk
 from takeitdown.node.db import Database
 from takeitdown.node.events import EventOutbox
+from takeitdown.node.housekeeping import Housekeeper
 from takeitdown.node.index import warm_up
 from takeitdown.node.inventory import Inventory
 from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
@@ -42,6 +45,16 @@ from takeitdown.settings import SettingsError
 
 log = logging.getLogger("takeitdown.node")
 READY_AFTER_FAILURES = 3  # one failed poll is weather; three in a row is an outage
+
+
+def _after_commit(conn: Connection | None, fn: Callable[[], Any]) -> None:
+    """Run `fn` now (no transaction given), or when `conn`'s transaction commits (SQLAlchemy's
+    `commit` event, as the COMMIT is sent): never for a step that rolls back, whose event and
+    blocks were not written. A wake that comes a moment early costs at most the sender's next poll."""
+    if conn is None:
+        fn()
+    else:
+        event.listen(conn, "commit", lambda _conn: fn(), once=True)
 
 
 class ConfigError(ValueError):
@@ -186,37 +199,48 @@ class Node:
             block=self._block,
             abandon_after=timedelta(days=settings.takedown_abandon_days),
         )
+        # The desk's clock (breaches, warnings, abandoned requests, the personal-data purge) runs in
+        # the DeskTicker; the housekeeper keeps only the audit log's retention.
         self.desk_clock = DeskTicker(self.takedown, settings.takedown_tick_seconds)
-
-    def _emit(self, event: str, data: dict[str, Any]) -> None:
-        self.events.emit(event, data)
-        self.webhooks.wake()
-
-    def _review_copy(self, request_id: str, copy: Copy) -> int:
-        """A likely copy of a legal request's content: a high-priority review item (a legal
-        deadline runs), naming the request, not the requester."""
-        match = {"type": "pdq", "distance": copy.distance, "source": "takedown", "request_id": request_id}
-        return self.store.add_review(
-            "takedown", copy.ref, copy.md5, copy.pdq, [match], priority=PRIORITY_HIGH
+        retention_days = c["audit_retention_days"]
+        self.housekeeper = Housekeeper(
+            [("audit retention", lambda: self.audit.prune(retention_days))],
+            c.get("housekeeping_minutes", 60.0) * 60,
         )
 
-    def _block(self, values: list[tuple[str, str]], reason: str) -> int:
-        rows = self.store.add_local_blocks(values, reason)
-        self.matcher.add_blocks(rows)
+    def _emit(self, event: str, data: dict[str, Any], conn: Connection | None = None) -> None:
+        """Queue a webhook event (with `conn`, in that transaction) and wake the sender (with
+        `conn`, once the transaction commits: a rolled-back step sends nothing)."""
+        self.events.emit(event, data, conn)
+        _after_commit(conn, self.webhooks.wake)
+
+    def _review_copy(self, request_id: str, copy: Copy, conn: Connection | None = None) -> int:
+        """A likely copy of a legal request's content: a high-priority review item (a legal
+        deadline runs), naming the request, not the requester; in the desk's transaction."""
+        match = {"type": "pdq", "distance": copy.distance, "source": "takedown", "request_id": request_id}
+        return self.store.add_review(
+            "takedown", copy.ref, copy.md5, copy.pdq, [match], conn, priority=PRIORITY_HIGH
+        )
+
+    def _block(self, values: list[tuple[str, str]], reason: str, conn: Connection | None = None) -> int:
+        """Block-list rows in the desk's transaction; the matcher takes them once it commits."""
+        rows = self.store.add_local_blocks(values, reason, conn)
+        _after_commit(conn, lambda: self.matcher.add_blocks(rows))
         return len(rows)
 
     def start(self) -> None:
         self.syncer.start()
         self.outbox.start()
         self.webhooks.start()
-        self.desk_clock.start()
-        self.audit.prune(self.settings.console["audit_retention_days"])
+        self.desk_clock.start()  # the legal desk's clock, every TAKEITDOWN_NODE_TAKEDOWN_TICK_SECONDS
+        self.housekeeper.start()  # audit retention: at once, then every TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES
 
     def stop(self) -> None:
         self.syncer.stop()
         self.outbox.stop()
         self.webhooks.stop()
         self.desk_clock.stop()
+        self.housekeeper.stop()
         self.client.close()
         self.db.dispose()
 
@@ -245,27 +269,35 @@ class Node:
         ref = ref or new_ref()
         checked = Checked(verdict, ref)
         matches = [m.to_json() for m in verdict.matches]
-        if verdict.verdict != "allow" and not verdict.final:
-            # the same content sent again joins its open item instead of making a new one
-            checked.review_id = self.desk.find_same_content(verdict.md5, verdict.pdq, "upload")
-        if verdict.verdict in ("hold", "block"):
-            checked.action_id, checked.review_id = self.store.record_action(
-                verdict.verdict,
-                verdict.final,
-                content_ref(ref),
-                verdict.md5,
-                verdict.pdq,
-                matches,
-                verdict.final_block_entry_ids() if verdict.final else [],
-                _why(verdict),
-                checked.review_id,
-            )
+        if verdict.verdict != "allow":
+            # the action, its review item, its audit row and its event commit together
+            with self.db.write() as conn:
+                if not verdict.final:  # the same content sent again joins its open item
+                    checked.review_id = self.store.same_content(conn, verdict.md5, verdict.pdq, "upload")
+                if verdict.verdict in ("hold", "block"):
+                    checked.action_id, checked.review_id = self.store.record_action(
+                        verdict.verdict,
+                        verdict.final,
+                        content_ref(ref),
+                        verdict.md5,
+                        verdict.pdq,
+                        matches,
+                        verdict.final_block_entry_ids() if verdict.final else [],
+                        _why(verdict),
+                        checked.review_id,
+                        account,
+                        conn,
+                    )
+                else:  # review: posted, and a reviewer looks at it
+                    rid = checked.review_id
+                    if rid is None or not self.store.join_review(conn, rid, "upload", ref, matches, account):
+                        rid = self.store.add_review(
+                            "upload", ref, verdict.md5, verdict.pdq, matches, conn, account=account
+                        )
+                    checked.review_id = rid
+                self.desk.upload_acted(conn, verdict.verdict, ref, account, matches, checked.review_id)
             if verdict.final:
                 self.outbox.wake()
-        elif verdict.verdict == "review" and checked.review_id is None:
-            checked.review_id = self.store.add_review("upload", ref, verdict.md5, verdict.pdq, matches)
-        if verdict.verdict != "allow":
-            self.desk.upload_acted(verdict.verdict, ref, account, matches, checked.review_id)
             self.webhooks.wake()
         return checked
 
@@ -283,14 +315,15 @@ class Node:
         assert person is not None
         if decision == "escalate":
             return self.desk.escalate(review_id, person, reason or "")
-        item, blocks = self.store.decide(review_id, decision, policy_reason)
+        with self.db.write() as conn:  # the decision, its audit row and its event commit together
+            item, blocks = self.store.decide(review_id, decision, policy_reason, conn)
+            self.desk.record_decision(conn, item, decision, person, reason)
+            if item.get("source") == "takedown":  # a likely copy the legal desk found: its request too
+                self.takedown.copy_reviewed(review_id, decision, person, conn)
         self.matcher.add_blocks(blocks)
         self.outbox.wake()
-        out = self.desk.record_decision(item, decision, person, reason)
-        if item.get("source") == "takedown":  # a likely copy the legal desk found
-            self.takedown.copy_reviewed(review_id, decision, person)
         self.webhooks.wake()
-        return out
+        return self.desk.get(review_id)
 
     def readiness(self) -> list[str]:
         """Why this node should not take traffic now (empty: ready). For orchestrators' probes."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from takeitdown.node.db import Database
 from takeitdown.node.schema import (
@@ -22,9 +22,11 @@ from takeitdown.node.schema import (
     quarantined,
     resync_prior,
     review_items,
+    review_refs,
     scan_results,
     sync_state,
 )
+from takeitdown.node.withdrawal import ActedOn
 from takeitdown.protocol import (
     MAX_CONTENT_REF,
     FeedEntry,
@@ -45,6 +47,7 @@ def now() -> datetime:
 QUARANTINED = TrustState.QUARANTINED.value
 CHUNK = 500  # ids per IN (...) list
 PRIORITY_HIGH = 1  # a held or provisionally blocked upload waits on this review item
+OPEN_REVIEW = ("pending", "escalated")
 
 
 def content_ref(ref: str | None) -> str:
@@ -63,7 +66,7 @@ def new_ref() -> str:
     return "node-" + uuid.uuid4().hex
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+def _chunks(ids: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for i in range(0, len(ids), CHUNK):
         yield ids[i : i + CHUNK]
 
@@ -341,17 +344,24 @@ class NodeStore:
         """Lift or close what stood only on entries that just left the list, in the caller's
         transaction: pending review items are closed (`withdrawn`), local blocks without a
         platform-policy reason are deleted, pending or upheld actions are `lifted`, and reports
-        not yet sent for those entries are dropped. Returns the lifted blocks (for the index)."""
+        not yet sent for those entries are dropped. For each entry the node had acted on, an
+        `entry.withdrawn` / `entry.quarantined` event and an audit row go in the same transaction.
+        Returns the lifted blocks (for the index)."""
         gone_ids = sorted(gone)
         linked: dict[str, set[int]] = {"review": set(), "block": set(), "action": set()}
+        per_entry: dict[int, dict[str, set[int]]] = {}
         for chunk in _chunks(gone_ids):
-            q = select(entry_links.c.kind, entry_links.c.ref_id).where(entry_links.c.entry_id.in_(chunk))
-            for kind, ref_id in conn.execute(q):
+            q = select(entry_links.c.entry_id, entry_links.c.kind, entry_links.c.ref_id).where(
+                entry_links.c.entry_id.in_(chunk)
+            )
+            for eid, kind, ref_id in conn.execute(q):
                 linked.setdefault(kind, set()).add(int(ref_id))
+                per_entry.setdefault(int(eid), {}).setdefault(kind, set()).add(int(ref_id))
+        acted = ActedOn.read(conn, linked)  # before anything is lifted: the event names it all
         candidates: list[tuple[str, Any, set[int]]] = []
         for chunk in _chunks(sorted(linked["review"])):
             q = select(review_items.c.id, review_items.c.matches).where(
-                review_items.c.id.in_(chunk), review_items.c.status.in_(("pending", "escalated"))
+                review_items.c.id.in_(chunk), review_items.c.status.in_(OPEN_REVIEW)
             )
             candidates += [("review", r, _match_ids(r.matches)) for r in conn.execute(q)]
         for chunk in _chunks(sorted(linked["block"])):
@@ -373,13 +383,13 @@ class NodeStore:
             )
         live -= set(gone)  # after a resync, an id the registry reused for another hash is gone
         lifted: list[Change] = []
-        closed = {"review": 0, "block": 0, "action": 0}
+        closed: dict[str, set[int]] = {"review": set(), "block": set(), "action": set()}
         for kind, row, ids in candidates:
             if not ids or ids & live:
                 continue  # stands on something still listed (or on no registry entry at all)
             why = " or ".join(sorted({gone.get(i, "withdrawn") for i in ids}))
             reason = f"every registry entry it matched was {why}"
-            closed[kind] += 1
+            closed[kind].add(int(row.id))
             if kind == "review":
                 conn.execute(
                     update(review_items)
@@ -403,14 +413,16 @@ class NodeStore:
                 ).rowcount
                 or 0
             )
+        for eid in sorted(per_entry):
+            acted.tell(conn, eid, gone[eid], per_entry[eid], closed)
         if any(closed.values()) or dropped:
             log.info(
                 "%d entries left the list: closed %d review items, lifted %d local blocks and %d "
                 "actions, dropped %d queued reports",
                 len(gone),
-                closed["review"],
-                closed["block"],
-                closed["action"],
+                len(closed["review"]),
+                len(closed["block"]),
+                len(closed["action"]),
                 dropped,
             )
         return lifted
@@ -498,28 +510,33 @@ class NodeStore:
                 for r in conn.execute(select(block_list.c.id, block_list.c.type, block_list.c.value))
             ]
 
-    def add_local_blocks(self, values: Sequence[tuple[str, str]], reason: str) -> list[tuple[int, str, str]]:
+    def add_local_blocks(
+        self, values: Sequence[tuple[str, str]], reason: str, conn: Any = None
+    ) -> list[tuple[int, str, str]]:
         """Block these hashes on this platform for its own reason (the legal desk's removals): they
         stand on no registry entry, so no withdrawal lifts them. Returns the new rows (for the
-        matcher); a value already blocked for the same reason is not added twice."""
+        matcher); a value already blocked for the same reason is not added twice. With `conn`, in
+        the caller's transaction (the removal that asks for them)."""
+        if conn is None:
+            with self.db.write() as c:
+                return self.add_local_blocks(values, reason, c)
         new: list[tuple[int, str, str]] = []
-        with self.db.write() as conn:
-            for kind, value in values:
-                have = conn.execute(
-                    select(block_list.c.id).where(
-                        block_list.c.type == kind,
-                        block_list.c.value == value,
-                        block_list.c.policy_reason == reason,
-                    )
-                ).first()
-                if have is not None:
-                    continue
-                res = conn.execute(
-                    insert(block_list).values(
-                        type=kind, value=value, entry_ids=[], created_at=now(), policy_reason=reason
-                    )
+        for kind, value in values:
+            have = conn.execute(
+                select(block_list.c.id).where(
+                    block_list.c.type == kind,
+                    block_list.c.value == value,
+                    block_list.c.policy_reason == reason,
                 )
-                new.append((_new_id(res), kind, value))
+            ).first()
+            if have is not None:
+                continue
+            res = conn.execute(
+                insert(block_list).values(
+                    type=kind, value=value, entry_ids=[], created_at=now(), policy_reason=reason
+                )
+            )
+            new.append((_new_id(res), kind, value))
         return new
 
     def block_md5(self, value: str) -> list[list[int]]:
@@ -550,6 +567,7 @@ class NodeStore:
         matches: list[dict[str, Any]],
         conn: Any = None,
         priority: int = 0,
+        account: str | None = None,
     ) -> int:
         values = {
             "source": source,
@@ -560,13 +578,101 @@ class NodeStore:
             "status": "pending",
             "created_at": now(),
             "priority": priority,
+            "account": account,
         }
         if conn is None:
             with self.db.write() as c:
-                return self.add_review(source, ref, md5, pdq, matches, c, priority)
+                return self.add_review(source, ref, md5, pdq, matches, c, priority, account)
         rid = _new_id(conn.execute(insert(review_items).values(**values)))
         self._link(conn, "review", rid, _match_ids(matches))
         return rid
+
+    def same_content(
+        self, conn: Any, md5: str | None, pdq: str | None, source: str | None = None
+    ) -> int | None:
+        """The oldest open review item of the same content (same MD5 or same PDQ), if any."""
+        conds = []
+        if md5:
+            conds.append(review_items.c.md5 == md5)
+        if pdq:
+            conds.append(review_items.c.pdq == pdq)
+        if not conds:
+            return None
+        q = select(review_items.c.id).where(review_items.c.status.in_(OPEN_REVIEW), or_(*conds))
+        if source:
+            q = q.where(review_items.c.source == source)
+        row = conn.execute(q.order_by(review_items.c.id).limit(1)).first()
+        return None if row is None else int(row.id)
+
+    def join_review(
+        self,
+        conn: Any,
+        review_id: int,
+        source: str,
+        ref: str | None,
+        matches: list[dict[str, Any]],
+        account: str | None = None,
+        action_id: int | None = None,
+    ) -> bool:
+        """Join content seen again to its open review item: its matches merge in (and are linked,
+        so a withdrawal finds the item through any of them) and its ref is kept, so the decision
+        settles it too. False if the item is no longer open (the caller makes a new one)."""
+        row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
+        if row is None or row.status not in OPEN_REVIEW:
+            return False
+        have = {(m.get("entry_id"), m.get("type")) for m in row.matches or [] if isinstance(m, dict)}
+        new = [m for m in matches if (m.get("entry_id"), m.get("type")) not in have]
+        values: dict[str, Any] = {}
+        if new:
+            values["matches"] = list(row.matches or []) + new
+            self._link(conn, "review", review_id, _match_ids(new) - _match_ids(row.matches))
+        if account and not row.account:
+            values["account"] = account
+        if values:
+            conn.execute(update(review_items).where(review_items.c.id == review_id).values(**values))
+        if ref and not (ref == row.ref and source == row.source):
+            known = conn.execute(
+                select(review_refs.c.id, review_refs.c.action_id).where(
+                    review_refs.c.review_id == review_id,
+                    review_refs.c.source == source,
+                    review_refs.c.ref == ref,
+                )
+            ).first()
+            if known is None:
+                conn.execute(
+                    insert(review_refs).values(
+                        review_id=review_id,
+                        source=source,
+                        ref=ref,
+                        account=account,
+                        action_id=action_id,
+                        created_at=now(),
+                    )
+                )
+            elif action_id is not None and known.action_id is None:
+                conn.execute(
+                    update(review_refs).where(review_refs.c.id == known.id).values(action_id=action_id)
+                )
+        return True
+
+    def joined_refs(self, conn: Any, review_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """The refs joined to each of these review items (not the item's own), oldest first."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for chunk in _chunks(sorted(set(review_ids))):
+            q = (
+                select(review_refs)
+                .where(review_refs.c.review_id.in_(chunk))
+                .order_by(review_refs.c.review_id, review_refs.c.id)
+            )
+            for r in conn.execute(q):
+                out.setdefault(int(r.review_id), []).append(
+                    {"source": r.source, "ref": r.ref, "account": r.account}
+                )
+        return out
+
+    def review_json(self, conn: Any, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        joined = self.joined_refs(conn, [int(r.id) for r in rows])
+        return [_review_json(r, joined.get(int(r.id), [])) for r in rows]
 
     def list_review(
         self, status: str = "pending", limit: int = 100, after: int = 0, by_priority: bool = False
@@ -579,90 +685,103 @@ class NodeStore:
                 (review_items.c.priority.desc(), review_items.c.id) if by_priority else (review_items.c.id,)
             )
             rows = conn.execute(q.order_by(*order).limit(limit)).all()
-        return [_review_json(r) for r in rows]
+            return self.review_json(conn, rows)
 
     def decide(
-        self, review_id: int, decision: str, policy_reason: str | None = None
+        self, review_id: int, decision: str, policy_reason: str | None = None, conn: Any = None
     ) -> tuple[dict[str, Any], list[tuple[int, str, str]]]:
         """Record a reviewer's decision; on `remove`, block the item's own hashes. All or nothing.
 
-        A held or provisionally blocked upload (an action waits on this item) ends here: `remove`
+        The decision settles every ref joined to the item (the same content uploaded or found
+        again). Each held or provisionally blocked upload waiting on it ends here: `remove`
         upholds it (final) and reports `upload_blocked`, as it was never posted; `not_a_match`
-        releases it. `policy_reason` (with `remove`) is the platform's own reason to keep the block
-        even if the registry entries are later withdrawn. Reports go only for entries still listed.
-        Returns the updated item and the new block-list rows (id, type, value) for the matcher.
+        releases it. A hosted copy found by a scan is reported found and removed; anything else
+        removed. `policy_reason` (with `remove`) is the platform's own reason to keep the block
+        even if the registry entries are later withdrawn. Reports go only for entries still
+        listed. Returns the updated item and the new block-list rows (id, type, value).
         """
         if decision not in ("remove", "not_a_match"):
             raise ReviewError(400, 'decision must be "remove" or "not_a_match"')
         if policy_reason is not None and decision != "remove":
             raise ReviewError(400, "a policy_reason keeps a block: it goes only with remove")
-        with self.db.write() as conn:
-            row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
-            if row is None:
-                raise ReviewError(404, f"No review item {review_id}.", ProblemCode.REVIEW_NOT_FOUND)
-            if row.status not in ("pending", "escalated"):
-                raise ReviewError(
-                    409,
-                    f"Review item {review_id} was already decided ({row.status}).",
-                    ProblemCode.REVIEW_CONFLICT,
-                )
-            status = "removed" if decision == "remove" else "not_a_match"
-            conn.execute(
-                update(review_items)
-                .where(review_items.c.id == review_id)
-                .values(status=status, decided_at=now(), reason=policy_reason)
+        if conn is None:
+            with self.db.write() as c:
+                return self.decide(review_id, decision, policy_reason, c)
+        row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
+        if row is None:
+            raise ReviewError(404, f"No review item {review_id}.", ProblemCode.REVIEW_NOT_FOUND)
+        if row.status not in OPEN_REVIEW:
+            raise ReviewError(
+                409,
+                f"Review item {review_id} was already decided ({row.status}).",
+                ProblemCode.REVIEW_CONFLICT,
             )
-            matched = sorted(_match_ids(row.matches))
-            listed = self._listed(conn, matched)
-            entry_ids = [e for e in matched if e in listed]  # no reports on withdrawn entries
-            action = conn.execute(select(actions.c.id).where(actions.c.review_id == review_id)).first()
-            reports: list[tuple[int, Outcome]] = []
-            new_blocks: list[tuple[int, str, str]] = []
-            if decision == "remove":
-                for eid in entry_ids:
-                    if row.source == "scan":  # a copy was found and taken down
-                        reports += [(eid, Outcome.MATCH_FOUND), (eid, Outcome.REMOVED)]
-                    elif action is not None:  # held or blocked at upload: it was never posted
-                        reports.append((eid, Outcome.UPLOAD_BLOCKED))
-                    else:
-                        reports.append((eid, Outcome.REMOVED))
-                for kind, value in (("md5", row.md5), ("pdq", row.pdq)):
-                    if value:
-                        bid = _new_id(
-                            conn.execute(
-                                insert(block_list).values(
-                                    type=kind,
-                                    value=value,
-                                    entry_ids=matched,
-                                    review_id=review_id,
-                                    created_at=now(),
-                                    policy_reason=policy_reason,
-                                )
+        status = "removed" if decision == "remove" else "not_a_match"
+        conn.execute(
+            update(review_items)
+            .where(review_items.c.id == review_id)
+            .values(status=status, decided_at=now(), reason=policy_reason)
+        )
+        matched = sorted(_match_ids(row.matches))
+        listed = self._listed(conn, matched)
+        entry_ids = [e for e in matched if e in listed]  # no reports on withdrawn entries
+        waiting = conn.execute(
+            select(actions.c.id, actions.c.ref).where(
+                actions.c.review_id == review_id, actions.c.status == "pending"
+            )
+        ).all()
+        held_refs = {r.ref for r in waiting}
+        refs = [(row.source, row.ref)] + [
+            (j["source"], j["ref"]) for j in self.joined_refs(conn, [review_id]).get(review_id, [])
+        ]
+        reports: list[tuple[int, Outcome, str]] = []
+        new_blocks: list[tuple[int, str, str]] = []
+        for source, ref in dict.fromkeys(refs):
+            cref = content_ref(ref)
+            for eid in entry_ids:
+                if decision != "remove":
+                    reports.append((eid, Outcome.FALSE_POSITIVE, cref))
+                elif source == "scan":  # a copy was found and taken down
+                    reports += [(eid, Outcome.MATCH_FOUND, cref), (eid, Outcome.REMOVED, cref)]
+                elif source == "upload" and cref in held_refs:  # held or blocked: never posted
+                    reports.append((eid, Outcome.UPLOAD_BLOCKED, cref))
+                else:
+                    reports.append((eid, Outcome.REMOVED, cref))
+        if decision == "remove":
+            for kind, value in (("md5", row.md5), ("pdq", row.pdq)):
+                if value:
+                    bid = _new_id(
+                        conn.execute(
+                            insert(block_list).values(
+                                type=kind,
+                                value=value,
+                                entry_ids=matched,
+                                review_id=review_id,
+                                created_at=now(),
+                                policy_reason=policy_reason,
                             )
                         )
-                        self._link(conn, "block", bid, matched)
-                        new_blocks.append((int(bid), kind, value))
-            else:
-                reports = [(eid, Outcome.FALSE_POSITIVE) for eid in entry_ids]
-            if action is not None:
-                upheld = decision == "remove"
-                why = "a reviewer confirmed the match" if upheld else "a reviewer found it is not a match"
-                conn.execute(
-                    update(actions)
-                    .where(actions.c.id == action.id)
-                    .values(
-                        status="upheld" if upheld else "released",
-                        final=True,
-                        reason=why,
-                        policy_reason=policy_reason,
-                        closed_at=now(),
                     )
+                    self._link(conn, "block", bid, matched)
+                    new_blocks.append((int(bid), kind, value))
+        if waiting:
+            upheld = decision == "remove"
+            why = "a reviewer confirmed the match" if upheld else "a reviewer found it is not a match"
+            conn.execute(
+                update(actions)
+                .where(actions.c.id.in_([int(r.id) for r in waiting]))
+                .values(
+                    status="upheld" if upheld else "released",
+                    final=True,
+                    reason=why,
+                    policy_reason=policy_reason,
+                    closed_at=now(),
                 )
-            ref = content_ref(row.ref)
-            self.queue_reports([(eid, outcome, ref) for eid, outcome in reports], conn)
-            item = _review_json(
-                conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
             )
+        self.queue_reports(reports, conn, reviewed=True)  # a reviewer decided: these confirm or dispute
+        item = self.review_json(
+            conn, [conn.execute(select(review_items).where(review_items.c.id == review_id)).first()]
+        )[0]
         return item, new_blocks
 
     def _listed(self, conn: Any, ids: Sequence[int]) -> set[int]:
@@ -684,41 +803,59 @@ class NodeStore:
         reports: list[int],
         reason: str,
         review_id: int | None = None,
+        account: str | None = None,
+        conn: Any = None,
     ) -> tuple[int, int | None]:
         """Record a block or hold of an upload, in one transaction with what goes with it: a high
-        priority review item unless `final`, and `upload_blocked` reports for `reports` (the
-        entries a final block stands on). Returns (action id, review item id or None)."""
-        with self.db.write() as conn:
-            if final:
-                review_id = None
-            elif review_id is None:
-                review_id = self.add_review("upload", ref, md5, pdq, matches, conn, PRIORITY_HIGH)
-            else:  # joins the open item of the same content: that one is now waited on
-                conn.execute(
-                    update(review_items).where(review_items.c.id == review_id).values(priority=PRIORITY_HIGH)
+        priority review item unless `final` (or, with `review_id`, joining that open item of the
+        same content), and `upload_blocked` reports for `reports` (the entries a final block
+        stands on). Returns (action id, review item id or None)."""
+        if conn is None:
+            with self.db.write() as c:
+                return self.record_action(
+                    kind, final, ref, md5, pdq, matches, reports, reason, review_id, account, c
                 )
-            ids = sorted(_match_ids(matches))
-            aid = _new_id(
-                conn.execute(
-                    insert(actions).values(
-                        created_at=now(),
-                        kind=kind,
-                        final=final,
-                        source="upload",
-                        ref=ref,
-                        md5=md5,
-                        pdq=pdq,
-                        matches=matches,
-                        entry_ids=ids,
-                        review_id=review_id,
-                        status="upheld" if final else "pending",
-                        reason=reason,
-                    )
+        joining = False
+        if final:
+            review_id = None
+        elif review_id is not None and self._is_open(conn, review_id):
+            joining = True  # that item is now waited on
+            conn.execute(
+                update(review_items).where(review_items.c.id == review_id).values(priority=PRIORITY_HIGH)
+            )
+        else:
+            review_id = self.add_review("upload", ref, md5, pdq, matches, conn, PRIORITY_HIGH, account)
+        ids = sorted(_match_ids(matches))
+        aid = _new_id(
+            conn.execute(
+                insert(actions).values(
+                    created_at=now(),
+                    kind=kind,
+                    final=final,
+                    source="upload",
+                    ref=ref,
+                    md5=md5,
+                    pdq=pdq,
+                    matches=matches,
+                    entry_ids=ids,
+                    review_id=review_id,
+                    status="upheld" if final else "pending",
+                    reason=reason,
+                    account=account,
                 )
             )
-            self._link(conn, "action", aid, ids)
-            self.queue_reports([(eid, Outcome.UPLOAD_BLOCKED, ref) for eid in reports], conn)
+        )
+        self._link(conn, "action", aid, ids)
+        if joining:
+            assert review_id is not None
+            self.join_review(conn, review_id, "upload", ref, matches, account, aid)
+        self.queue_reports([(eid, Outcome.UPLOAD_BLOCKED, ref) for eid in reports], conn)
         return aid, review_id
+
+    def _is_open(self, conn: Any, review_id: int) -> bool:
+        q = select(review_items.c.status).where(review_items.c.id == review_id)
+        status = conn.execute(q).scalar()
+        return status in OPEN_REVIEW
 
     def list_actions(self, status: str = "all", limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -734,8 +871,11 @@ class NodeStore:
         return None if r is None else _action_json(r)
 
     # -- outbox ---------------------------------------------------------------------------------------
-    def queue_reports(self, reports: Sequence[tuple[Any, ...]], conn: Any = None) -> None:
-        """Queue (entry id, outcome[, content_ref]) reports; a report without a ref gets a fresh one."""
+    def queue_reports(
+        self, reports: Sequence[tuple[Any, ...]], conn: Any = None, reviewed: bool = False
+    ) -> None:
+        """Queue (entry id, outcome[, content_ref]) reports; a report without a ref gets a fresh one.
+        `reviewed`: a human reviewer made these decisions (protocol.Report.reviewed)."""
         if not reports:
             return
         rows = [
@@ -744,6 +884,7 @@ class NodeStore:
                 "entry_id": int(r[0]),
                 "outcome": Outcome(r[1]).value,  # the plain value (a driver may dump enum names)
                 "content_ref": content_ref(r[2] if len(r) > 2 else None),
+                "reviewed": reviewed,
                 "created_at": now(),
                 "sent_at": None,
                 "attempts": 0,
@@ -760,7 +901,13 @@ class NodeStore:
         """The next reports to send, in the protocol's wire form (`Report.to_wire`)."""
         with self.db.read() as conn:
             rows = conn.execute(
-                select(outbox.c.report_id, outbox.c.entry_id, outbox.c.outcome, outbox.c.content_ref)
+                select(
+                    outbox.c.report_id,
+                    outbox.c.entry_id,
+                    outbox.c.outcome,
+                    outbox.c.content_ref,
+                    outbox.c.reviewed,
+                )
                 .where(outbox.c.sent_at.is_(None))
                 .order_by(outbox.c.created_at)
                 .limit(limit)
@@ -771,6 +918,7 @@ class NodeStore:
                 int(r.entry_id),
                 Outcome(r.outcome),
                 r.content_ref or f"node-report-{r.report_id}",
+                bool(r.reviewed),
             ).to_wire()
             for r in rows
         ]
@@ -804,12 +952,16 @@ class NodeStore:
         return {"pending": int(pending or 0), "sent": int(sent or 0)}
 
     # -- scan ----------------------------------------------------------------------------------------
-    def scan_done(self, source: str) -> set[str]:
+    def scan_done_among(self, source: str, item_ids: Sequence[str]) -> set[str]:
+        """Which of these item ids a scan of `source` has recorded (a scan's resume, a chunk at a time)."""
+        out: set[str] = set()
         with self.db.read() as conn:
-            return {
-                r[0]
-                for r in conn.execute(select(scan_results.c.item_id).where(scan_results.c.source == source))
-            }
+            for chunk in _chunks(sorted(set(item_ids))):
+                q = select(scan_results.c.item_id).where(
+                    scan_results.c.source == source, scan_results.c.item_id.in_(chunk)
+                )
+                out.update(r[0] for r in conn.execute(q))
+        return out
 
     def record_scan(
         self,
@@ -817,12 +969,16 @@ class NodeStore:
         results: list[dict[str, Any]],
         findings: list[tuple[str, str | None, str | None, list[dict[str, Any]]]],
     ) -> None:
-        """Record a batch of scanned items and their findings in one transaction (resume point)."""
+        """Record a batch of scanned items and their findings in one transaction (resume point).
+        A finding joins an open review item of the same content (another copy, or the same item
+        scanned again) instead of making a second one."""
         with self.db.write() as conn:
             if results:
                 conn.execute(insert(scan_results), [{"source": source, **r} for r in results])
             for ref, md5, pdq, matches in findings:
-                self.add_review("scan", ref, md5, pdq, matches, conn)
+                rid = self.same_content(conn, md5, pdq)
+                if rid is None or not self.join_review(conn, rid, "scan", ref, matches):
+                    self.add_review("scan", ref, md5, pdq, matches, conn)
 
 
 def _new_id(result: Any) -> int:
@@ -831,10 +987,10 @@ def _new_id(result: Any) -> int:
     return int(key[0])
 
 
-def _review_json(r: Any) -> dict[str, Any]:
+def _review_json(r: Any, joined: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     from takeitdown.node.console import item_json  # one shape for the API and the console
 
-    return item_json(r)
+    return item_json(r, joined)
 
 
 def _action_json(r: Any) -> dict[str, Any]:
@@ -854,4 +1010,5 @@ def _action_json(r: Any) -> dict[str, Any]:
         "reason": r.reason,
         "policy_reason": r.policy_reason,
         "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+        "account": r._mapping.get("account"),
     }

@@ -20,6 +20,9 @@ a likely copy (queued for a reviewer). The hashes of what is removed go on the n
 list, so a re-upload is blocked. A missed deadline is recorded and never cleared (`tick`, run by
 the node's background loop, also warns at 36 hours and deletes expired personal data).
 
+Every step writes its audit row (`record`) and its event (`notify`) in the step's own transaction:
+a step that fails leaves no row and sends nothing, and a step that commits is always recorded.
+
 The name, contact, statement and the requester's answers are sealed (pii.py), never logged,
 never sent on an event or to the registry, and deleted `TAKEITDOWN_NODE_PII_RETENTION_DAYS`
 after the request closes (an unanswered incomplete request is closed as abandoned first).
@@ -35,7 +38,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -237,13 +240,45 @@ class Hosted:
 
 CopyFinder = Callable[[Sequence[Md5Hash], Sequence[PdqHash]], list[Copy]]
 HashesOf = Callable[[Sequence[str]], list[Hosted]]  # refs -> the inventory's rows for them
-Notify = Callable[[str, dict[str, Any]], Any]
-# (actor, action, subject, reason, details): the node's audit log (audit.AuditLog.append)
-Record = Callable[[str, str, str | None, str | None, dict[str, Any] | None], Any]
-# (request id, likely copy) -> the review item made for it
-QueueReview = Callable[[str, Copy], int]
-# ([(type, value)], reason) -> how many block-list rows were added
-Block = Callable[[list[tuple[str, str]], str], int]
+
+
+class Notify(Protocol):
+    """Queue a webhook event; with `conn`, in that transaction (events.EventOutbox.emit)."""
+
+    def __call__(self, event: str, data: dict[str, Any], /, conn: Connection | None = None) -> Any: ...
+
+
+class Record(Protocol):
+    """(actor, action, subject, reason, details[, conn]): the node's audit log (AuditLog.append);
+    with `conn`, the row commits with the step it records."""
+
+    def __call__(
+        self,
+        actor: str,
+        action: str,
+        subject: str | None,
+        reason: str | None,
+        details: dict[str, Any] | None,
+        /,
+        conn: Connection | None = None,
+    ) -> Any: ...
+
+
+class QueueReview(Protocol):
+    """(request id, likely copy[, conn]) -> the review item made for it, in the removal's transaction."""
+
+    def __call__(self, request_id: str, copy: Copy, /, conn: Connection | None = None) -> int: ...
+
+
+class Block(Protocol):
+    """([(type, value)], reason[, conn]) -> how many block-list rows were added, in the removal's
+    transaction."""
+
+    def __call__(
+        self, values: list[tuple[str, str]], reason: str, /, conn: Connection | None = None
+    ) -> int: ...
+
+
 CHUNK = 500  # under every database's limit of bound variables (SQLite's was 999)
 
 
@@ -266,7 +301,7 @@ class Desk:
         self.db = db
         self.sealer = sealer
         self.find_copies = find_copies
-        self.notify = notify or (lambda _event, _payload: None)
+        self.notify: Notify = notify or (lambda _event, _payload, conn=None: None)
         self._record = record
         self.retention = retention
         self.review_distance = review_distance
@@ -312,8 +347,8 @@ class Desk:
                     for ref in req.content
                 ],
             )
+            self.record("requester", "takedown.received", request_id, None, {"items": len(req.content)}, conn)
         log.info("takedown request %s received (%d items)", request_id, len(req.content))
-        self.record("requester", "takedown.received", request_id, None, {"items": len(req.content)})
         return {
             "request_id": request_id,
             "request_secret": secret,
@@ -396,13 +431,14 @@ class Desk:
                     warned_at=None,
                 )
             )
-        self.record(
-            "requester",
-            "takedown.answered",
-            row.id,
-            None,
-            {"items_added": len(added), "note": note is not None},
-        )
+            self.record(
+                "requester",
+                "takedown.answered",
+                row.id,
+                None,
+                {"items_added": len(added), "note": note is not None},
+                conn,
+            )
         return True
 
     def _add_answer(self, conn: Connection, request_id: str, answer: dict[str, Any]) -> None:
@@ -507,8 +543,13 @@ class Desk:
         """The desk has checked the request and can locate the content: from now on the clock can
         no longer be stopped by marking it incomplete."""
         at = self.clock()
-        self._set_state(request_id, ("valid",), validated_at=at, _only_if_unvalidated=True)
-        self.record(actor, "takedown.validated", request_id, None, None)
+        self._set_state(
+            request_id,
+            ("valid",),
+            (actor, "takedown.validated", None),
+            _only_if_unvalidated=True,
+            validated_at=at,
+        )
 
     def mark_incomplete(self, request_id: str, reason: str, actor: str) -> None:
         """The content cannot be located from what was given: the requester sees `reason`. Only
@@ -519,6 +560,7 @@ class Desk:
         self._set_state(
             request_id,
             ("valid",),
+            (actor, "takedown.incomplete", note),
             _only_if_unvalidated=True,
             state="incomplete",
             note=note,
@@ -527,18 +569,22 @@ class Desk:
             incomplete_at=self.clock(),
         )
         log.info("takedown request %s marked incomplete by %s", request_id, actor)
-        self.record(actor, "takedown.incomplete", request_id, note, None)
 
     def decline(self, request_id: str, reason: str, actor: str) -> None:
         if not reason.strip():
             raise RequestError("Say why: the requester will see it.")
         note = reason.strip()[:MAX_TEXT]
+        at = self.clock()
         self._set_state(
-            request_id, ("valid", "incomplete"), state="declined", note=note, closed_at=self.clock()
+            request_id,
+            ("valid", "incomplete"),
+            (actor, "takedown.declined", note),
+            _purge_from=at,
+            state="declined",
+            note=note,
+            closed_at=at,
         )
-        self._schedule_purge([request_id])
         log.info("takedown request %s declined by %s", request_id, actor)
-        self.record(actor, "takedown.declined", request_id, note, None)
 
     def remove(self, request_id: str, actor: str) -> dict[str, Any]:
         """Ask the platform to remove every named item and every identical copy found; queue the
@@ -596,26 +642,37 @@ class Desk:
                     validated_at=func.coalesce(takedown_requests.c.validated_at, self.clock()),
                 )
             )
-        for c in review:
-            review_id = self.queue_review(request_id, c) if self.queue_review is not None else None
-            self._set_item(request_id, c.ref, "in_review", f"review:{review_id}" if review_id else None)
-        blocked = self._block_removed(request_id, hosted, copies)
-        # The event names the content only: no name, contact or statement ever leaves the desk.
-        self.notify(
-            "takedown.remove", {"request_id": request_id, "refs": refs, "deadline": detail["deadline"]}
-        )
+            for c in review:
+                review_id = self.queue_review(request_id, c, conn=conn) if self.queue_review else None
+                conn.execute(
+                    update(takedown_items)
+                    .where(takedown_items.c.request_id == request_id, takedown_items.c.ref == c.ref)
+                    .values(state="in_review", note=f"review:{review_id}" if review_id else None)
+                )
+            blocked = self._block_removed(conn, request_id, hosted, copies)
+            # The event names the content only: no name, contact or statement ever leaves the desk.
+            # It, the review items, the blocks and the audit row commit with the state change: a
+            # removal asked is a removal told and recorded.
+            self.notify(
+                "takedown.remove",
+                {"request_id": request_id, "refs": refs, "deadline": detail["deadline"]},
+                conn=conn,
+            )
+            likely = [c.ref for c in review]
+            self.record(
+                actor,
+                "takedown.remove",
+                request_id,
+                None,
+                {"refs": refs, "likely_copies": likely, "blocked_hashes": blocked},
+                conn,
+            )
         log.info("takedown request %s: removal of %d items asked by %s", request_id, len(refs), actor)
-        likely = [c.ref for c in review]
-        self.record(
-            actor,
-            "takedown.remove",
-            request_id,
-            None,
-            {"refs": refs, "likely_copies": likely, "blocked_hashes": blocked},
-        )
         return {"refs": refs, "likely_copies": likely, "blocked_hashes": blocked}
 
-    def _block_removed(self, request_id: str, hosted: list[Hosted], copies: list[Copy]) -> int:
+    def _block_removed(
+        self, conn: Connection, request_id: str, hosted: list[Hosted], copies: list[Copy]
+    ) -> int:
         """Re-uploads of what is removed are blocked: the hashes the node itself holds for the named
         items and their identical copies (not the requester's own hashes, which nobody checked)."""
         if self.block is None:
@@ -631,28 +688,37 @@ class Desk:
                 values[("pdq", pdq)] = None
         if not values:
             return 0
-        return self.block(list(values), f"TAKE IT DOWN Act request {request_id}")
+        return self.block(list(values), f"TAKE IT DOWN Act request {request_id}", conn=conn)
 
-    def copy_reviewed(self, review_id: int, decision: str, person: str) -> str | None:
+    def copy_reviewed(
+        self, review_id: int, decision: str, person: str, conn: Connection | None = None
+    ) -> str | None:
         """A reviewer decided a likely copy's review item: `remove` puts it with the items being
         removed (the platform confirms it like the others), `not_a_match` keeps it. Returns the
-        request it belonged to, if any."""
-        with self.db.write() as conn:
-            row = conn.execute(
-                select(takedown_items.c.request_id, takedown_items.c.ref).where(
-                    takedown_items.c.kind == "likely_copy", takedown_items.c.note == f"review:{review_id}"
-                )
-            ).first()
-            if row is None:
-                return None
-            state = "removing" if decision == "remove" else "kept"
-            conn.execute(
-                update(takedown_items)
-                .where(takedown_items.c.request_id == row.request_id, takedown_items.c.ref == row.ref)
-                .values(state=state)
+        request it belonged to, if any. With `conn`, in the decision's own transaction."""
+        if conn is None:
+            with self.db.write() as c:
+                return self.copy_reviewed(review_id, decision, person, c)
+        row = conn.execute(
+            select(takedown_items.c.request_id, takedown_items.c.ref).where(
+                takedown_items.c.kind == "likely_copy", takedown_items.c.note == f"review:{review_id}"
             )
+        ).first()
+        if row is None:
+            return None
+        state = "removing" if decision == "remove" else "kept"
+        conn.execute(
+            update(takedown_items)
+            .where(takedown_items.c.request_id == row.request_id, takedown_items.c.ref == row.ref)
+            .values(state=state)
+        )
         self.record(
-            person, "takedown.copy_reviewed", row.request_id, None, {"ref": row.ref, "decision": decision}
+            person,
+            "takedown.copy_reviewed",
+            row.request_id,
+            None,
+            {"ref": row.ref, "decision": decision},
+            conn,
         )
         return str(row.request_id)
 
@@ -694,9 +760,10 @@ class Desk:
                     .where(takedown_requests.c.id == request_id)
                     .values(state="closed", removed_at=at, closed_at=at, breach=breach)
                 )
-        self.record(actor, "takedown.confirmed", request_id, None, {"refs": wanted[:100], "closed": closed})
-        if closed:
-            self._schedule_purge([request_id])
+                self._schedule_purge(conn, [request_id])
+            self.record(
+                actor, "takedown.confirmed", request_id, None, {"refs": wanted[:100], "closed": closed}, conn
+            )
         return {"closed": closed, "still_removing": [r.ref for r in left]}
 
     def keep_copy(self, request_id: str, ref: str, reason: str, actor: str) -> None:
@@ -713,14 +780,15 @@ class Desk:
                 )
                 .values(state="kept", note=reason[:MAX_TEXT])
             )
-        if not done.rowcount:
-            raise RequestError("No such likely copy on this request.", status=404)
-        self.record(actor, "takedown.copy_kept", request_id, reason, {"ref": ref})
+            if not done.rowcount:
+                raise RequestError("No such likely copy on this request.", status=404)
+            self.record(actor, "takedown.copy_kept", request_id, reason, {"ref": ref}, conn)
 
     # -- the clock, run by the node's background loop -------------------------------------------
     def tick(self, at: datetime | None = None) -> dict[str, int]:
         """Everything time does to requests: breaches, 36-hour warnings, abandoned requests,
-        expired personal data. Safe to run often and from several processes (each step is once)."""
+        expired personal data. Safe to run often and from several processes (each step is once).
+        The one place the desk's personal data is purged in the background (`DeskTicker`)."""
         at = at or self.clock()
         return {
             "breaches": self.record_breaches(at),
@@ -731,42 +799,46 @@ class Desk:
 
     def record_breaches(self, at: datetime | None = None) -> int:
         """Open requests past their deadline get a breach recorded (once, never cleared), with an
-        audit row and a `takedown.breach` event each."""
+        audit row and a `takedown.breach` event each, in the same transaction."""
         at = at or self.clock()
         reason = "not removed within 48 hours of the valid request"
-        done = self._once(
-            at,
-            (
-                takedown_requests.c.state.in_(CLOCK_STATES),
-                takedown_requests.c.deadline < at,
-                takedown_requests.c.breach.is_(None),
-            ),
-            breach=reason,
-        )
-        for rid, deadline in done:
-            self.record("node", "takedown.breach", rid, reason, {"deadline": _iso(deadline)})
-            self.notify("takedown.breach", {"request_id": rid, "deadline": _iso(deadline)})
+        with self.db.write() as conn:
+            done = self._once(
+                conn,
+                (
+                    takedown_requests.c.state.in_(CLOCK_STATES),
+                    takedown_requests.c.deadline < at,
+                    takedown_requests.c.breach.is_(None),
+                ),
+                breach=reason,
+            )
+            for rid, deadline in done:
+                self.record("node", "takedown.breach", rid, reason, {"deadline": _iso(deadline)}, conn)
+                self.notify("takedown.breach", {"request_id": rid, "deadline": _iso(deadline)}, conn=conn)
         if done:
             log.warning("%d takedown requests passed their 48-hour deadline", len(done))
         return len(done)
 
     def warn(self, at: datetime | None = None) -> int:
-        """36 hours into the clock, once per request: an audit row and a `takedown.warning` event."""
+        """36 hours into the clock, once per request: an audit row and a `takedown.warning` event,
+        in the same transaction."""
         at = at or self.clock()
-        done = self._once(
-            at,
-            (
-                takedown_requests.c.state.in_(CLOCK_STATES),
-                takedown_requests.c.clock_from <= at - WARN_AFTER,
-                takedown_requests.c.deadline >= at,
-                takedown_requests.c.warned_at.is_(None),
-            ),
-            warned_at=at,
-        )
-        for rid, deadline in done:
-            left = _time_left((_aware(deadline) - at).total_seconds())  # type: ignore[operator]
-            self.record("node", "takedown.warning", rid, f"{left} left", {"deadline": _iso(deadline)})
-            self.notify("takedown.warning", {"request_id": rid, "deadline": _iso(deadline)})
+        with self.db.write() as conn:
+            done = self._once(
+                conn,
+                (
+                    takedown_requests.c.state.in_(CLOCK_STATES),
+                    takedown_requests.c.clock_from <= at - WARN_AFTER,
+                    takedown_requests.c.deadline >= at,
+                    takedown_requests.c.warned_at.is_(None),
+                ),
+                warned_at=at,
+            )
+            for rid, deadline in done:
+                left = _time_left((_aware(deadline) - at).total_seconds())  # type: ignore[operator]
+                when = {"deadline": _iso(deadline)}
+                self.record("node", "takedown.warning", rid, f"{left} left", when, conn)
+                self.notify("takedown.warning", {"request_id": rid, "deadline": _iso(deadline)}, conn=conn)
         if done:
             log.warning("%d takedown requests are 36 hours into their 48-hour clock", len(done))
         return len(done)
@@ -775,23 +847,25 @@ class Desk:
         """Incomplete requests nobody answered within `abandon_after` are closed, so their personal
         data gets a deletion date like any closed request's."""
         at = at or self.clock()
-        done = self._once(
-            at,
-            (
-                takedown_requests.c.state == "incomplete",
-                takedown_requests.c.incomplete_at < at - self.abandon_after,
-            ),
-            state="abandoned",
-            closed_at=at,
-        )
-        ids = [rid for rid, _ in done]
-        self._schedule_purge(ids, at)
-        for rid in ids:
-            self.record("node", "takedown.abandoned", rid, "no answer from the requester", None)
+        with self.db.write() as conn:
+            done = self._once(
+                conn,
+                (
+                    takedown_requests.c.state == "incomplete",
+                    takedown_requests.c.incomplete_at < at - self.abandon_after,
+                ),
+                state="abandoned",
+                closed_at=at,
+            )
+            ids = [rid for rid, _ in done]
+            self._schedule_purge(conn, ids, at)
+            for rid in ids:
+                self.record("node", "takedown.abandoned", rid, "no answer from the requester", None, conn)
         return len(ids)
 
     def purge_expired(self, at: datetime | None = None) -> int:
-        """Delete the personal data of requests closed longer ago than the retention."""
+        """Delete the personal data of requests closed longer ago than the retention; each deletion
+        is recorded in the same transaction."""
         at = at or self.clock()
         with self.db.write() as conn:
             ids = [
@@ -802,24 +876,21 @@ class Desk:
             ]
             for i in range(0, len(ids), CHUNK):
                 conn.execute(delete(takedown_pii).where(takedown_pii.c.request_id.in_(ids[i : i + CHUNK])))
-        for rid in ids:
-            self.record("node", "takedown.personal_data_deleted", rid, "retention over", None)
+            for rid in ids:
+                self.record("node", "takedown.personal_data_deleted", rid, "retention over", None, conn)
         return len(ids)
 
-    def _once(self, at: datetime, where: tuple[Any, ...], **values: Any) -> list[tuple[str, Any]]:
+    def _once(self, conn: Connection, where: tuple[Any, ...], **values: Any) -> list[tuple[str, Any]]:
         """Set `values` on the requests matching `where`, each exactly once even with several
         processes: the update repeats the condition, and only the rows it changed are returned."""
-        with self.db.write() as conn:
-            rows = conn.execute(
-                select(takedown_requests.c.id, takedown_requests.c.deadline).where(*where)
-            ).all()
-            done = []
-            for r in rows:
-                res = conn.execute(
-                    update(takedown_requests).where(takedown_requests.c.id == r.id, *where).values(**values)
-                )
-                if res.rowcount:
-                    done.append((str(r.id), r.deadline))
+        rows = conn.execute(select(takedown_requests.c.id, takedown_requests.c.deadline).where(*where)).all()
+        done = []
+        for r in rows:
+            res = conn.execute(
+                update(takedown_requests).where(takedown_requests.c.id == r.id, *where).values(**values)
+            )
+            if res.rowcount:
+                done.append((str(r.id), r.deadline))
         return done
 
     def mark_shared(self, request_id: str, case_id: str) -> None:
@@ -830,15 +901,31 @@ class Desk:
 
     # -- helpers ------------------------------------------------------------------------------
     def record(
-        self, actor: str, action: str, subject: str | None, reason: str | None, details: dict[str, Any] | None
+        self,
+        actor: str,
+        action: str,
+        subject: str | None,
+        reason: str | None,
+        details: dict[str, Any] | None,
+        conn: Connection | None = None,
     ) -> None:
-        """Every step in the audit log: ids, refs and reasons only, never the personal data."""
+        """Every step in the audit log: ids, refs and reasons only, never the personal data.
+        With `conn`, the row is written in the step's own transaction."""
         if self._record is not None:
-            self._record(actor, action, subject, reason, details)
+            self._record(actor, action, subject, reason, details, conn=conn)
 
     def _set_state(
-        self, request_id: str, allowed: tuple[str, ...], _only_if_unvalidated: bool = False, **values: Any
+        self,
+        request_id: str,
+        allowed: tuple[str, ...],
+        record: tuple[str, str, str | None],
+        _only_if_unvalidated: bool = False,
+        _purge_from: datetime | None = None,
+        **values: Any,
     ) -> None:
+        """Change a request's state if it is in `allowed` (and, with `_only_if_unvalidated`, not yet
+        validated); `record` (actor, action, reason) is its audit row, in the same transaction, as
+        is the deletion date of its personal data when `_purge_from` (the closing time) is given."""
         with self.db.write() as conn:
             row = conn.execute(
                 select(takedown_requests.c.state, takedown_requests.c.validated_at).where(
@@ -858,24 +945,20 @@ class Desk:
             conn.execute(
                 update(takedown_requests).where(takedown_requests.c.id == request_id).values(**values)
             )
+            if _purge_from is not None:
+                self._schedule_purge(conn, [request_id], _purge_from)
+            actor, action, reason = record
+            self.record(actor, action, request_id, reason, None, conn)
 
-    def _set_item(self, request_id: str, ref: str, state: str, note: str | None) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                update(takedown_items)
-                .where(takedown_items.c.request_id == request_id, takedown_items.c.ref == ref)
-                .values(state=state, note=note)
-            )
-
-    def _schedule_purge(self, request_ids: list[str], at: datetime | None = None) -> None:
+    def _schedule_purge(self, conn: Connection, request_ids: list[str], at: datetime | None = None) -> None:
+        """The personal data of these (closed) requests is deleted `retention` after `at`."""
         purge_after = (at or self.clock()) + self.retention
-        with self.db.write() as conn:
-            for i in range(0, len(request_ids), CHUNK):
-                conn.execute(
-                    update(takedown_pii)
-                    .where(takedown_pii.c.request_id.in_(request_ids[i : i + CHUNK]))
-                    .values(purge_after=purge_after)
-                )
+        for i in range(0, len(request_ids), CHUNK):
+            conn.execute(
+                update(takedown_pii)
+                .where(takedown_pii.c.request_id.in_(request_ids[i : i + CHUNK]))
+                .values(purge_after=purge_after)
+            )
 
     def _copies(self, wire_hashes: list[dict[str, Any]], hosted: list[Hosted]) -> list[Copy]:
         """Copies of the request's content in the inventory, searched with the requester's hashes

@@ -5,6 +5,8 @@ slow key derivation: a stolen database does not give the secrets away). The secr
 `u<id>.<random>`, so a token names its account and one scrypt check verifies it; verified tokens
 are remembered for a minute (keyed by their SHA-256) so API calls do not pay scrypt each time.
 The same secret signs in to the console; a run of failed sign-ins locks the account a while.
+Only sign-ins count towards that lock, never a failed bearer token (the API rate-limits those per
+client), and an unknown name costs the same one scrypt check as a wrong secret.
 
 Console sessions: a random cookie (its SHA-256 stored), a CSRF token for every state-changing
 call, an expiry. Disabling an account ends its sessions and tokens at once.
@@ -32,6 +34,12 @@ ROLES = ("reviewer", "desk", "admin")  # desk: a reviewer who also handles legal
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # about 16 MB and tens of ms a check
 TOKEN_CACHE_SECONDS = 60.0
+TOKEN_RE = re.compile(r"^u(\d{1,12})\.[A-Za-z0-9_-]{16,64}$")  # a per-user token: u<id>.<secret>
+
+
+def is_user_token(token: str) -> bool:
+    """Shaped like a per-user token (checking one may cost a scrypt; anything else costs nothing)."""
+    return TOKEN_RE.match(token) is not None
 
 
 class UserError(ValueError):
@@ -91,6 +99,17 @@ def check_secret(secret: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, want)
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A stored-hash stand-in for names that do not exist, made once (a sign-in for an unknown
+    name costs one scrypt, like a wrong secret for a known one, so timing does not tell names)."""
+    if not _DUMMY:
+        _DUMMY.append(hash_secret(secrets.token_urlsafe(16)))
+    return _DUMMY[0]
 
 
 def _now() -> datetime:
@@ -196,7 +215,7 @@ class Users:
         with self.db.read() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).first()
         if row is None:
-            check_secret(secret, hash_secret("x"))  # the same work whether the name exists or not
+            check_secret(secret, _dummy_hash())  # one scrypt, as for a name that exists
             raise SignInError(False, "That name and secret do not match an active account.")
         return self._check_row(row, secret)
 
@@ -219,9 +238,16 @@ class Users:
             raise SignInError(True, "Too many failed sign-ins: this account is locked for a while.")
         raise SignInError(False, "That name and secret do not match an active account.")
 
-    def from_token(self, token: str) -> User | None:
-        """The active account a bearer token belongs to, or None (failures count towards a lock)."""
-        m = re.match(r"^u(\d{1,12})\.[A-Za-z0-9_-]{16,64}$", token)
+    def from_token(self, token: str, verify: bool = True) -> User | None:
+        """The active account a bearer token belongs to, or None.
+
+        A failed token never counts towards the account's sign-in lock (anyone can send
+        `u<id>.<anything>`, and ids are sequential: counting them would let anyone lock anyone
+        out); the API limits failed tokens per client instead. A sign-in lock does not stop a
+        valid token: the lock guards the sign-in form against guessing, and the token is the full
+        random secret. With `verify=False` only a token verified in the last minute is taken (no
+        scrypt: what a client over its limit of failed tokens still gets)."""
+        m = TOKEN_RE.match(token)
         if m is None:
             return None
         key = hashlib.sha256(token.encode()).hexdigest()
@@ -232,10 +258,9 @@ class Users:
             return None
         if cached is not None and cached[0] == row.id and cached[1] > time.monotonic():
             return _user(row)
-        try:
-            user = self._check_row(row, token)
-        except SignInError:
+        if not verify or not check_secret(token, row.secret_hash):
             return None
+        user = _user(row)
         with self._lock:
             self._tokens[key] = (user.id, time.monotonic() + TOKEN_CACHE_SECONDS)
         return user

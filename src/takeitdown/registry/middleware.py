@@ -122,6 +122,14 @@ def allowed_origins(setting: str | None) -> frozenset[str]:
     return frozenset(o.strip().rstrip("/").lower() for o in (setting or "").split(",") if o.strip())
 
 
+def _netloc(origin: str) -> str | None:
+    """The host[:port] an Origin names, or None for one that is not a URL (e.g. `http://[`)."""
+    try:
+        return urlsplit(origin).netloc.lower()
+    except ValueError:
+        return None
+
+
 def cross_site_refusal(
     headers: Mapping[str, str], extra_origins: frozenset[str]
 ) -> tuple[int, ProblemCode, str] | None:
@@ -144,8 +152,9 @@ def cross_site_refusal(
     site = headers.get("sec-fetch-site", "").lower()
     if origin is None and site in ("", "same-origin", "none"):
         return None
-    own = origin is not None and urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
-    if origin is not None and (own or origin.rstrip("/").lower() in extra_origins):
+    if origin is not None and (
+        _netloc(origin) == headers.get("host", "").lower() or origin.rstrip("/").lower() in extra_origins
+    ):
         return None
     return (
         403,

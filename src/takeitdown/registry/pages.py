@@ -52,10 +52,13 @@ class _WithHeaders:
 
 
 def page_config(settings: Any) -> dict[str, Any]:
-    """What the page needs to know of this registry: how to split files into cases, whom to call."""
+    """What the page needs to know of this registry: how to split files into cases (items, body
+    bytes, video frame hashes per case and per video), whom to call."""
     return {
         "max_items": settings.max_items,
         "max_body_bytes": settings.max_body_bytes,
+        "max_case_frames": settings.max_case_frames,
+        "max_video_frames": settings.max_video_frames,
         "support": load_support_links(getattr(settings, "support_links_file", None)),
     }
 

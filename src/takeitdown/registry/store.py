@@ -31,6 +31,7 @@ from takeitdown.protocol import (
     OUTCOMES,
     FeedEntry,
     InvalidReport,
+    RejectCode,
     Report,
     TrustState,
     chain_next,
@@ -615,7 +616,7 @@ class Store:
             try:
                 valid.append((index, Report.parse(item, require_content_ref=self.require_content_ref)))
             except InvalidReport as exc:
-                rejected.append({"index": index, "code": "report.invalid", "reason": str(exc)})
+                rejected.append({"index": index, "code": RejectCode.REPORT_INVALID.value, "reason": str(exc)})
         duplicates = 0
         accepted = 0
         by_outcome: dict[str, int] = {}
@@ -637,7 +638,7 @@ class Store:
                     rejected.append(
                         {
                             "index": index,
-                            "code": "report.unknown_entry",
+                            "code": RejectCode.REPORT_UNKNOWN_ENTRY.value,
                             "reason": UNKNOWN_ENTRY.format(report.entry_id),
                         }
                     )

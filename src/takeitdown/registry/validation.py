@@ -22,6 +22,7 @@ from takeitdown.protocol import (
     PdqHash,
     PdqWindowHash,
     ProblemCode,
+    RejectCode,
     Sha256Hash,
     VpdqHash,
 )
@@ -58,21 +59,21 @@ def check_plausible(parsed: AnyHash, max_video_frames: int) -> None:
             raise InvalidHash(
                 f"this PDQ hash has {bits} of 256 bits set; a real PDQ has about half "
                 f"({PDQ_MIN_BITS} to {PDQ_MAX_BITS})",
-                "hash.implausible",
+                RejectCode.HASH_IMPLAUSIBLE,
             )
     if isinstance(parsed, VpdqHash):
         if len(parsed.frames) > max_video_frames:
             raise InvalidHash(
                 f"a video may carry at most {max_video_frames} frame hashes (one a second: "
                 f"{max_video_frames // 60} minutes); got {len(parsed.frames)}",
-                "hash.too_many_frames",
+                RejectCode.HASH_TOO_MANY_FRAMES,
             )
         for f in parsed.frames:
             if f.q >= PDQ_MIN_QUALITY and not PDQ_MIN_BITS <= f.hash.bit_count() <= PDQ_MAX_BITS:
                 raise InvalidHash(
                     f"frame {f.i}: its PDQ has {f.hash.bit_count()} of 256 bits set; a real PDQ has "
                     f"about half ({PDQ_MIN_BITS} to {PDQ_MAX_BITS})",
-                    "hash.implausible",
+                    RejectCode.HASH_IMPLAUSIBLE,
                 )
 
 

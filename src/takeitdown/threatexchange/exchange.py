@@ -13,14 +13,15 @@ updates are keyed, so replaying a page the store did not keep is harmless).
 
 A registry reset (a new `epoch`, a page whose `base` is not the stored `head`, or a cursor past
 the end of the feed) cannot be answered by reading on: the stored records may name entries
-the registry no longer has. The exchange then deletes every entry id it may have delivered
-(1..the highest seen, in chunks, resumable) and reads the feed again from 0.
+the registry no longer has, and entry ids are random, so the exchange cannot list them. It
+marks the checkpoint stale; the threatexchange CLI then clears the store and fetches from 0.
 
 This module (and the rest of `takeitdown.threatexchange`) is the only place that imports
 `threatexchange`. No `from __future__ import annotations` here: the CLI builds its options from
 the config dataclass's real field types.
 """
 
+import hashlib
 import logging
 import time
 import typing as t
@@ -32,7 +33,7 @@ from threatexchange.exchanges import fetch_state as state
 from threatexchange.exchanges.collab_config import CollaborationConfigBase
 from threatexchange.signal_type.signal_base import SignalType
 
-from takeitdown.hma.reporter import DecisionError, report_id_for, send_reports
+from takeitdown.hma.reporter import DecisionError, live_entry_ids, report_id_for, send_reports
 from takeitdown.protocol import (
     FeedEntry,
     FeedPage,
@@ -48,10 +49,6 @@ from takeitdown.threatexchange.signals import vpdq_signal_str
 log = logging.getLogger("takeitdown.threatexchange")
 
 API_NAME = "takeitdown"
-SWEEP_CHUNK = 10_000  # entry ids deleted per delta after a registry reset
-# Registries since issue 11 give random 63-bit entry ids: no range can be swept. Past this the
-# checkpoint is marked stale instead, and threatexchange clears the store on the next fetch.
-MAX_SWEEP = 10_000_000
 RETRIES = 4  # attempts per request on a lost connection, 429 or 5xx
 
 # Registry hash type -> the signal type names a record is indexed under. A feed md5 may be of
@@ -93,19 +90,12 @@ class TakeItDownCredentials(auth.CredentialHelper):
 
 @dataclass
 class TakeItDownCheckpoint(state.FetchCheckpointBase):
-    """Where the fetch is: the feed cursor, and what tells a reset (epoch and running hash).
-
-    `sweep_to` > 0 means a reset was seen and entry ids `swept+1..sweep_to` still have to be
-    deleted before the feed is read again from 0.
-    """
+    """Where the fetch is: the feed cursor, and what tells a reset (epoch and running hash)."""
 
     cursor: int = 0
     epoch: str | None = None
     head: str | None = None
-    max_entry_id: int = 0
-    sweep_to: int = 0
-    swept: int = 0
-    stale: bool = False  # a reset with ids too sparse to sweep: clear everything, fetch again
+    stale: bool = False  # the registry was reset: clear everything fetched, fetch again
 
     def is_stale(self) -> bool:
         return self.stale
@@ -220,6 +210,16 @@ def _detail(r: httpx.Response) -> str:
     return Problem.parse(r.status_code, _json_or_none(r)).detail
 
 
+def label_content_ref(signal_type_name: str, signal: str) -> str:
+    """The content reference of an opinion that names no piece of content (`threatexchange label`).
+
+    The registry counts each (platform, piece of content, outcome) once and requires a reference;
+    a label is about the signal itself, so labelling the same signal twice counts once.
+    """
+    digest = hashlib.sha256(f"{signal_type_name}:{signal}".encode()).hexdigest()[:32]
+    return f"tx-label:{digest}"
+
+
 def record_for(entry: FeedEntry) -> TakeItDownRecord | None:
     """The stored value for one feed entry: a record, or None for a deletion."""
     if entry.op == "remove" or entry.trust == TrustState.QUARANTINED or entry.type not in SIGNAL_NAMES:
@@ -242,11 +242,6 @@ def is_reset(checkpoint: TakeItDownCheckpoint, page: FeedPage) -> bool:
         and checkpoint.head is not None
         and page.base != checkpoint.head
     )
-
-
-def reset_checkpoint(checkpoint: TakeItDownCheckpoint, epoch: str | None) -> TakeItDownCheckpoint:
-    sweep_to = max(checkpoint.max_entry_id, checkpoint.sweep_to)
-    return TakeItDownCheckpoint(cursor=0, epoch=epoch, head=None, max_entry_id=0, sweep_to=sweep_to, swept=0)
 
 
 class TakeItDownSignalExchangeAPI(
@@ -298,45 +293,35 @@ class TakeItDownSignalExchangeAPI(
         ckpt = checkpoint or TakeItDownCheckpoint()
         limit = max(1, min(int(self.collab.page_size), 10_000))
         while True:
-            if ckpt.sweep_to:
-                delta = self._sweep_step(ckpt)
-                yield delta
-                ckpt = delta.checkpoint
-                continue
             page = self.client.feed_page(ckpt.cursor, limit)
             if page is None or is_reset(ckpt, page):
                 log.warning(
-                    "%s: the registry was reset (cursor %d); deleting what was fetched and reading again",
+                    "%s: the registry was reset or restored (cursor %d): what was fetched must be "
+                    "cleared and fetched again (the threatexchange CLI does so on its next fetch; "
+                    "HMA does not: see docs/hma.md)",
                     self.collab.name,
                     ckpt.cursor,
                 )
-                if max(ckpt.max_entry_id, ckpt.sweep_to) > MAX_SWEEP:
-                    # threatexchange clears this collaboration's store when the next fetch starts
-                    yield state.FetchDelta({}, TakeItDownCheckpoint(stale=True))
-                    return
-                ckpt = reset_checkpoint(ckpt, None if page is None else page.epoch)
-                yield state.FetchDelta({}, ckpt)
-                continue
+                yield state.FetchDelta({}, TakeItDownCheckpoint(stale=True))
+                return
             if page.more and page.next <= ckpt.cursor:  # would read the same page forever
                 raise RegistryError(
                     f"the feed did not advance past {ckpt.cursor} although it says there is more"
                 )
-            updates, top = self._apply(page)
+            updates = self._apply(page)
             previous = ckpt.cursor
             ckpt = TakeItDownCheckpoint(
                 cursor=page.next,
                 epoch=page.epoch if page.epoch is not None else ckpt.epoch,
                 head=page.head,
-                max_entry_id=max(ckpt.max_entry_id, top),
             )
             if updates or page.next != previous:
                 yield state.FetchDelta(updates, ckpt)
             if not page.more:
                 return
 
-    def _apply(self, page: FeedPage) -> tuple[dict[int, TakeItDownRecord | None], int]:
+    def _apply(self, page: FeedPage) -> dict[int, TakeItDownRecord | None]:
         updates: dict[int, TakeItDownRecord | None] = {}
-        top = 0
         for raw in page.entries:
             try:
                 entry = FeedEntry.parse(raw)
@@ -344,21 +329,11 @@ class TakeItDownSignalExchangeAPI(
                 seq = raw.get("seq") if isinstance(raw, dict) else None
                 log.warning("%s: skipping feed item seq=%r: %s", self.collab.name, seq, exc)
                 continue
-            top = max(top, entry.entry_id)
             if entry.op == "state" and entry.type == "vpdq" and entry.trust != TrustState.QUARANTINED:
                 continue  # no frames on a state entry: keep what is stored rather than erase it
             updates.pop(entry.entry_id, None)  # later entries of the page win, in page order
             updates[entry.entry_id] = record_for(entry)
-        return updates, top
-
-    @staticmethod
-    def _sweep_step(ckpt: TakeItDownCheckpoint) -> "Delta":
-        end = min(ckpt.swept + SWEEP_CHUNK, ckpt.sweep_to)
-        done = end >= ckpt.sweep_to
-        after = TakeItDownCheckpoint(
-            cursor=0, epoch=ckpt.epoch, sweep_to=0 if done else ckpt.sweep_to, swept=0 if done else end
-        )
-        return state.FetchDelta(dict.fromkeys(range(ckpt.swept + 1, end + 1)), after)
+        return updates
 
     @classmethod
     def naive_convert_to_signal_type(
@@ -396,7 +371,9 @@ class TakeItDownSignalExchangeAPI(
             entry_id = self.find_entry_id(s_type.get_name(), signal)
         if entry_id is None:
             raise KeyError(f"no active {s_type.get_name()} entry on the registry's feed has that hash")
-        content_ref = extra.content_ref if extra is not None else None
+        content_ref = extra.content_ref if extra is not None and extra.content_ref else None
+        if content_ref is None:
+            content_ref = label_content_ref(s_type.get_name(), signal)
         report = Report(report_id_for(entry_id, outcome, content_ref), entry_id, outcome, content_ref)
         result = self.client.post_reports([report])
         if result.get("rejected"):
@@ -404,22 +381,11 @@ class TakeItDownSignalExchangeAPI(
 
     def find_entry_id(self, signal_type_name: str, signal: str) -> int | None:
         """The entry id of an active entry with this hash, by reading the whole feed (slow)."""
-        types = [k for k, names in SIGNAL_NAMES.items() if signal_type_name in names]
-        found: int | None = None
-        after, more = 0, True
-        while more:
-            page = self.client.feed_page(after, 10_000)
-            if page is None:
-                return None
-            for raw in page.entries:
-                try:
-                    entry = FeedEntry.parse(raw)
-                except InvalidFeedEntry:
-                    continue
-                if entry.type not in types:
-                    continue
-                value = vpdq_signal_str(entry.frames) if entry.frames is not None else entry.value
-                if value == signal or entry.entry_id == found:
-                    found = entry.entry_id if record_for(entry) is not None else None
-            after, more = page.next, page.more
-        return found
+
+        def key_of(entry: FeedEntry) -> tuple[str, str]:
+            value = vpdq_signal_str(entry.frames) if entry.frames is not None else entry.value
+            return (entry.type, value)
+
+        wanted = {(t, signal) for t, names in SIGNAL_NAMES.items() if signal_type_name in names}
+        found = live_entry_ids(lambda after: self.client.feed_page(after, 10_000), wanted, key_of)
+        return max(found.values(), default=None)

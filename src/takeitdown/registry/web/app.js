@@ -13,8 +13,11 @@ const entries = [];
 let nextKey = 1;
 let working = false;
 let receipt = null;
-let receiptKept = false; // copied or saved: then leaving the page loses nothing
-let config = { max_items: 100, max_body_bytes: 4 * 1024 * 1024, support: [] };
+// Case numbers whose secret was copied or saved: leaving the page then loses nothing of them.
+const keptCases = new Set();
+let hashFailures = []; // files that could not be hashed, kept for the receipt once the list is gone
+let duplicates = 0;
+let config = { max_items: 100, max_body_bytes: 4 * 1024 * 1024, max_case_frames: 6000, support: [] };
 // Once Send is pressed the batches are fixed, each with its Idempotency-Key, so pressing Send
 // again after a lost reply or a busy server sends the same bodies and cannot make a second case.
 let plan = null; // [{entries, body, key, result: null | {caseId, secret, accepted, rejected}}]
@@ -116,24 +119,38 @@ function sendable() {
   return entries.filter((e) => e.state === "done" && !e.duplicate);
 }
 
-/** Split the files into cases the registry takes: at most max_items each, bodies under its limit. */
-export function batches(list, maxItems, maxBytes) {
+function frameCount(result) {
+  return result.kind === "video" && Array.isArray(result.frames) ? result.frames.length : 0;
+}
+
+/** Split the files into cases the registry takes: at most max_items each, bodies under its
+ * limit, and at most max_case_frames video frame hashes in all (ten 10-minute videos). */
+export function batches(list, maxItems, maxBytes, maxFrames = Infinity) {
   const out = [];
   let current = [];
   let size = 0;
+  let frames = 0;
   const budget = Math.max(1024, Math.floor(maxBytes * 0.9)); // room for the envelope
   for (const entry of list) {
     const item = JSON.stringify(wireItem(entry.result));
-    if (current.length && (current.length >= maxItems || size + item.length + 1 > budget)) {
+    const n = frameCount(entry.result);
+    const full = current.length >= maxItems || size + item.length + 1 > budget || frames + n > maxFrames;
+    if (current.length && full) {
       out.push(current);
       current = [];
       size = 0;
+      frames = 0;
     }
     current.push(entry);
     size += item.length + 1;
+    frames += n;
   }
   if (current.length) out.push(current);
   return out;
+}
+
+function planBatches() {
+  return batches(sendable(), config.max_items, config.max_body_bytes, config.max_case_frames);
 }
 
 function payloadOf(list) {
@@ -146,13 +163,17 @@ function refresh() {
   const busy = entries.some((e) => e.state === "queued" || e.state === "hashing");
   $("files-summary").textContent = total ? t("files.summary", { done, total }) : t("files.none");
   const list = sendable();
-  const groups = plan ? plan.map((b) => b.entries) : batches(list, config.max_items, config.max_body_bytes);
+  const groups = plan ? plan.map((b) => b.entries) : planBatches();
   $("payload").textContent = groups
     .map((g) => JSON.stringify(payloadOf(g), null, 2))
     .join("\n\n");
   const split = $("send-split");
   split.hidden = groups.length < 2;
-  if (groups.length > 1) split.textContent = t("pick.split", { n: groups.length, max: config.max_items });
+  if (groups.length > 1) {
+    // Split by the file count alone, or also by size or video frames (then no count explains it).
+    const byCount = Math.ceil(groups.reduce((n, g) => n + g.length, 0) / config.max_items) === groups.length;
+    split.textContent = byCount ? t("pick.split", { n: groups.length, max: config.max_items }) : t("pick.splitSize");
+  }
   const limit = $("pick-limit");
   limit.hidden = !tooMany;
   if (tooMany) limit.textContent = t("pick.tooMany", { max: MAX_FILES });
@@ -299,12 +320,38 @@ async function sendBatch(batch) {
 }
 
 function makePlan() {
-  return batches(sendable(), config.max_items, config.max_body_bytes).map((list) => ({
+  return planBatches().map((list) => ({
     entries: list,
     body: JSON.stringify(payloadOf(list)),
     key: crypto.randomUUID(),
     result: null,
   }));
+}
+
+/** Send every batch of the plan not sent yet, in order; stop at the first that fails. */
+async function sendPlan() {
+  let failure = null;
+  for (const batch of plan) {
+    if (batch.result) continue;
+    failure = await sendBatch(batch);
+    if (failure) break;
+  }
+  // Mark the files the registry turned down, by their place in their batch.
+  for (const batch of plan) {
+    if (!batch.result || batch.marked) continue;
+    batch.marked = true;
+    for (const r of batch.result.rejected) {
+      const entry = batch.entries[r.index];
+      if (!entry) continue;
+      entry.state = "error";
+      entry.rejectKey = rejectKey(r.code);
+    }
+  }
+  return failure;
+}
+
+function madeCases() {
+  return plan ? plan.filter((b) => b.result && b.result.caseId) : [];
 }
 
 async function send() {
@@ -318,58 +365,62 @@ async function send() {
   button.disabled = true;
   button.textContent = t("send.sending");
   $("send-error").hidden = true;
-  let failure = null;
-  for (const batch of plan) {
-    if (batch.result) continue;
-    failure = await sendBatch(batch);
-    if (failure) break;
-  }
+  const failure = await sendPlan();
   button.dataset.busy = "";
   button.textContent = t("send.button");
-  if (failure) {
-    const sentSome = plan.some((b) => b.result && b.result.caseId);
-    $("send-error").textContent = sentSome ? `${t(failure)} ${t("send.partial")}` : t(failure);
-    $("send-error").hidden = false;
-    refresh();
+  if (madeCases().length) {
+    // At least one case exists: its number and secret are shown now, whatever came after it.
+    showReceipt(failure);
     return;
   }
-  // Mark the files the registry turned down, by their place in their batch.
-  for (const batch of plan) {
-    for (const r of batch.result.rejected) {
-      const entry = batch.entries[r.index];
-      if (!entry) continue;
-      entry.state = "error";
-      entry.rejectKey = rejectKey(r.code);
-    }
-  }
-  if (!plan.some((b) => b.result.caseId)) {
-    // Not one case could be made: stay on the list, each file says why.
-    for (const e of entries) updateEntry(e);
-    $("send-error").textContent = t("api.nothingAccepted");
-    $("send-error").hidden = false;
-    refresh();
-    return;
-  }
-  showReceipt();
+  for (const e of entries) updateEntry(e);
+  // Not one case could be made: stay on the list. Either nothing got through (say why, Send
+  // again sends the same bodies), or every file was turned down (each file says why).
+  $("send-error").textContent = t(failure || "api.nothingAccepted");
+  $("send-error").hidden = false;
+  refresh();
 }
 
-function showReceipt() {
-  const cases = plan
-    .filter((b) => b.result.caseId)
-    .map((b) => ({ caseId: b.result.caseId, secret: b.result.secret, items: b.result.accepted }));
-  const failed = entries
-    .filter((e) => e.state === "error")
-    .map((e) => ({ name: e.file.name, key: e.rejectKey || `err.${e.error}` }));
-  const sentEntries = plan.flatMap((b) => b.entries.filter((e) => e.state === "done"));
+/** From the receipt: send the batches a failure stopped, with the keys they were first sent with. */
+async function sendRest() {
+  const button = $("send-rest");
+  button.disabled = true;
+  button.textContent = t("send.sending");
+  const failure = await sendPlan();
+  button.disabled = false;
+  showReceipt(failure);
+}
+
+function showReceipt(failure = null) {
+  if (!receipt) {
+    // First receipt: what never reached a batch (could not be hashed, or the same file twice).
+    const planned = new Set(plan.flatMap((b) => b.entries));
+    hashFailures = entries
+      .filter((e) => e.state === "error" && !planned.has(e))
+      .map((e) => ({ name: e.file.name, key: `err.${e.error}` }));
+    duplicates = entries.filter((e) => e.duplicate).length;
+  }
+  const done = plan.filter((b) => b.result);
+  const doneEntries = done.flatMap((b) => b.entries);
+  const sentEntries = doneEntries.filter((e) => e.state === "done");
   receipt = {
-    at: new Date(),
-    cases,
+    at: receipt ? receipt.at : new Date(),
+    cases: done
+      .filter((b) => b.result.caseId)
+      .map((b) => ({ caseId: b.result.caseId, secret: b.result.secret, items: b.result.accepted })),
     sent: sentEntries.length,
-    failed,
+    failed: [
+      ...hashFailures,
+      ...doneEntries.filter((e) => e.state === "error").map((e) => ({ name: e.file.name, key: e.rejectKey })),
+    ],
     notShared: sentEntries.filter((e) => isLowQuality(e.result)).map((e) => e.file.name),
-    duplicates: entries.filter((e) => e.duplicate).length,
+    duplicates,
+    // Files of batches a failure stopped: not sent yet, and why.
+    pending: plan.filter((b) => !b.result).flatMap((b) => b.entries.map((e) => e.file.name)),
+    failure,
   };
-  // The files are no longer needed: drop previews and references.
+  // The files are no longer needed (a batch not sent yet keeps its body, not its files): drop
+  // previews and references.
   for (const e of entries) revoke(e);
   entries.length = 0;
   $("file-list").replaceChildren();
@@ -391,7 +442,17 @@ function copyButton(target) {
 function renderReceipt() {
   if (!receipt) return;
   const many = receipt.cases.length > 1;
-  $("receipt-h").textContent = t(many ? "receipt.headingMany" : "receipt.heading");
+  const partial = receipt.pending.length > 0;
+  $("receipt-h").textContent = t(partial ? "receipt.headingPartial" : many ? "receipt.headingMany" : "receipt.heading");
+  $("receipt-pending-box").hidden = !partial;
+  if (partial) {
+    $("receipt-pending-why").textContent = t(receipt.failure || "api.unknown");
+    $("receipt-pending-help").textContent = t("receipt.pendingHelp");
+    $("receipt-pending").replaceChildren(
+      ...receipt.pending.map((name) => el("li", {}, el("bdi", { text: name }))),
+    );
+    $("send-rest").textContent = t("receipt.sendRest");
+  }
   $("receipt-cases").replaceChildren(
     ...receipt.cases.map((c, k) => {
       const id = ltr(c.caseId, "code");
@@ -439,6 +500,7 @@ function receiptText() {
   });
   lines.push(`${t("receipt.file.date")}: ${receipt.at.toISOString().slice(0, 10)}`, "");
   lines.push(t("receipt.sent", { n: receipt.sent }), "");
+  if (receipt.pending.length) lines.push(`${t("receipt.pendingHeading")}: ${receipt.pending.length}`, "");
   lines.push(t("receipt.file.keep"), `${t("receipt.file.check")} ${statusUrl}`, "");
   return lines.join("\n");
 }
@@ -452,14 +514,15 @@ function saveReceipt() {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  receiptKept = true;
+  for (const c of receipt.cases) keptCases.add(c.caseId);
 }
 
 async function copy(button, target) {
   const text = target.textContent;
   try {
     await navigator.clipboard.writeText(text);
-    if (target.classList.contains("case-secret") && receipt.cases.length === 1) receiptKept = true;
+    const box = target.closest("[data-case]");
+    if (target.classList.contains("case-secret") && box) keptCases.add(box.dataset.case);
     $("copy-status").textContent = t("receipt.copied");
     button.textContent = t("receipt.copied");
     setTimeout(() => (button.textContent = t("receipt.copy")), 2000);
@@ -504,16 +567,20 @@ async function init() {
   for (const type of ["dragleave", "drop"]) drop.addEventListener(type, () => drop.classList.remove("over"));
   drop.addEventListener("drop", (ev) => {
     ev.preventDefault();
-    addFiles([...ev.dataTransfer.files].filter((f) => /^(image|video)\//.test(f.type) || f.type === ""));
+    // Every dropped file, whatever type the browser guesses from its name: the kind comes from
+    // its first bytes, and a file that is neither photo nor video is told why, not dropped unseen.
+    addFiles([...ev.dataTransfer.files]);
   });
   // A file dropped outside the box must not make the browser navigate away to it.
   window.addEventListener("dragover", (ev) => ev.preventDefault());
   window.addEventListener("drop", (ev) => ev.preventDefault());
   $("send").addEventListener("click", send);
-  // The secret is shown once: ask before the tab closes if it was neither copied nor saved.
+  // A secret is shown once: ask before the tab closes while a case exists whose secret was
+  // neither copied nor saved (also while later batches are still being sent).
   window.addEventListener("beforeunload", (ev) => {
-    if (receipt && !receiptKept) ev.preventDefault();
+    if (madeCases().some((b) => !keptCases.has(b.result.caseId))) ev.preventDefault();
   });
+  $("send-rest").addEventListener("click", sendRest);
   $("save-receipt").addEventListener("click", saveReceipt);
   const support = () => showSupport($("support"), $("support-links"), config.support, currentLang());
   onLangChange(() => {

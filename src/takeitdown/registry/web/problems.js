@@ -49,7 +49,8 @@ export const PROBLEM_KEYS = {
   "takedown.incomplete": "api.unknown",
 };
 
-// Why the registry turned down one item of a case (`rejected: [{index, code, reason}]`).
+// Why the registry turned down one item of a case (`rejected: [{index, code, reason}]`): every
+// takeitdown.protocol.RejectCode, checked by tests/web/test_i18n.py like PROBLEM_KEYS.
 export const REJECT_KEYS = {
   "hash.too_many_frames": "reject.tooLong",
   "item.bad_kind": "reject.bad",
@@ -58,6 +59,11 @@ export const REJECT_KEYS = {
   "item.hash_not_allowed": "reject.bad",
   "hash.invalid": "reject.bad",
   "hash.unknown_type": "reject.bad",
+  // A PDQ far from half its bits set: the page's own hash went wrong, not the person's file.
+  "hash.implausible": "reject.bad",
+  // Codes of a platform's reports: a person never meets them here, but they are known.
+  "report.invalid": "reject.unknown",
+  "report.unknown_entry": "reject.unknown",
 };
 
 /** The string key for an error reply: by its code, else a general one by the kind of status. */

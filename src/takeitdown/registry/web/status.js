@@ -49,6 +49,8 @@ function render() {
   const line = $("status-line");
   line.className = `status-line ${withdrawn ? "withdrawn" : "active"}`;
   line.textContent = justWithdrawn ? t("status.withdrawnNow") : t(withdrawn ? "status.withdrawn" : "status.active");
+  // Platform reviewers disputed one of its hashes: it is off the lists until checked.
+  $("status-review").hidden = withdrawn || data.under_review !== true;
   tFill($("status-items"), "status.items", { n: data.items ?? 0 });
   tFill($("status-received"), "status.received", { n: data.platforms_received ?? 0 });
   const outcomes = data.outcomes || {};

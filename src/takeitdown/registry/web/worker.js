@@ -17,25 +17,31 @@ const CHUNK = 4 * 1024 * 1024;
 const HEAD = 64 * 1024;
 const CAN_DRAW = typeof OffscreenCanvas !== "undefined";
 
+// The table of takeitdown.hashing.media.sniff, kept the same (tests/vectors/media.json holds the
+// cases both are tested on). ISO base media brands that are still images; the rest are video.
+const IMAGE_BRANDS = ["heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "avif", "avis"];
+// QuickTime files may start with another top-level atom instead of ftyp.
+const QT_ATOMS = ["moov", "mdat", "free", "wide", "skip", "pnot"];
+
 /** What the first bytes say the file is, whatever its name or type claims. */
-function sniff(head) {
+export function sniff(head) {
   const ascii = (a, b) => String.fromCharCode(...head.subarray(a, b));
-  if (head.length >= 12 && ascii(4, 8) === "ftyp") {
+  const starts = (...bytes) => head.length >= bytes.length && bytes.every((b, i) => head[i] === b);
+  if (starts(0xff, 0xd8, 0xff)) return "jpeg";
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "png";
+  if (["GIF87a", "GIF89a"].includes(ascii(0, 6)) || ascii(0, 2) === "BM") return "image";
+  if (ascii(0, 4) === "II*\0" || ascii(0, 4) === "MM\0*") return "image";
+  if (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "image";
+  if (ascii(0, 4) === "RIFF" && ascii(8, 12) === "AVI ") return "video";
+  if (starts(0x1a, 0x45, 0xdf, 0xa3)) return "video"; // Matroska / WebM (EBML)
+  if (ascii(4, 8) === "ftyp") {
     const brand = ascii(8, 12);
-    if (["heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "avif", "avis"].includes(brand)) {
-      return brand.startsWith("avi") ? "image" : "heic";
-    }
+    if (IMAGE_BRANDS.includes(brand)) return brand.startsWith("avi") ? "image" : "heic";
     return "video";
   }
-  if (head.length >= 4 && head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) {
-    return "video"; // Matroska / WebM
-  }
-  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return "jpeg";
-  if (head.length >= 8 && head[0] === 0x89 && ascii(1, 4) === "PNG") return "png";
-  if (head.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "image";
-  if (head.length >= 6 && ascii(0, 3) === "GIF") return "image";
-  if (head.length >= 2 && ascii(0, 2) === "BM") return "image";
-  if (head.length >= 4 && (ascii(0, 4) === "II*\0" || ascii(0, 4) === "MM\0*")) return "image";
+  if (QT_ATOMS.includes(ascii(4, 8))) return "video";
+  // MPEG-TS: a sync byte every 188 bytes.
+  if (head.length > 376 && head[0] === 0x47 && head[188] === 0x47 && head[376] === 0x47) return "video";
   return "unknown";
 }
 

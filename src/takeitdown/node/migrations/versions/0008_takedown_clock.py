@@ -7,8 +7,8 @@
 - `warned_at`: the 36-hour warning was given (once);
 - an index on the inventory's `ref`: the desk looks the named items' own hashes up by ref.
 
-Revision ID: node_0006_takedown_clock
-Revises: node_0005
+Revision ID: node_0008_takedown_clock
+Revises: node_0007_review_refs
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "node_0006_takedown_clock"
-down_revision = "node_0005"
+revision = "node_0008_takedown_clock"
+down_revision = "node_0007_review_refs"
 branch_labels = None
 depends_on = None
 
