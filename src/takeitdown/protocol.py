@@ -671,6 +671,7 @@ class ProblemCode(StrEnum):
     FORBIDDEN = "forbidden"  # signed in, but the role does not allow it
     USER_NOT_FOUND = "user.not_found"
     TAKEDOWN_INCOMPLETE = "takedown.incomplete"  # `missing` lists the absent elements
+    TAKEDOWN_PII_UNREADABLE = "takedown.pii_unreadable"  # sealed under another key, or no key set
 
 
 @dataclass(frozen=True)
@@ -724,6 +725,8 @@ WEBHOOK_EVENT_TYPES = (
     "entry.withdrawn",
     "entry.quarantined",
     "takedown.remove",
+    "takedown.warning",
+    "takedown.breach",
 )
 WEBHOOK_TOLERANCE_SECONDS = 300
 

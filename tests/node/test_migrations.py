@@ -120,3 +120,45 @@ def test_node_0007_keeps_the_refs_of_uploads_joined_before_it(tmp_path: Path) ->
     assert [tuple(r) for r in refs] == [(1, "upload", "p2", 2)]
     assert accounts == [None, None, None]
     db.dispose()
+
+
+def test_node_0008_gives_old_takedown_requests_their_clock_columns(tmp_path: Path) -> None:
+    # A node_0007 database with a request on its way to removal and one waiting for its requester:
+    # the first can no longer be marked incomplete, the second waits from the upgrade (not from its
+    # receipt, which would abandon it early).
+    db = Database(f"sqlite:///{tmp_path / 'n8.db'}")
+    cfg = _config()
+    with db.write() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "node_0007_review_refs")
+        for rid, state, clock in (("TR-AAAA-AAAA", "removing", "'2026-06-01 10:00:00'"),
+                                  ("TR-BBBB-BBBB", "incomplete", "NULL")):  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO node_takedown_requests (id, secret_salt, secret_hash, acting_for, "
+                    "share_consent, hashes, state, received_at, clock_from) VALUES "
+                    f"('{rid}', x'00', x'00', 'self', 0, '[]', '{state}', '2026-06-01 10:00:00', {clock})"
+                )
+            )
+    db.migrate()
+    with db.read() as conn:
+        rows = dict(
+            conn.execute(
+                text(
+                    "SELECT id, validated_at IS NOT NULL AND incomplete_at IS NULL "
+                    "FROM node_takedown_requests"
+                )
+            ).all()
+        )
+        waiting = conn.execute(
+            text("SELECT incomplete_at > '2026-06-02' FROM node_takedown_requests WHERE id = 'TR-BBBB-BBBB'")
+        ).scalar_one()
+        indexes = {i["name"] for i in inspect(conn).get_indexes("node_inventory")}
+    assert rows == {"TR-AAAA-AAAA": 1, "TR-BBBB-BBBB": 0} and waiting == 1
+    assert "node_ix_inventory_ref" in indexes
+    with db.write() as conn:  # and back down
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "node_0007_review_refs")
+        cols = {c["name"] for c in inspect(conn).get_columns("node_takedown_requests")}
+    assert "validated_at" not in cols
+    db.dispose()

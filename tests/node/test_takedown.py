@@ -228,3 +228,400 @@ def test_without_a_key_the_form_says_it_is_closed(registry: Registry, tmp_path: 
         assert r.status_code == 503 and r.json()["code"] == "unavailable"
     finally:
         node.stop()
+
+
+class Clock:
+    """An injected clock: the desk's idea of now, moved by the test."""
+
+    def __init__(self, t: datetime) -> None:
+        self.t = t
+
+    def __call__(self) -> datetime:
+        return self.t
+
+
+def _audit(db: Database) -> list[tuple[str, str, str | None]]:
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT actor, action, subject FROM node_audit ORDER BY seq")).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+@pytest.fixture
+def clocked(tmp_path: Path) -> tuple[Desk, Clock, list[tuple[str, dict]]]:
+    """A desk with an injected clock, the real audit log and a list of the events it emits."""
+    from takeitdown.node.audit import AuditLog
+
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    clock = Clock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    events: list[tuple[str, dict]] = []
+    d = Desk(
+        db,
+        Sealer(new_key()),
+        notify=lambda e, p, conn=None: events.append((e, p)),
+        record=AuditLog(db).append,
+        retention=timedelta(days=30),
+        abandon_after=timedelta(days=14),
+        clock=clock,
+    )
+    return d, clock, events
+
+
+def test_the_clock_warns_once_records_breaches_abandons_and_deletes_without_anyone_looking(
+    clocked: tuple[Desk, Clock, list[tuple[str, dict]]],
+) -> None:
+    desk, clock, events = clocked
+    t0 = clock.t
+    late = desk.submit(parse_request(REQUEST))["request_id"]
+    quiet = desk.submit(parse_request(REQUEST))["request_id"]
+    desk.mark_incomplete(quiet, "Which post? Please send its link.", "dana")
+    clock.t = t0 + timedelta(hours=35, minutes=59)
+    assert desk.tick() == {"breaches": 0, "warnings": 0, "abandoned": 0, "purged": 0}
+    clock.t = t0 + timedelta(hours=36)
+    assert desk.tick()["warnings"] == 1
+    clock.t = t0 + timedelta(hours=40)
+    assert desk.tick()["warnings"] == 0  # once
+    assert [e for e, p in events] == ["takedown.warning"] and events[0][1]["request_id"] == late
+    clock.t = t0 + timedelta(hours=48, seconds=1)
+    assert desk.tick()["breaches"] == 1 and desk.tick()["breaches"] == 0
+    assert [e for e, _ in events] == ["takedown.warning", "takedown.breach"]
+    assert set(events[1][1]) == {"request_id", "deadline"}  # ids and times only
+    rows = _audit(desk.db)
+    assert ("node", "takedown.warning", late) in rows and ("node", "takedown.breach", late) in rows
+    assert desk.detail(late)["breach"] == "not removed within 48 hours of the valid request"
+
+    # The incomplete request nobody answers is closed after 14 days, its personal data 30 days later.
+    clock.t = t0 + timedelta(days=14, minutes=1)
+    assert desk.tick()["abandoned"] == 1
+    assert desk.detail(quiet)["state"] == "abandoned"
+    clock.t = t0 + timedelta(days=44)
+    assert desk.tick()["purged"] == 0
+    clock.t = t0 + timedelta(days=44, minutes=2)
+    assert desk.tick()["purged"] == 1
+    assert desk.detail(quiet)["personal"] == {"deleted": True}
+    assert desk.detail(late)["personal"]["contact"] == "jordan@example.org"  # still open: kept
+    assert ("node", "takedown.personal_data_deleted", quiet) in _audit(desk.db)
+
+
+def test_the_node_runs_the_clock_in_its_background(
+    clocked: tuple[Desk, Clock, list[tuple[str, dict]]],
+) -> None:
+    from takeitdown.node.takedown_ticker import DeskTicker
+
+    desk, clock, events = clocked
+    rid = desk.submit(parse_request(REQUEST))["request_id"]
+    clock.t += timedelta(hours=49)
+    ticker = DeskTicker(desk, interval=0.05)
+    ticker.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while not events and datetime.now(UTC) < deadline:
+            ticker.wake()
+            import time
+
+            time.sleep(0.05)
+    finally:
+        ticker.stop()
+    assert ("takedown.breach", rid) in [(e, p["request_id"]) for e, p in events]
+    assert ticker.last_error is None and ticker.ticks >= 1
+
+
+def test_incomplete_only_before_validation_and_the_answer_is_kept_sealed(
+    clocked: tuple[Desk, Clock, list[tuple[str, dict]]],
+) -> None:
+    desk, clock, _ = clocked
+    t0 = clock.t
+    checked = desk.submit(parse_request(REQUEST))["request_id"]
+    desk.validate(checked, "dana")
+    clock.t = t0 + timedelta(hours=47)
+    with pytest.raises(RequestError) as info:
+        desk.mark_incomplete(checked, "Send more.", "dana")  # at hour 47: no restart of the clock
+    assert info.value.status == 409 and "cannot be stopped or restarted" in str(info.value)
+    assert desk.detail(checked)["deadline"] == "2026-06-03T12:00:00Z"
+
+    clock.t = t0
+    receipt = desk.submit(parse_request(REQUEST))
+    rid, secret = receipt["request_id"], receipt["request_secret"]
+    clock.t = t0 + timedelta(hours=2)
+    desk.mark_incomplete(rid, "We cannot find post:2; please send its full link.", "dana")
+    with pytest.raises(RequestError) as info:
+        desk.add_information(rid, secret, ["https://platform.example/" + "x" * 1100], None)
+    assert info.value.status == 422 and "1024" in str(info.value)  # refused, never cut
+    with pytest.raises(RequestError):
+        desk.add_information(rid, secret, [], "n" * 5000)
+    clock.t = t0 + timedelta(hours=10)
+    note = "It is the second photo, posted by user jordans_ex on 3 May."
+    assert desk.add_information(rid, secret, ["https://platform.example/p/2"], note)
+    status = desk.status(rid, secret)
+    assert status["state"] == "valid" and status["deadline"] == "2026-06-03T22:00:00Z"  # answer + 48 h
+    personal = desk.detail(rid)["personal"]
+    assert personal["answers"] == [{"at": "2026-06-01T22:00:00Z", "note": note}]
+    with desk.db.read() as conn:
+        raw = b"".join(bytes(r[0]) for r in conn.execute(text("SELECT sealed FROM node_takedown_pii")))
+    assert b"jordans_ex" not in raw  # sealed like the name and contact
+    assert ("requester", "takedown.answered", rid) in _audit(desk.db)
+
+    desk.remove(rid, "dana")
+    desk.confirm_removed(rid, ["https://platform.example/p/1", "post:2", "https://platform.example/p/2"],
+                         at=t0 + timedelta(hours=50))  # fmt: skip
+    report = compliance_report(desk.db, t0 - timedelta(days=1), t0 + timedelta(days=3))
+    # measured from receipt: 50 h; within 48 h of the valid request (the answer at hour 10)
+    assert report["worst_hours_to_removal"] == 50.0
+    assert (report["removed_within_48h"], report["removed_within_48h_of_receipt"]) == (1, 0)
+    assert report["clock_stopped"] == [{"request_id": rid, "hours": 10.0}]
+    assert f"clock_stopped,{rid}: 10.0 h" in as_csv(report)
+
+
+def test_copies_of_the_named_items_themselves_are_found_queued_and_blocked(tmp_path: Path) -> None:
+    from takeitdown.node.takedown import Copy, inventory_hashes
+
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    inventory = Inventory(db)
+    inventory.add_items(
+        [
+            InventoryItem("scan", "post:named", MD5, [PDQ]),  # the item the request names
+            InventoryItem("scan", "post:reupload", MD5, [PDQ]),  # the same file again
+            InventoryItem("scan", "post:resized", "cd" * 16, [NEAR]),  # the same picture, resized
+            InventoryItem("scan", "post:other", "ef" * 16, [FAR]),
+        ]
+    )
+    reviews: list[tuple[str, Copy]] = []
+    blocked: list[tuple[list[tuple[str, str]], str]] = []
+    desk = Desk(
+        db,
+        Sealer(new_key()),
+        inventory_copy_finder(inventory),
+        hashes_of=inventory_hashes(inventory),
+        queue_review=lambda rid, c, conn=None: reviews.append((rid, c)) or 41,
+        block=lambda values, why, conn=None: blocked.append((values, why)) or len(values),
+    )
+    rid = desk.submit(parse_request({**REQUEST, "content": ["post:named"], "hashes": []}))["request_id"]
+    asked = desk.remove(rid, "dana")
+    assert sorted(asked["refs"]) == ["post:named", "post:reupload"]  # found with no hash from the requester
+    assert asked["likely_copies"] == ["post:resized"] and asked["blocked_hashes"] == 2
+    assert [(r, c.ref, c.md5, c.pdq) for r, c in reviews] == [(rid, "post:resized", "cd" * 16, NEAR)]
+    items = {i["ref"]: i for i in desk.detail(rid, with_personal_data=False)["items"]}
+    assert (items["post:resized"]["state"], items["post:resized"]["note"]) == ("in_review", "review:41")
+    assert "post:other" not in items
+    assert blocked == [([("md5", MD5), ("pdq", PDQ)], f"TAKE IT DOWN Act request {rid}")]
+    assert desk.copy_reviewed(41, "remove", "rita") == rid
+    still = desk.confirm_removed(rid, ["post:named", "post:reupload"])
+    assert still == {"closed": False, "still_removing": ["post:resized"]}
+    assert desk.confirm_removed(rid, ["post:resized"])["closed"]
+
+
+def test_a_failed_step_leaves_no_review_item_no_block_no_breach_and_no_event(tmp_path: Path) -> None:
+    # The desk on the node's own store, outbox and audit log: a removal's review items and blocks,
+    # and a breach found by the clock, commit with their audit row and event or not at all.
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.events import EventOutbox
+    from takeitdown.node.store import NodeStore
+    from takeitdown.node.takedown import Copy, inventory_hashes
+
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    inventory = Inventory(db)
+    inventory.add_items(
+        [
+            InventoryItem("scan", "post:named", MD5, [PDQ]),
+            InventoryItem("scan", "post:resized", "cd" * 16, [NEAR]),
+        ]
+    )
+    store, outbox, log = NodeStore(db), EventOutbox(db), AuditLog(db)
+    fail: set[str] = set()
+
+    def record(*args: object, conn: object = None) -> None:
+        if args[1] in fail:
+            raise RuntimeError("the audit write failed")
+        log.append(*args, conn=conn)  # type: ignore[arg-type]
+
+    def queue_review(rid: str, c: Copy, conn: object = None) -> int:
+        return store.add_review("takedown", c.ref, c.md5, c.pdq, [], conn)
+
+    def block(values: list[tuple[str, str]], why: str, conn: object = None) -> int:
+        return len(store.add_local_blocks(values, why, conn))
+
+    clock = Clock(datetime.now(UTC))
+    desk = Desk(
+        db,
+        Sealer(new_key()),
+        inventory_copy_finder(inventory),
+        outbox.emit,
+        record,
+        hashes_of=inventory_hashes(inventory),
+        queue_review=queue_review,
+        block=block,
+        clock=clock,
+    )
+    rid = desk.submit(parse_request({**REQUEST, "content": ["post:named"], "hashes": []}))["request_id"]
+
+    def counts() -> tuple[int, int]:
+        with db.read() as conn:
+            reviews = conn.execute(text("SELECT count(*) FROM node_review_items")).scalar_one()
+            blocks = conn.execute(text("SELECT count(*) FROM node_block_list")).scalar_one()
+        return reviews, blocks
+
+    clock.t += timedelta(hours=49)
+    fail.add("takedown.breach")
+    with pytest.raises(RuntimeError):
+        desk.tick()
+    assert desk.detail(rid)["breach"] is None and outbox.all_events() == []
+    fail.clear()
+    assert desk.record_breaches() == 1
+    assert [e["type"] for e in outbox.all_events()] == ["takedown.breach"]
+
+    fail.add("takedown.remove")
+    with pytest.raises(RuntimeError):
+        desk.remove(rid, "dana")
+    assert desk.detail(rid)["state"] == "valid" and counts() == (0, 0)
+    assert [e["type"] for e in outbox.all_events()] == ["takedown.breach"]
+    fail.clear()
+    asked = desk.remove(rid, "dana")
+    assert asked["likely_copies"] == ["post:resized"] and asked["blocked_hashes"] == 2
+    assert counts() == (1, 2)
+    assert [e["type"] for e in outbox.all_events()] == ["takedown.breach", "takedown.remove"]
+    assert [a for _, a, _ in _audit(db)] == ["takedown.received", "takedown.breach", "takedown.remove"]
+    db.dispose()
+
+
+def test_sealed_with_another_key_is_a_clear_503_and_many_refs_confirm(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'node.db'}")
+    db.migrate()
+    first = Desk(db, Sealer(new_key()))
+    rid = first.submit(parse_request(REQUEST))["request_id"]
+    for sealer in (Sealer(new_key()), None):  # the key was changed, or is not set
+        with pytest.raises(RequestError) as info:
+            Desk(db, sealer).detail(rid)
+        assert (info.value.status, info.value.code) == (503, "takedown.pii_unreadable")
+        assert Desk(db, sealer).detail(rid, with_personal_data=False)["request_id"] == rid
+    first.remove(rid, "dana")
+    # more refs than SQLite binds in one statement (999 before 3.32, 32766 since, 250000 on Debian)
+    many = [f"post:{i}" for i in range(260_000)] + REQUEST["content"]
+    assert first.confirm_removed(rid, many)["closed"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "takeitdown.cli", "node", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+NUMBA_CACHE = {"NUMBA_CACHE_DIR": str(Path(__file__).resolve().parents[2] / "test-artifacts" / "numba-cache")}
+
+
+@pytest.mark.slow
+def test_only_desk_users_see_requests_copies_are_found_and_a_reupload_is_blocked(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from tests.node.helpers import conformance
+
+    hosted = tmp_path / "hosted"
+    hosted.mkdir()
+    original = conformance("pdq/bridge-mods/aaa-orig.jpg")
+    (hosted / "post-1.jpg").write_bytes(original.read_bytes())
+    (hosted / "post-1-again.jpg").write_bytes(original.read_bytes())  # an identical copy
+    (hosted / "post-1-small.jpg").write_bytes(conformance("pdq/bridge-mods/shrink-a-lot.jpg").read_bytes())
+    env = {"TAKEITDOWN_NODE_PII_KEY": new_key(), **NUMBA_CACHE}
+    node = start_node(registry, registry.add_platform("desk-roles"), tmp_path, extra_env=env)
+    try:
+        assert _cli("scan", str(hosted), "--database-url", node.db_url, "--workers", "1").returncode == 0
+        secrets_ = {}
+        for name, role in (("rita", "reviewer"), ("dana", "desk")):
+            made = _cli("user", "add", name, "--role", role, "--database-url", node.db_url)
+            assert made.returncode == 0, made.stderr
+            secrets_[name] = made.stdout.strip()
+        rita = httpx.Client(
+            base_url=node.url, headers={"Authorization": f"Bearer {secrets_['rita']}"}, timeout=30
+        )
+        dana = httpx.Client(
+            base_url=node.url, headers={"Authorization": f"Bearer {secrets_['dana']}"}, timeout=30
+        )
+        admin = httpx.Client(base_url=node.url, headers=node.auth, timeout=30)
+        made = httpx.post(node.url + "/v1/takedown-requests", json={**REQUEST, "content": ["post-1.jpg"]})
+        rid = made.json()["request_id"]
+
+        # A reviewer sees none of it: not the list, not the name and contact, no action.
+        for call in (
+            lambda: rita.get("/v1/desk/requests"),
+            lambda: rita.get(f"/v1/desk/requests/{rid}"),
+            lambda: rita.post(f"/v1/desk/requests/{rid}/remove", json={"actor": "someone else"}),
+        ):
+            r = call()
+            assert r.status_code == 403 and r.json()["code"] == "forbidden", r.text
+            assert "jordan" not in r.text.lower()
+        assert dana.get("/v1/desk/requests").json()["requests"][0]["request_id"] == rid
+        assert dana.get(f"/v1/desk/requests/{rid}").json()["personal"]["contact"] == "jordan@example.org"
+
+        assert dana.post(f"/v1/desk/requests/{rid}/validate", json={}).status_code == 200
+        late = dana.post(f"/v1/desk/requests/{rid}/incomplete", json={"reason": "more please"})
+        assert late.status_code == 409  # validated: the clock cannot be restarted
+        # The body's "actor" is not who acted: dana is signed in.
+        asked = dana.post(f"/v1/desk/requests/{rid}/remove", json={"actor": "mallory"}).json()
+        assert sorted(asked["refs"]) == ["post-1-again.jpg", "post-1.jpg"]
+        assert asked["likely_copies"] == ["post-1-small.jpg"] and asked["blocked_hashes"] == 2
+        queue = admin.get("/v1/console/queue", params={"source": "takedown"}).json()["items"]
+        assert [(i["ref"], i["priority"]) for i in queue] == [("post-1-small.jpg", 1)]
+        queue_ids = [i["id"] for i in queue]
+
+        rows = admin.get("/v1/audit", params={"latest": "true", "limit": 50}).json()["rows"]
+        actors = {(r["action"], r["actor"]) for r in rows if r["subject"] == rid}
+        assert {
+            ("takedown.viewed", "dana"),
+            ("takedown.validated", "dana"),
+            ("takedown.remove", "dana"),
+        } <= actors
+        assert not any("mallory" in r["actor"] for r in rows)
+
+        # The removed picture cannot come back: the same file uploaded again is blocked.
+        with original.open("rb") as f:
+            again = admin.post("/v1/match", files={"file": ("again.jpg", f, "image/jpeg")}).json()
+        assert (again["verdict"], again["final"]) == ("block", True), again
+        assert any(m["source"] == "local" for m in again["matches"])
+
+        # The platform's tool confirms with the admin token, naming its operator.
+        done = admin.post(
+            f"/v1/desk/requests/{rid}/confirm", json={"refs": asked["refs"], "actor": "ops-bot"}
+        ).json()
+        assert done["closed"] is True
+        rows = admin.get("/v1/audit", params={"action": "takedown.confirmed"}).json()["rows"]
+        assert [r["actor"] for r in rows] == ["ops-bot (admin token)"]
+
+        # The reviewer finds the likely copy is the same picture: it joins the removal.
+        decided = rita.post(f"/v1/review/{queue_ids[0]}", json={"decision": "remove", "reason": "same photo"})
+        assert decided.status_code == 200, decided.text
+        items = {
+            i["ref"]: i["state"] for i in dana.get(f"/v1/desk/requests/{rid}?personal=false").json()["items"]
+        }
+        assert items == {
+            "post-1.jpg": "removed",
+            "post-1-again.jpg": "removed",
+            "post-1-small.jpg": "removing",
+        }
+        admin.post(f"/v1/desk/requests/{rid}/confirm", json={"refs": ["post-1-small.jpg"]})
+        items = {
+            i["ref"]: i["state"] for i in dana.get(f"/v1/desk/requests/{rid}?personal=false").json()["items"]
+        }
+        assert items["post-1-small.jpg"] == "removed"
+
+        def chunks():  # type: ignore[no-untyped-def]
+            for _ in range(40):
+                yield b" " * 10_000  # 400 KB with no Content-Length: the cap holds while streaming
+
+        big = dana.post(f"/v1/desk/requests/{rid}/keep", content=chunks())
+        assert big.status_code == 413 and big.json()["code"] == "body.too_large"
+    finally:
+        node.stop()
+
+    # The key changed: the desk says why it cannot show the personal data, never a 500.
+    node = start_node(
+        registry, registry.add_platform("desk-rekeyed"), tmp_path,
+        extra_env={"TAKEITDOWN_NODE_PII_KEY": new_key(), **NUMBA_CACHE},
+    )  # fmt: skip
+    try:
+        r = httpx.get(node.url + f"/v1/desk/requests/{rid}", headers=node.auth, timeout=30)
+        assert r.status_code == 503 and r.json()["code"] == "takedown.pii_unreadable", r.text
+        r = httpx.get(node.url + f"/v1/desk/requests/{rid}?personal=false", headers=node.auth, timeout=30)
+        assert r.status_code == 200 and r.json()["state"] == "closed"
+    finally:
+        node.stop()

@@ -418,7 +418,14 @@ def create_app(node: Node, admin_token: str, start_threads: bool = True) -> Fast
 
     mount_console(app, node)
     # The legal request form and its API are public by law: anyone, with or without an account.
-    mount_takedown(app, node.takedown, node.client, node.settings.takedown_rate_per_minute)
+    mount_takedown(
+        app,
+        node.takedown,
+        node.client,
+        node.settings.takedown_rate_per_minute,
+        platform_name=node.settings.platform_name,
+        notice=node.settings.takedown_notice,
+    )
     _document_problems(app)
 
     return app

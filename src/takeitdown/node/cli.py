@@ -173,7 +173,9 @@ def _node_db(database_url: str | None) -> Any:
 @user_app.command("add")
 def user_add(
     name: str = typer.Argument(..., help="The account name (the audit log shows it)"),
-    role: str = typer.Option("reviewer", "--role", help="reviewer | admin"),
+    role: str = typer.Option(
+        "reviewer", "--role", help="reviewer | desk (also handles legal takedown requests) | admin"
+    ),
     database_url: str | None = typer.Option(None, "--database-url", help=DB_HELP),
 ) -> None:
     """Make an account; its secret is printed once (sign-in and API token), stored only hashed."""
@@ -266,6 +268,12 @@ def compliance_report_command(
     except DatabaseUrlError as e:
         _fail(str(e))
         return
+    # A deadline that passed while the node was down is a breach too: recorded before counting.
+    from takeitdown.node.audit import AuditLog
+    from takeitdown.node.events import EventOutbox
+    from takeitdown.node.takedown import Desk
+
+    Desk(db, None, notify=EventOutbox(db).emit, record=AuditLog(db).append).record_breaches()
     report = compliance_report(db, start, end)
     db.dispose()
     text = json_lib.dumps(report, indent=2)

@@ -234,7 +234,8 @@ CONSOLE = (
         "TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES",
         float,
         60.0,
-        "minutes between runs of the audit retention and the legal desk's personal-data purge",
+        "minutes between runs of the audit log's retention (the legal desk's personal-data purge runs on "
+        "its own clock, `TAKEITDOWN_NODE_TAKEDOWN_TICK_SECONDS`)",
         0.01,
         7 * 24 * 60,
     ),
@@ -256,6 +257,37 @@ DESK = (
         "legal requests one client may send a minute (`0`: no limit)",
         0,
         10_000,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_TAKEDOWN_ABANDON_DAYS",
+        float,
+        30.0,
+        "days a legal request marked incomplete waits for its requester; unanswered, it is closed as "
+        "abandoned and its personal data deleted after the retention like a closed one's",
+        1,
+        3650,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_TAKEDOWN_TICK_SECONDS",
+        float,
+        60.0,
+        "how often the legal desk records missed deadlines, gives the 36-hour warnings, closes "
+        "abandoned requests and deletes expired personal data",
+        1,
+        3600,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_PLATFORM_NAME",
+        str,
+        None,
+        'the platform\'s name on the legal request form (`/takedown`); unset: "this platform"',
+    ),
+    Var(
+        "TAKEITDOWN_NODE_TAKEDOWN_NOTICE",
+        str,
+        None,
+        "an extra plain-text paragraph on the legal request form (e.g. other ways to reach you)",
+        optional=True,
     ),
 )
 PII_KEY = Var(

@@ -26,7 +26,7 @@ from takeitdown.protocol import Problem, ProblemCode
 
 WEB = Path(__file__).parent / "web"
 COOKIE = "tid_session"
-STATIC = {"index.html", "console.js", "console.css", "favicon.svg"}
+STATIC = {"index.html", "console.js", "console.css", "favicon.svg", "desk.js"}
 OPEN_PREFIXES = ("/console",)
 OPEN_API = {"/v1/console/signin"}
 

@@ -1,6 +1,6 @@
-"""Periodic upkeep of a running node: the audit log's retention and the legal desk's purge of
-personal data past its retention. Both ran only when the node started; a node that runs for
-months must still forget on time."""
+"""Periodic upkeep of a running node: the audit log's retention. It ran only when the node
+started; a node that runs for months must still forget on time. (The legal desk's personal data
+is deleted by the desk's own clock, takedown_ticker.DeskTicker, the one place that does it.)"""
 
 from __future__ import annotations
 

@@ -216,6 +216,7 @@ inventory = Table(
     Column("hashed_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("source", "ref", name="node_uq_inventory_item"),
     Index("node_ix_inventory_md5", "md5"),
+    Index("node_ix_inventory_ref", "ref"),  # node_0006: the legal desk looks named items up by ref
 )
 
 # Who decided a review item, and the uploader's opaque account id the platform sent (if any).
@@ -249,6 +250,10 @@ takedown_requests = Table(
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Column("breach", Text, nullable=True),  # why the deadline was missed; never cleared
     Column("case_id", String(16), nullable=True),  # registry case made with consent
+    # node_0006: validated (no more `incomplete` after it), asked for more, warned at 36 h
+    Column("validated_at", DateTime(timezone=True), nullable=True),
+    Column("incomplete_at", DateTime(timezone=True), nullable=True),
+    Column("warned_at", DateTime(timezone=True), nullable=True),
     Index("node_ix_takedown_state", "state", "deadline"),
 )
 
@@ -256,7 +261,8 @@ takedown_pii = Table(
     "node_takedown_pii",
     metadata,
     Column("request_id", String(16), primary_key=True),
-    Column("sealed", LargeBinary, nullable=False),  # AES-GCM: {"signature", "contact", "statement"}
+    # AES-GCM: {"signature", "contact", "statement", "answers": [{"at", "note"}]}
+    Column("sealed", LargeBinary, nullable=False),
     Column("purge_after", DateTime(timezone=True), nullable=True),
 )
 

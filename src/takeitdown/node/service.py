@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection, event
 
 from takeitdown.node import config
 from takeitdown.node.audit import AuditLog
@@ -31,10 +33,11 @@ from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_f
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
 from takeitdown.node.pii import Sealer
-from takeitdown.node.store import Change, NodeStore, content_ref, new_ref
+from takeitdown.node.store import PRIORITY_HIGH, Change, NodeStore, content_ref, new_ref
 from takeitdown.node.sync import Syncer
+from takeitdown.node.takedown import Copy, inventory_copy_finder, inventory_hashes
 from takeitdown.node.takedown import Desk as TakedownDesk
-from takeitdown.node.takedown import inventory_copy_finder
+from takeitdown.node.takedown_ticker import DeskTicker
 from takeitdown.node.users import Users
 from takeitdown.node.webhooks import WebhookSender
 from takeitdown.protocol import AnyHash
@@ -42,6 +45,16 @@ from takeitdown.settings import SettingsError
 
 log = logging.getLogger("takeitdown.node")
 READY_AFTER_FAILURES = 3  # one failed poll is weather; three in a row is an outage
+
+
+def _after_commit(conn: Connection | None, fn: Callable[[], Any]) -> None:
+    """Run `fn` now (no transaction given), or when `conn`'s transaction commits (SQLAlchemy's
+    `commit` event, as the COMMIT is sent): never for a step that rolls back, whose event and
+    blocks were not written. A wake that comes a moment early costs at most the sender's next poll."""
+    if conn is None:
+        fn()
+    else:
+        event.listen(conn, "commit", lambda _conn: fn(), once=True)
 
 
 class ConfigError(ValueError):
@@ -63,6 +76,10 @@ class NodeSettings:
     max_lag_seconds: float = 600.0
     pii_retention_days: float = 30.0
     takedown_rate_per_minute: float = 6.0
+    takedown_abandon_days: float = 30.0
+    takedown_tick_seconds: float = 60.0
+    platform_name: str | None = None
+    takedown_notice: str | None = None
     console: dict[str, Any] = field(default_factory=lambda: config.console_values({}))
     max_page_bytes: int = 8 * 2**20
     max_concurrent_checks: int = 2
@@ -103,6 +120,10 @@ class NodeSettings:
             console=console,
             pii_retention_days=values["pii_retention_days"],
             takedown_rate_per_minute=values["takedown_rate_per_minute"],
+            takedown_abandon_days=values["takedown_abandon_days"],
+            takedown_tick_seconds=values["takedown_tick_seconds"],
+            platform_name=values["platform_name"],
+            takedown_notice=values["takedown_notice"],
             max_page_bytes=int(values["max_page_mb"] * 2**20),
             max_concurrent_checks=values["max_concurrent_checks"],
             check_wait_seconds=values["check_wait_seconds"],
@@ -162,8 +183,9 @@ class Node:
             settings.outbox_seconds,
             Backoff(settings.backoff_base, settings.backoff_cap),
         )
-        # The TAKE IT DOWN Act desk: copies are searched in the inventory, removals go out as
-        # `takedown.remove` events, and every step is in the audit log.
+        # The TAKE IT DOWN Act desk: copies are searched in the inventory (likely ones go to the
+        # review queue), removals go out as `takedown.remove` events and onto the local block
+        # list, every step is in the audit log, and its clock runs in the background.
         self.takedown = TakedownDesk(
             self.db,
             Sealer.from_env(),
@@ -172,29 +194,52 @@ class Node:
             record=self.audit.append,
             retention=timedelta(days=settings.pii_retention_days),
             review_distance=settings.policy.review_distance,
+            hashes_of=inventory_hashes(self.inventory),
+            queue_review=self._review_copy,
+            block=self._block,
+            abandon_after=timedelta(days=settings.takedown_abandon_days),
         )
+        # The desk's clock (breaches, warnings, abandoned requests, the personal-data purge) runs in
+        # the DeskTicker; the housekeeper keeps only the audit log's retention.
+        self.desk_clock = DeskTicker(self.takedown, settings.takedown_tick_seconds)
         retention_days = c["audit_retention_days"]
         self.housekeeper = Housekeeper(
-            [
-                ("audit retention", lambda: self.audit.prune(retention_days)),
-                ("legal desk personal data", self.takedown.purge_expired),
-            ],
+            [("audit retention", lambda: self.audit.prune(retention_days))],
             c.get("housekeeping_minutes", 60.0) * 60,
         )
 
-    def _emit(self, event: str, data: dict[str, Any], conn: Any = None) -> None:
+    def _emit(self, event: str, data: dict[str, Any], conn: Connection | None = None) -> None:
+        """Queue a webhook event (with `conn`, in that transaction) and wake the sender (with
+        `conn`, once the transaction commits: a rolled-back step sends nothing)."""
         self.events.emit(event, data, conn)
+        _after_commit(conn, self.webhooks.wake)
+
+    def _review_copy(self, request_id: str, copy: Copy, conn: Connection | None = None) -> int:
+        """A likely copy of a legal request's content: a high-priority review item (a legal
+        deadline runs), naming the request, not the requester; in the desk's transaction."""
+        match = {"type": "pdq", "distance": copy.distance, "source": "takedown", "request_id": request_id}
+        return self.store.add_review(
+            "takedown", copy.ref, copy.md5, copy.pdq, [match], conn, priority=PRIORITY_HIGH
+        )
+
+    def _block(self, values: list[tuple[str, str]], reason: str, conn: Connection | None = None) -> int:
+        """Block-list rows in the desk's transaction; the matcher takes them once it commits."""
+        rows = self.store.add_local_blocks(values, reason, conn)
+        _after_commit(conn, lambda: self.matcher.add_blocks(rows))
+        return len(rows)
 
     def start(self) -> None:
         self.syncer.start()
         self.outbox.start()
         self.webhooks.start()
-        self.housekeeper.start()  # runs at once, then every TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES
+        self.desk_clock.start()  # the legal desk's clock, every TAKEITDOWN_NODE_TAKEDOWN_TICK_SECONDS
+        self.housekeeper.start()  # audit retention: at once, then every TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES
 
     def stop(self) -> None:
         self.syncer.stop()
         self.outbox.stop()
         self.webhooks.stop()
+        self.desk_clock.stop()
         self.housekeeper.stop()
         self.client.close()
         self.db.dispose()
@@ -273,6 +318,8 @@ class Node:
         with self.db.write() as conn:  # the decision, its audit row and its event commit together
             item, blocks = self.store.decide(review_id, decision, policy_reason, conn)
             self.desk.record_decision(conn, item, decision, person, reason)
+            if item.get("source") == "takedown":  # a likely copy the legal desk found: its request too
+                self.takedown.copy_reviewed(review_id, decision, person, conn)
         self.matcher.add_blocks(blocks)
         self.outbox.wake()
         self.webhooks.wake()

@@ -510,6 +510,35 @@ class NodeStore:
                 for r in conn.execute(select(block_list.c.id, block_list.c.type, block_list.c.value))
             ]
 
+    def add_local_blocks(
+        self, values: Sequence[tuple[str, str]], reason: str, conn: Any = None
+    ) -> list[tuple[int, str, str]]:
+        """Block these hashes on this platform for its own reason (the legal desk's removals): they
+        stand on no registry entry, so no withdrawal lifts them. Returns the new rows (for the
+        matcher); a value already blocked for the same reason is not added twice. With `conn`, in
+        the caller's transaction (the removal that asks for them)."""
+        if conn is None:
+            with self.db.write() as c:
+                return self.add_local_blocks(values, reason, c)
+        new: list[tuple[int, str, str]] = []
+        for kind, value in values:
+            have = conn.execute(
+                select(block_list.c.id).where(
+                    block_list.c.type == kind,
+                    block_list.c.value == value,
+                    block_list.c.policy_reason == reason,
+                )
+            ).first()
+            if have is not None:
+                continue
+            res = conn.execute(
+                insert(block_list).values(
+                    type=kind, value=value, entry_ids=[], created_at=now(), policy_reason=reason
+                )
+            )
+            new.append((_new_id(res), kind, value))
+        return new
+
     def block_md5(self, value: str) -> list[list[int]]:
         """For each local block of this MD5, the registry entry ids the removed item matched."""
         with self.db.read() as conn:

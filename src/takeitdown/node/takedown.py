@@ -3,19 +3,29 @@
 A request carries the law's four elements: (1) a signature (the typed full name, with the
 explicit statement that typing it signs), (2) the content to find (links or content ids),
 (3) a statement of good-faith belief that it is not consensual, (4) contact information. One
-missing element is a 422 naming it. A complete request starts the clock at once: the content
-must be removed within 48 hours (`DEADLINE`). The desk may mark it incomplete (the content
-cannot be located from what was given) with a reason the requester sees; the clock then waits
-for the requester's added information, and restarts from when it arrives.
+missing element is a 422 naming it. A complete request starts the clock at receipt: the content
+must be removed within 48 hours (`DEADLINE`).
+
+The clock rule (docs/takedown.md): until the desk validates a request (or asks for its removal),
+it may mark it incomplete, saying what is missing; that says the request was not valid as
+received, so the clock then runs from the requester's answer. Once validated it can never be
+marked incomplete again, so the clock cannot be restarted. The compliance report measures from
+receipt and shows every hour the clock stood still.
 
 Removal is the platform's act: `remove` asks the platform (a `takedown.remove` event, through
 `notify`) and the request closes only when every item is confirmed removed. The inventory of
-hosted hashes is searched for copies of the removed items: an equal MD5 is an identical copy
-(removed as such), a PDQ within the review distance is a likely copy (listed, for review). A
-missed deadline is recorded and never cleared.
+hosted hashes is searched with the requester's hashes and with the named items' own stored
+hashes: an equal MD5 is an identical copy (removed as such), a PDQ within the review distance is
+a likely copy (queued for a reviewer). The hashes of what is removed go on the node's local block
+list, so a re-upload is blocked. A missed deadline is recorded and never cleared (`tick`, run by
+the node's background loop, also warns at 36 hours and deletes expired personal data).
 
-The name, contact and statement are sealed (pii.py), never logged, never sent on an event or to
-the registry, and deleted `TAKEITDOWN_NODE_PII_RETENTION_DAYS` after the request closes.
+Every step writes its audit row (`record`) and its event (`notify`) in the step's own transaction:
+a step that fails leaves no row and sends nothing, and a step that commits is always recorded.
+
+The name, contact, statement and the requester's answers are sealed (pii.py), never logged,
+never sent on an event or to the registry, and deleted `TAKEITDOWN_NODE_PII_RETENTION_DAYS`
+after the request closes (an unanswered incomplete request is closed as abandoned first).
 """
 
 from __future__ import annotations
@@ -30,10 +40,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from takeitdown.node.db import Database
-from takeitdown.node.pii import Sealer
+from takeitdown.node.pii import PiiKeyError, Sealer
 from takeitdown.node.schema import takedown_items, takedown_pii, takedown_requests
 from takeitdown.protocol import (
     FEED_TYPES,
@@ -72,16 +82,33 @@ STATE_WORDS = {
     "removing": "We are removing the content.",
     "closed": "Done: the content you told us about has been removed.",
     "declined": "We could not act on this request.",
+    "abandoned": "We closed this request because we did not hear back from you. You can send a new one "
+    "at any time.",
 }
+OPEN_STATES = ("valid", "incomplete", "removing")
+CLOCK_STATES = ("valid", "removing")  # the 48 hours are running
 
 
 class RequestError(ValueError):
     """A request the desk refuses; `missing` names absent elements (422), `status` the reply."""
 
-    def __init__(self, detail: str, missing: list[str] | None = None, status: int = 422) -> None:
+    def __init__(
+        self, detail: str, missing: list[str] | None = None, status: int = 422, code: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.missing = missing or []
         self.status = status
+        self.code = code  # a ProblemCode value when the status alone does not say it
+
+
+def unreadable(why: str) -> RequestError:
+    """The sealed personal data cannot be opened here: the operator's key problem, not the caller's."""
+    return RequestError(
+        f"This request's personal data cannot be read: {why}. Set TAKEITDOWN_NODE_PII_KEY to the key it was "
+        "sealed with (the request itself: add ?personal=false).",
+        status=503,
+        code="takedown.pii_unreadable",
+    )
 
 
 def now() -> datetime:
@@ -198,15 +225,27 @@ class Copy:
     ref: str
     kind: str  # identical_copy | likely_copy
     distance: int
+    md5: str | None = None  # the hosted item's own hashes (for the review item and the block list)
+    pdq: str | None = None
+
+
+@dataclass(frozen=True)
+class Hosted:
+    """A named item as the node's inventory knows it: its own stored hashes."""
+
+    ref: str
+    md5: str | None
+    pdq: str | None
 
 
 CopyFinder = Callable[[Sequence[Md5Hash], Sequence[PdqHash]], list[Copy]]
+HashesOf = Callable[[Sequence[str]], list[Hosted]]  # refs -> the inventory's rows for them
 
 
 class Notify(Protocol):
     """Queue a webhook event; with `conn`, in that transaction (events.EventOutbox.emit)."""
 
-    def __call__(self, event: str, data: dict[str, Any], conn: Connection | None = None) -> Any: ...
+    def __call__(self, event: str, data: dict[str, Any], /, conn: Connection | None = None) -> Any: ...
 
 
 class Record(Protocol):
@@ -220,8 +259,27 @@ class Record(Protocol):
         subject: str | None,
         reason: str | None,
         details: dict[str, Any] | None,
+        /,
         conn: Connection | None = None,
     ) -> Any: ...
+
+
+class QueueReview(Protocol):
+    """(request id, likely copy[, conn]) -> the review item made for it, in the removal's transaction."""
+
+    def __call__(self, request_id: str, copy: Copy, /, conn: Connection | None = None) -> int: ...
+
+
+class Block(Protocol):
+    """([(type, value)], reason[, conn]) -> how many block-list rows were added, in the removal's
+    transaction."""
+
+    def __call__(
+        self, values: list[tuple[str, str]], reason: str, /, conn: Connection | None = None
+    ) -> int: ...
+
+
+CHUNK = 500  # under every database's limit of bound variables (SQLite's was 999)
 
 
 class Desk:
@@ -234,6 +292,11 @@ class Desk:
         record: Record | None = None,
         retention: timedelta = timedelta(days=30),
         review_distance: int = PDQ_MATCH_THRESHOLD,
+        hashes_of: HashesOf | None = None,
+        queue_review: QueueReview | None = None,
+        block: Block | None = None,
+        abandon_after: timedelta = timedelta(days=30),
+        clock: Callable[[], datetime] = now,
     ) -> None:
         self.db = db
         self.sealer = sealer
@@ -242,6 +305,11 @@ class Desk:
         self._record = record
         self.retention = retention
         self.review_distance = review_distance
+        self.hashes_of = hashes_of
+        self.queue_review = queue_review
+        self.block = block
+        self.abandon_after = abandon_after
+        self.clock = clock
 
     # -- the requester ----------------------------------------------------------------------
     def submit(self, req: NewRequest, received: datetime | None = None) -> dict[str, Any]:
@@ -249,7 +317,7 @@ class Desk:
             raise RequestError(
                 "This platform has not set up its request desk yet; please contact it directly.", status=503
             )
-        received = received or now()
+        received = received or self.clock()
         request_id, secret = _new_id(), secrets.token_urlsafe(20)
         salt, digest = _hash_secret(secret)
         sealed = self.sealer.seal(
@@ -304,6 +372,7 @@ class Desk:
             "request_id": row.id,
             "state": row.state,
             "in_words": STATE_WORDS[row.state] + (f" {row.note}" if row.note else ""),
+            "note": row.note,
             "deadline": _iso(row.deadline),
             "items_named": sum(1 for i in items if i.kind == "requested"),
             "items_removed": removed,
@@ -312,37 +381,88 @@ class Desk:
         }
 
     def add_information(self, request_id: str, secret: str, content: list[str], note: str | None) -> bool:
-        """The requester answers an `incomplete`: new links restart the clock from now."""
+        """The requester answers an `incomplete`: the request is valid from now, so the 48 hours
+        run from the answer. The note may hold personal data: it is sealed with the rest."""
+        fresh = list(dict.fromkeys(c.replace("\x00", "").strip() for c in content if c.strip()))
+        if any(len(c) > MAX_REF for c in fresh):
+            raise RequestError(f"Each link or content id may be at most {MAX_REF} characters.")
+        note = (note or "").replace("\x00", "").strip() or None
+        if note is not None and len(note) > MAX_TEXT:
+            raise RequestError(f"The note may be at most {MAX_TEXT} characters.")
+        if not fresh and not note:
+            raise RequestError("Add at least one link or content id, or a note.")
+        t = self.clock()
         with self.db.write() as conn:
             row = self._find(conn, request_id, secret)
             if row is None:
                 return False
             if row.state != "incomplete":
                 raise RequestError("This request is not waiting for more information.", status=409)
-            fresh = [c.strip() for c in content if c.strip()][:MAX_CONTENT]
-            if not fresh and not note:
-                raise RequestError("Add at least one link or content id, or a note.")
-            for ref in fresh:
-                if (
-                    conn.execute(
-                        select(takedown_items.c.id).where(
-                            takedown_items.c.request_id == row.id, takedown_items.c.ref == ref
-                        )
-                    ).first()
-                    is None
-                ):
-                    conn.execute(
-                        insert(takedown_items).values(
-                            request_id=row.id, ref=ref[:MAX_REF], kind="requested", state="pending"
-                        )
+            known = {
+                r.ref
+                for r in conn.execute(
+                    select(takedown_items.c.ref).where(
+                        takedown_items.c.request_id == row.id, takedown_items.c.kind == "requested"
                     )
-            t = now()
+                )
+            }
+            added = [ref for ref in fresh if ref not in known]
+            if len(known) + len(added) > MAX_CONTENT:
+                raise RequestError(f"A request may name at most {MAX_CONTENT} items.")
+            if note is not None:
+                self._add_answer(conn, row.id, {"at": _iso(t), "note": note})
+            if added:
+                conn.execute(
+                    insert(takedown_items),
+                    [
+                        {"request_id": row.id, "ref": r, "kind": "requested", "state": "pending"}
+                        for r in added
+                    ],
+                )
             conn.execute(
                 update(takedown_requests)
                 .where(takedown_requests.c.id == row.id)
-                .values(state="valid", note=None, clock_from=t, deadline=t + DEADLINE)
+                .values(
+                    state="valid",
+                    note=None,
+                    clock_from=t,
+                    deadline=t + DEADLINE,
+                    incomplete_at=None,
+                    warned_at=None,
+                )
+            )
+            self.record(
+                "requester",
+                "takedown.answered",
+                row.id,
+                None,
+                {"items_added": len(added), "note": note is not None},
+                conn,
             )
         return True
+
+    def _add_answer(self, conn: Connection, request_id: str, answer: dict[str, Any]) -> None:
+        pii = conn.execute(
+            select(takedown_pii.c.sealed).where(takedown_pii.c.request_id == request_id)
+        ).first()
+        if pii is None:
+            return  # already deleted: nothing personal is kept past the retention
+        data = self._open(request_id, pii.sealed)
+        data.setdefault("answers", []).append(answer)
+        assert self.sealer is not None  # _open raised otherwise
+        conn.execute(
+            update(takedown_pii)
+            .where(takedown_pii.c.request_id == request_id)
+            .values(sealed=self.sealer.seal(request_id, data))
+        )
+
+    def _open(self, request_id: str, sealed: bytes) -> dict[str, Any]:
+        if self.sealer is None:
+            raise unreadable("TAKEITDOWN_NODE_PII_KEY is not set")
+        try:
+            return self.sealer.open(request_id, bytes(sealed))
+        except PiiKeyError:
+            raise unreadable("it was sealed with another key") from None
 
     def _find(self, conn: Connection, request_id: str, secret: str) -> Any | None:
         norm = request_id.strip().upper()
@@ -357,13 +477,14 @@ class Desk:
     # -- the desk -----------------------------------------------------------------------------
     def queue(self, at: datetime | None = None) -> list[dict[str, Any]]:
         """Open requests by deadline, with the time left in plain words; warnings past 36 h."""
-        at = at or now()
+        at = at or self.clock()
         self.record_breaches(at)
         with self.db.read() as conn:
             rows = conn.execute(
                 select(takedown_requests)
-                .where(takedown_requests.c.state.in_(("valid", "incomplete", "removing")))
-                .order_by(takedown_requests.c.deadline)
+                .where(takedown_requests.c.state.in_(OPEN_STATES))
+                # stopped clocks (no deadline) last, the same on SQLite and PostgreSQL
+                .order_by(takedown_requests.c.deadline.is_(None), takedown_requests.c.deadline)
             ).all()
         return [self._desk_json(r, at) for r in rows]
 
@@ -380,37 +501,35 @@ class Desk:
             pii = conn.execute(
                 select(takedown_pii.c.sealed).where(takedown_pii.c.request_id == request_id)
             ).first()
-        out = self._desk_json(row, now())
+        out = self._desk_json(row, self.clock())
         out["items"] = [
             {
                 "ref": i.ref,
                 "kind": i.kind,
                 "state": i.state,
                 "distance": i.distance,
+                "note": i.note,
                 "confirmed_at": _iso(i.confirmed_at),
             }
             for i in items
         ]
         out["hashes"] = row.hashes
         if with_personal_data:
-            out["personal"] = (
-                self.sealer.open(request_id, pii.sealed)
-                if pii is not None and self.sealer
-                else {"deleted": True}
-            )
+            out["personal"] = {"deleted": True} if pii is None else self._open(request_id, pii.sealed)
         return out
 
     def _desk_json(self, row: Any, at: datetime) -> dict[str, Any]:
         deadline = _aware(row.deadline)
         left = None if deadline is None else (deadline - at).total_seconds()
         clock = _aware(row.clock_from)
-        warn = bool(clock and row.state in ("valid", "removing") and at - clock >= WARN_AFTER)
+        warn = bool(clock and row.state in CLOCK_STATES and at - clock >= WARN_AFTER)
         return {
             "request_id": row.id,
             "state": row.state,
             "acting_for": row.acting_for,
             "minor": row.minor,
             "received_at": _iso(row.received_at),
+            "validated_at": _iso(row.validated_at),
             "deadline": _iso(deadline),
             "seconds_left": None if left is None else round(left),
             "time_left": _time_left(left),
@@ -420,8 +539,21 @@ class Desk:
             "case_id": row.case_id,
         }
 
+    def validate(self, request_id: str, actor: str) -> None:
+        """The desk has checked the request and can locate the content: from now on the clock can
+        no longer be stopped by marking it incomplete."""
+        at = self.clock()
+        self._set_state(
+            request_id,
+            ("valid",),
+            (actor, "takedown.validated", None),
+            _only_if_unvalidated=True,
+            validated_at=at,
+        )
+
     def mark_incomplete(self, request_id: str, reason: str, actor: str) -> None:
-        """The content cannot be located from what was given: the requester sees `reason`."""
+        """The content cannot be located from what was given: the requester sees `reason`. Only
+        before the request is validated: afterwards the clock must not be restarted."""
         if not reason.strip():
             raise RequestError("Say what is missing: the requester will see it.")
         note = reason.strip()[:MAX_TEXT]
@@ -429,10 +561,12 @@ class Desk:
             request_id,
             ("valid",),
             (actor, "takedown.incomplete", note),
+            _only_if_unvalidated=True,
             state="incomplete",
             note=note,
             clock_from=None,
             deadline=None,
+            incomplete_at=self.clock(),
         )
         log.info("takedown request %s marked incomplete by %s", request_id, actor)
 
@@ -440,26 +574,31 @@ class Desk:
         if not reason.strip():
             raise RequestError("Say why: the requester will see it.")
         note = reason.strip()[:MAX_TEXT]
+        at = self.clock()
         self._set_state(
             request_id,
             ("valid", "incomplete"),
             (actor, "takedown.declined", note),
+            _purge_from=at,
             state="declined",
             note=note,
-            closed_at=now(),
+            closed_at=at,
         )
-        self._schedule_purge(request_id)
         log.info("takedown request %s declined by %s", request_id, actor)
 
     def remove(self, request_id: str, actor: str) -> dict[str, Any]:
-        """Ask the platform to remove every named item and every identical copy found; list the
-        likely copies for review. The request closes when the platform confirms each removal."""
+        """Ask the platform to remove every named item and every identical copy found; queue the
+        likely copies for review; block re-uploads of what is removed. The request closes when the
+        platform confirms each removal."""
         detail = self.detail(request_id, with_personal_data=False)
         if detail is None:
             raise RequestError("No such request.", status=404)
-        if detail["state"] not in ("valid", "removing"):
+        if detail["state"] not in CLOCK_STATES:
             raise RequestError(f"A request that is {detail['state']} cannot be removed.", status=409)
-        copies = self._copies(detail["hashes"])
+        named = [i["ref"] for i in detail["items"] if i["kind"] == "requested"]
+        hosted = self.hashes_of(named) if self.hashes_of is not None else []
+        copies = self._copies(detail["hashes"], hosted)
+        review: list[Copy] = []
         with self.db.write() as conn:
             known = {
                 r.ref
@@ -468,17 +607,16 @@ class Desk:
                 )
             }
             for c in copies:
-                if c.ref not in known:
-                    conn.execute(
-                        insert(takedown_items).values(
-                            request_id=request_id,
-                            ref=c.ref,
-                            kind=c.kind,
-                            state="pending",
-                            distance=c.distance,
-                        )
+                if c.ref in known:
+                    continue  # a named item finds itself; a copy found before stays as it was
+                conn.execute(
+                    insert(takedown_items).values(
+                        request_id=request_id, ref=c.ref, kind=c.kind, state="pending", distance=c.distance
                     )
-                    known.add(c.ref)
+                )
+                known.add(c.ref)
+                if c.kind == "likely_copy":
+                    review.append(c)
             conn.execute(
                 update(takedown_items)
                 .where(
@@ -497,38 +635,113 @@ class Desk:
                 )
             ]
             conn.execute(
-                update(takedown_requests).where(takedown_requests.c.id == request_id).values(state="removing")
+                update(takedown_requests)
+                .where(takedown_requests.c.id == request_id)
+                .values(
+                    state="removing",
+                    validated_at=func.coalesce(takedown_requests.c.validated_at, self.clock()),
+                )
             )
+            for c in review:
+                review_id = self.queue_review(request_id, c, conn=conn) if self.queue_review else None
+                conn.execute(
+                    update(takedown_items)
+                    .where(takedown_items.c.request_id == request_id, takedown_items.c.ref == c.ref)
+                    .values(state="in_review", note=f"review:{review_id}" if review_id else None)
+                )
+            blocked = self._block_removed(conn, request_id, hosted, copies)
             # The event names the content only: no name, contact or statement ever leaves the desk.
-            # It and the audit row commit with the state change: a removal asked is a removal told.
+            # It, the review items, the blocks and the audit row commit with the state change: a
+            # removal asked is a removal told and recorded.
             self.notify(
                 "takedown.remove",
                 {"request_id": request_id, "refs": refs, "deadline": detail["deadline"]},
                 conn=conn,
             )
-            likely = [c.ref for c in copies if c.kind == "likely_copy"]
+            likely = [c.ref for c in review]
             self.record(
-                actor, "takedown.remove", request_id, None, {"refs": refs, "likely_copies": likely}, conn
+                actor,
+                "takedown.remove",
+                request_id,
+                None,
+                {"refs": refs, "likely_copies": likely, "blocked_hashes": blocked},
+                conn,
             )
         log.info("takedown request %s: removal of %d items asked by %s", request_id, len(refs), actor)
-        return {"refs": refs, "likely_copies": likely}
+        return {"refs": refs, "likely_copies": likely, "blocked_hashes": blocked}
 
-    def confirm_removed(self, request_id: str, refs: list[str], at: datetime | None = None) -> dict[str, Any]:
+    def _block_removed(
+        self, conn: Connection, request_id: str, hosted: list[Hosted], copies: list[Copy]
+    ) -> int:
+        """Re-uploads of what is removed are blocked: the hashes the node itself holds for the named
+        items and their identical copies (not the requester's own hashes, which nobody checked)."""
+        if self.block is None:
+            return 0
+        values: dict[tuple[str, str], None] = {}
+        own = [(h.md5, h.pdq) for h in hosted] + [
+            (c.md5, c.pdq) for c in copies if c.kind == "identical_copy"
+        ]
+        for md5, pdq in own:
+            if md5:
+                values[("md5", md5)] = None
+            if pdq:
+                values[("pdq", pdq)] = None
+        if not values:
+            return 0
+        return self.block(list(values), f"TAKE IT DOWN Act request {request_id}", conn=conn)
+
+    def copy_reviewed(
+        self, review_id: int, decision: str, person: str, conn: Connection | None = None
+    ) -> str | None:
+        """A reviewer decided a likely copy's review item: `remove` puts it with the items being
+        removed (the platform confirms it like the others), `not_a_match` keeps it. Returns the
+        request it belonged to, if any. With `conn`, in the decision's own transaction."""
+        if conn is None:
+            with self.db.write() as c:
+                return self.copy_reviewed(review_id, decision, person, c)
+        row = conn.execute(
+            select(takedown_items.c.request_id, takedown_items.c.ref).where(
+                takedown_items.c.kind == "likely_copy", takedown_items.c.note == f"review:{review_id}"
+            )
+        ).first()
+        if row is None:
+            return None
+        state = "removing" if decision == "remove" else "kept"
+        conn.execute(
+            update(takedown_items)
+            .where(takedown_items.c.request_id == row.request_id, takedown_items.c.ref == row.ref)
+            .values(state=state)
+        )
+        self.record(
+            person,
+            "takedown.copy_reviewed",
+            row.request_id,
+            None,
+            {"ref": row.ref, "decision": decision},
+            conn,
+        )
+        return str(row.request_id)
+
+    def confirm_removed(
+        self, request_id: str, refs: list[str], at: datetime | None = None, actor: str = "platform"
+    ) -> dict[str, Any]:
         """The platform confirms removals; the request closes once nothing is left to remove."""
-        at = at or now()
+        at = at or self.clock()
+        wanted = sorted({r for r in refs if isinstance(r, str)})
         with self.db.write() as conn:
             row = conn.execute(select(takedown_requests).where(takedown_requests.c.id == request_id)).first()
             if row is None:
                 raise RequestError("No such request.", status=404)
-            conn.execute(
-                update(takedown_items)
-                .where(
-                    takedown_items.c.request_id == request_id,
-                    takedown_items.c.ref.in_(refs),
-                    takedown_items.c.state.in_(("removing", "pending")),
+            for i in range(0, len(wanted), CHUNK):
+                conn.execute(
+                    update(takedown_items)
+                    .where(
+                        takedown_items.c.request_id == request_id,
+                        takedown_items.c.ref.in_(wanted[i : i + CHUNK]),
+                        takedown_items.c.state.in_(("removing", "pending")),
+                    )
+                    .values(state="removed", confirmed_at=at)
                 )
-                .values(state="removed", confirmed_at=at)
-            )
             left = conn.execute(
                 select(takedown_items.c.ref).where(
                     takedown_items.c.request_id == request_id, takedown_items.c.state == "removing"
@@ -547,61 +760,144 @@ class Desk:
                     .where(takedown_requests.c.id == request_id)
                     .values(state="closed", removed_at=at, closed_at=at, breach=breach)
                 )
+                self._schedule_purge(conn, [request_id])
             self.record(
-                "platform", "takedown.confirmed", request_id, None, {"refs": refs, "closed": closed}, conn
+                actor, "takedown.confirmed", request_id, None, {"refs": wanted[:100], "closed": closed}, conn
             )
-        if closed:
-            self._schedule_purge(request_id)
         return {"closed": closed, "still_removing": [r.ref for r in left]}
 
-    def keep_copy(self, request_id: str, ref: str, reason: str, actor: str = "desk") -> None:
+    def keep_copy(self, request_id: str, ref: str, reason: str, actor: str) -> None:
         """A likely copy a reviewer found is not the same content: kept, with the reason."""
-        with self.db.write() as conn:
-            conn.execute(
-                update(takedown_items)
-                .where(takedown_items.c.request_id == request_id, takedown_items.c.ref == ref)
-                .values(state="kept", note=reason[:MAX_TEXT])
-            )
-            self.record(actor, "takedown.copy_kept", request_id, reason, {"ref": ref}, conn)
-
-    def record_breaches(self, at: datetime | None = None) -> int:
-        """Open requests past their deadline get a breach recorded (once, never cleared)."""
-        at = at or now()
+        if not reason.strip():
+            raise RequestError("Say why the copy is kept.")
         with self.db.write() as conn:
             done = conn.execute(
-                update(takedown_requests)
+                update(takedown_items)
                 .where(
-                    takedown_requests.c.state.in_(("valid", "removing")),
+                    takedown_items.c.request_id == request_id,
+                    takedown_items.c.ref == ref,
+                    takedown_items.c.kind == "likely_copy",
+                )
+                .values(state="kept", note=reason[:MAX_TEXT])
+            )
+            if not done.rowcount:
+                raise RequestError("No such likely copy on this request.", status=404)
+            self.record(actor, "takedown.copy_kept", request_id, reason, {"ref": ref}, conn)
+
+    # -- the clock, run by the node's background loop -------------------------------------------
+    def tick(self, at: datetime | None = None) -> dict[str, int]:
+        """Everything time does to requests: breaches, 36-hour warnings, abandoned requests,
+        expired personal data. Safe to run often and from several processes (each step is once).
+        The one place the desk's personal data is purged in the background (`DeskTicker`)."""
+        at = at or self.clock()
+        return {
+            "breaches": self.record_breaches(at),
+            "warnings": self.warn(at),
+            "abandoned": self.abandon(at),
+            "purged": self.purge_expired(at),
+        }
+
+    def record_breaches(self, at: datetime | None = None) -> int:
+        """Open requests past their deadline get a breach recorded (once, never cleared), with an
+        audit row and a `takedown.breach` event each, in the same transaction."""
+        at = at or self.clock()
+        reason = "not removed within 48 hours of the valid request"
+        with self.db.write() as conn:
+            done = self._once(
+                conn,
+                (
+                    takedown_requests.c.state.in_(CLOCK_STATES),
                     takedown_requests.c.deadline < at,
                     takedown_requests.c.breach.is_(None),
-                )
-                .values(breach="not removed within 48 hours of the valid request")
+                ),
+                breach=reason,
             )
-            if done.rowcount:
-                self.record(
-                    "node",
-                    "takedown.breach",
-                    None,
-                    "not removed within 48 hours",
-                    {"count": done.rowcount},
-                    conn,
+            for rid, deadline in done:
+                self.record("node", "takedown.breach", rid, reason, {"deadline": _iso(deadline)}, conn)
+                self.notify("takedown.breach", {"request_id": rid, "deadline": _iso(deadline)}, conn=conn)
+        if done:
+            log.warning("%d takedown requests passed their 48-hour deadline", len(done))
+        return len(done)
+
+    def warn(self, at: datetime | None = None) -> int:
+        """36 hours into the clock, once per request: an audit row and a `takedown.warning` event,
+        in the same transaction."""
+        at = at or self.clock()
+        with self.db.write() as conn:
+            done = self._once(
+                conn,
+                (
+                    takedown_requests.c.state.in_(CLOCK_STATES),
+                    takedown_requests.c.clock_from <= at - WARN_AFTER,
+                    takedown_requests.c.deadline >= at,
+                    takedown_requests.c.warned_at.is_(None),
+                ),
+                warned_at=at,
+            )
+            for rid, deadline in done:
+                left = _time_left((_aware(deadline) - at).total_seconds())  # type: ignore[operator]
+                when = {"deadline": _iso(deadline)}
+                self.record("node", "takedown.warning", rid, f"{left} left", when, conn)
+                self.notify("takedown.warning", {"request_id": rid, "deadline": _iso(deadline)}, conn=conn)
+        if done:
+            log.warning("%d takedown requests are 36 hours into their 48-hour clock", len(done))
+        return len(done)
+
+    def abandon(self, at: datetime | None = None) -> int:
+        """Incomplete requests nobody answered within `abandon_after` are closed, so their personal
+        data gets a deletion date like any closed request's."""
+        at = at or self.clock()
+        with self.db.write() as conn:
+            done = self._once(
+                conn,
+                (
+                    takedown_requests.c.state == "incomplete",
+                    takedown_requests.c.incomplete_at < at - self.abandon_after,
+                ),
+                state="abandoned",
+                closed_at=at,
+            )
+            ids = [rid for rid, _ in done]
+            self._schedule_purge(conn, ids, at)
+            for rid in ids:
+                self.record("node", "takedown.abandoned", rid, "no answer from the requester", None, conn)
+        return len(ids)
+
+    def purge_expired(self, at: datetime | None = None) -> int:
+        """Delete the personal data of requests closed longer ago than the retention; each deletion
+        is recorded in the same transaction."""
+        at = at or self.clock()
+        with self.db.write() as conn:
+            ids = [
+                str(r.request_id)
+                for r in conn.execute(
+                    select(takedown_pii.c.request_id).where(takedown_pii.c.purge_after < at)
                 )
-        if done.rowcount:
-            log.warning("%d takedown requests passed their 48-hour deadline", done.rowcount)
-        return int(done.rowcount or 0)
+            ]
+            for i in range(0, len(ids), CHUNK):
+                conn.execute(delete(takedown_pii).where(takedown_pii.c.request_id.in_(ids[i : i + CHUNK])))
+            for rid in ids:
+                self.record("node", "takedown.personal_data_deleted", rid, "retention over", None, conn)
+        return len(ids)
+
+    def _once(self, conn: Connection, where: tuple[Any, ...], **values: Any) -> list[tuple[str, Any]]:
+        """Set `values` on the requests matching `where`, each exactly once even with several
+        processes: the update repeats the condition, and only the rows it changed are returned."""
+        rows = conn.execute(select(takedown_requests.c.id, takedown_requests.c.deadline).where(*where)).all()
+        done = []
+        for r in rows:
+            res = conn.execute(
+                update(takedown_requests).where(takedown_requests.c.id == r.id, *where).values(**values)
+            )
+            if res.rowcount:
+                done.append((str(r.id), r.deadline))
+        return done
 
     def mark_shared(self, request_id: str, case_id: str) -> None:
         with self.db.write() as conn:
             conn.execute(
                 update(takedown_requests).where(takedown_requests.c.id == request_id).values(case_id=case_id)
             )
-
-    def purge_expired(self, at: datetime | None = None) -> int:
-        """Delete the personal data of requests closed longer ago than the retention."""
-        at = at or now()
-        with self.db.write() as conn:
-            done = conn.execute(delete(takedown_pii).where(takedown_pii.c.purge_after < at))
-        return int(done.rowcount or 0)
 
     # -- helpers ------------------------------------------------------------------------------
     def record(
@@ -622,41 +918,62 @@ class Desk:
         self,
         request_id: str,
         allowed: tuple[str, ...],
-        record: tuple[str, str, str] | None = None,
+        record: tuple[str, str, str | None],
+        _only_if_unvalidated: bool = False,
+        _purge_from: datetime | None = None,
         **values: Any,
     ) -> None:
-        """Change a request's state if it is in `allowed`; `record` (actor, action, reason) is its
-        audit row, in the same transaction."""
+        """Change a request's state if it is in `allowed` (and, with `_only_if_unvalidated`, not yet
+        validated); `record` (actor, action, reason) is its audit row, in the same transaction, as
+        is the deletion date of its personal data when `_purge_from` (the closing time) is given."""
         with self.db.write() as conn:
             row = conn.execute(
-                select(takedown_requests.c.state).where(takedown_requests.c.id == request_id)
+                select(takedown_requests.c.state, takedown_requests.c.validated_at).where(
+                    takedown_requests.c.id == request_id
+                )
             ).first()
             if row is None:
                 raise RequestError("No such request.", status=404)
             if row.state not in allowed:
                 raise RequestError(f"A request that is {row.state} cannot change that way.", status=409)
+            if _only_if_unvalidated and row.validated_at is not None:
+                raise RequestError(
+                    f"This request was validated at {_iso(row.validated_at)}: its 48-hour clock runs and "
+                    "cannot be stopped or restarted. Remove the content, or decline the request.",
+                    status=409,
+                )
             conn.execute(
                 update(takedown_requests).where(takedown_requests.c.id == request_id).values(**values)
             )
-            if record is not None:
-                actor, action, reason = record
-                self.record(actor, action, request_id, reason, None, conn)
+            if _purge_from is not None:
+                self._schedule_purge(conn, [request_id], _purge_from)
+            actor, action, reason = record
+            self.record(actor, action, request_id, reason, None, conn)
 
-    def _schedule_purge(self, request_id: str) -> None:
-        with self.db.write() as conn:
+    def _schedule_purge(self, conn: Connection, request_ids: list[str], at: datetime | None = None) -> None:
+        """The personal data of these (closed) requests is deleted `retention` after `at`."""
+        purge_after = (at or self.clock()) + self.retention
+        for i in range(0, len(request_ids), CHUNK):
             conn.execute(
                 update(takedown_pii)
-                .where(takedown_pii.c.request_id == request_id)
-                .values(purge_after=now() + self.retention)
+                .where(takedown_pii.c.request_id.in_(request_ids[i : i + CHUNK]))
+                .values(purge_after=purge_after)
             )
 
-    def _copies(self, wire_hashes: list[dict[str, Any]]) -> list[Copy]:
+    def _copies(self, wire_hashes: list[dict[str, Any]], hosted: list[Hosted]) -> list[Copy]:
+        """Copies of the request's content in the inventory, searched with the requester's hashes
+        and with the named items' own stored hashes."""
         if self.find_copies is None:
             return []
         parsed = [parse_hash(h) for h in wire_hashes]
-        md5s = [h for h in parsed if isinstance(h, Md5Hash)]
-        pdqs = [h for h in parsed if isinstance(h, PdqHash)]
-        found = self.find_copies(md5s, pdqs) if (md5s or pdqs) else []
+        md5s = {h.value: h for h in parsed if isinstance(h, Md5Hash)}
+        pdqs = {h.value: h for h in parsed if isinstance(h, PdqHash)}
+        for h in hosted:
+            if h.md5 and h.md5 not in md5s:
+                md5s[h.md5] = Md5Hash(h.md5)
+            if h.pdq and h.pdq not in pdqs:
+                pdqs[h.pdq] = PdqHash(h.pdq, None)
+        found = self.find_copies(list(md5s.values()), list(pdqs.values())) if (md5s or pdqs) else []
         best: dict[str, Copy] = {}
         for c in found:
             if c.kind == "likely_copy" and c.distance > self.review_distance:
@@ -692,6 +1009,18 @@ def inventory_copy_finder(inventory: Any) -> CopyFinder:
         probes = [Entry(-(i + 1), "md5", h.value) for i, h in enumerate(md5s)]
         probes += [Entry(-(len(probes) + i + 1), "pdq", h.value, h.quality) for i, h in enumerate(pdqs)]
         hits = inventory.match_entries(probes)
-        return [Copy(h.ref, "identical_copy" if h.type == "md5" else "likely_copy", h.distance) for h in hits]
+        return [
+            Copy(h.ref, "identical_copy" if h.type == "md5" else "likely_copy", h.distance, h.md5, h.pdq)
+            for h in hits
+        ]
 
     return find
+
+
+def inventory_hashes(inventory: Any) -> HashesOf:
+    """The named items' own hashes, from an inventory with `by_refs(refs) -> rows`."""
+
+    def hashes_of(refs: Sequence[str]) -> list[Hosted]:
+        return [Hosted(r.ref, r.md5, r.pdq) for r in inventory.by_refs(refs)]
+
+    return hashes_of

@@ -3,11 +3,15 @@
 Public (no token, like the form itself): `GET /takedown`, `POST /v1/takedown-requests`
 (application/json only, same-origin only, rate limited), `GET /v1/takedown-requests/{id}` and
 `POST /v1/takedown-requests/{id}/information` with the request secret as Bearer. Everything
-under `/v1/desk/` needs the node's admin token (the auth middleware in api.py).
+under `/v1/desk/` needs the node's admin token or a desk or admin user (token or console session;
+the auth middleware in api.py signs them in, `_desk_user` checks the role): reviewers do not see
+requesters' names and contacts. The audit log names the signed-in person, never a name the body
+claims (the admin token, a machine, is `admin-token`).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from pathlib import Path
@@ -16,7 +20,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from takeitdown.node.takedown import Desk, RequestError, case_items, parse_request
 from takeitdown.protocol import Problem, ProblemCode
@@ -34,7 +38,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
-ASSETS = {"takedown.js": "text/javascript", "takedown.css": "text/css"}
+# the page names its icon, or the browser asks for /favicon.ico and gets the API's 401
+ASSETS = {"takedown.js": "text/javascript", "takedown.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 
 def is_public(path: str) -> bool:
@@ -42,15 +47,18 @@ def is_public(path: str) -> bool:
 
 
 def _error(
-    status: int, code: ProblemCode, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int, code: ProblemCode | str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     return JSONResponse(Problem(status, code, detail, extra).to_wire(), status_code=status, headers=headers)
 
 
 def _refused(e: RequestError) -> JSONResponse:
-    code = {404: ProblemCode.NOT_FOUND, 409: ProblemCode.REVIEW_CONFLICT, 503: ProblemCode.UNAVAILABLE}.get(
-        e.status, ProblemCode.TAKEDOWN_INCOMPLETE if e.missing else ProblemCode.BODY_SHAPE
-    )
+    code = e.code or {
+        404: ProblemCode.NOT_FOUND,
+        409: ProblemCode.REVIEW_CONFLICT,
+        413: ProblemCode.BODY_TOO_LARGE,
+        503: ProblemCode.UNAVAILABLE,
+    }.get(e.status, ProblemCode.TAKEDOWN_INCOMPLETE if e.missing else ProblemCode.BODY_SHAPE)
     extra = {"missing": e.missing} if e.missing else {}
     return _error(e.status, code, str(e), NO_STORE, **extra)
 
@@ -61,19 +69,70 @@ def _bearer(request: Request) -> str | None:
 
 
 async def _json_body(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
+    """The JSON body, read at most MAX_BODY bytes: a larger one is refused before it is all in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
         raise RequestError("The request is too large.", status=413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise RequestError("The request is too large.", status=413)
+        chunks.append(chunk)
     try:
-        return json.loads(body)
+        return json.loads(b"".join(chunks))
     except (ValueError, RecursionError):
         raise RequestError("The body is not valid JSON.", status=400) from None
 
 
+def _desk_user(request: Request) -> tuple[str | None, JSONResponse | None]:
+    """Who acts at the desk, or a 403: the admin token (a machine: `admin-token`, or the person its
+    tool names as `"actor"`, marked as such), or a user whose role handles legal requests."""
+    user = request.state.user
+    if user is None:
+        return "admin-token", None
+    if not user.handles_legal_requests:
+        return None, _error(
+            403,
+            ProblemCode.FORBIDDEN,
+            "Only desk users (role desk or admin) can see or act on legal takedown requests.",
+            NO_STORE,
+        )
+    return str(user.name), None
+
+
+def _actor(request: Request, data: dict[str, Any], signed_in: str) -> str:
+    named = data.get("actor")
+    if (
+        request.state.user is None
+        and isinstance(named, str)
+        and 0 < len(named) <= 128
+        and named.isprintable()
+    ):
+        return f"{named} (admin token)"  # the platform's own tool names the person it authenticated
+    return signed_in
+
+
+def render_form(platform_name: str | None, notice: str | None) -> str:
+    """The form with the platform's name and its own notice (plain text, escaped: no markup)."""
+    page = (WEB / "takedown.html").read_text(encoding="utf-8")
+    name = html.escape(platform_name.strip()) if platform_name and platform_name.strip() else "this platform"
+    extra = f'<p class="notice">{html.escape(notice.strip())}</p>' if notice and notice.strip() else ""
+    return page.replace("{{platform}}", name).replace("{{notice}}", extra)
+
+
 def mount_takedown(
-    app: FastAPI, desk: Desk, registry: httpx.Client | None, rate_per_minute: float = 6, burst: int = 10
+    app: FastAPI,
+    desk: Desk,
+    registry: httpx.Client | None,
+    rate_per_minute: float = 6,
+    burst: int = 10,
+    platform_name: str | None = None,
+    notice: str | None = None,
 ) -> None:
     limiter = RateLimiter(rate_per_minute, burst)
+    page = render_form(platform_name, notice)
 
     def same_origin(request: Request) -> bool:
         """Cross-site request forgery: a browser always says where a POST comes from."""
@@ -81,8 +140,8 @@ def mount_takedown(
         return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
     @app.get("/takedown", include_in_schema=False)
-    def form() -> FileResponse:
-        return FileResponse(WEB / "takedown.html", media_type="text/html", headers=PAGE_HEADERS)
+    def form() -> HTMLResponse:
+        return HTMLResponse(page, headers=PAGE_HEADERS)
 
     @app.get("/takedown/{name}", include_in_schema=False)
     def asset(name: str) -> Any:
@@ -136,8 +195,8 @@ def mount_takedown(
             note = data.get("note") if isinstance(data, dict) else None
             if not isinstance(content, list) or not all(isinstance(c, str) for c in content):
                 content = []
-            ok = secret is not None and desk.add_information(
-                request_id, secret, content, note if isinstance(note, str) else None
+            ok = secret is not None and await run_in_threadpool(
+                desk.add_information, request_id, secret, content, note if isinstance(note, str) else None
             )
         except RequestError as e:
             return _refused(e)
@@ -145,46 +204,63 @@ def mount_takedown(
             return _error(404, ProblemCode.NOT_FOUND, "No request with that number and secret.", NO_STORE)
         return JSONResponse(desk.status(request_id, str(secret)), headers=NO_STORE)
 
-    # -- the desk (admin token) ---------------------------------------------------------------
+    # -- the desk (admin token, or a desk or admin user) ------------------------------------------
     @app.get("/v1/desk/requests", summary="Open requests by deadline")
-    def queue() -> Any:
-        return {"requests": desk.queue()}
+    def queue(request: Request) -> Any:
+        _, refused = _desk_user(request)
+        if refused is not None:
+            return refused
+        return JSONResponse({"requests": desk.queue()}, headers=NO_STORE)
 
     @app.get("/v1/desk/requests/{request_id}", summary="One request, with its personal data (desk only)")
-    def detail(request_id: str) -> Any:
-        found = desk.detail(request_id)
+    def detail(request_id: str, request: Request, personal: bool = True) -> Any:
+        actor, refused = _desk_user(request)
+        if refused is not None:
+            return refused
+        try:
+            found = desk.detail(request_id, with_personal_data=personal)
+        except RequestError as e:
+            return _refused(e)
         if found is None:
             return _error(404, ProblemCode.NOT_FOUND, "No such request.")
+        if personal:  # who saw a requester's name and contact is part of the record
+            desk.record(str(actor), "takedown.viewed", request_id, None, None)
         return JSONResponse(found, headers=NO_STORE)
 
     @app.post(
-        "/v1/desk/requests/{request_id}/{action}", summary="incomplete | decline | remove | confirm | keep"
+        "/v1/desk/requests/{request_id}/{action}",
+        summary="validate | incomplete | decline | remove | confirm | keep",
     )
     async def act(request_id: str, action: str, request: Request) -> Any:
+        signed_in, refused = _desk_user(request)
+        if refused is not None:
+            return refused
         try:
             data = await _json_body(request)
             if not isinstance(data, dict):
                 raise RequestError("Send a JSON object.")
-            actor = str(data.get("actor") or "desk")
+            actor = _actor(request, data, str(signed_in))
             reason = str(data.get("reason") or "")
-            if action == "incomplete":
-                desk.mark_incomplete(request_id, reason, actor)
+            if action == "validate":
+                await run_in_threadpool(desk.validate, request_id, actor)
+            elif action == "incomplete":
+                await run_in_threadpool(desk.mark_incomplete, request_id, reason, actor)
             elif action == "decline":
-                desk.decline(request_id, reason, actor)
+                await run_in_threadpool(desk.decline, request_id, reason, actor)
             elif action == "remove":
                 return await run_in_threadpool(desk.remove, request_id, actor)
             elif action == "confirm":
                 refs = data.get("refs")
                 if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
                     raise RequestError('Send {"refs": [...]}: the items the platform has removed.')
-                return desk.confirm_removed(request_id, refs)
+                return await run_in_threadpool(desk.confirm_removed, request_id, refs, None, actor)
             elif action == "keep":
-                desk.keep_copy(request_id, str(data.get("ref") or ""), reason, actor)
+                await run_in_threadpool(desk.keep_copy, request_id, str(data.get("ref") or ""), reason, actor)
             else:
                 return _error(404, ProblemCode.NOT_FOUND, f"No desk action {action!r}.")
+            return await run_in_threadpool(desk.detail, request_id, False)
         except RequestError as e:
             return _refused(e)
-        return desk.detail(request_id, with_personal_data=False)
 
 
 def _share(desk: Desk, registry: httpx.Client, request_id: str, new: Any) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from sqlalchemy import delete, insert, select, update
 from takeitdown.node.db import Database
 from takeitdown.node.schema import sessions, users
 
-ROLES = ("reviewer", "admin")
+ROLES = ("reviewer", "desk", "admin")  # desk: a reviewer who also handles legal requests
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # about 16 MB and tens of ms a check
 TOKEN_CACHE_SECONDS = 60.0
@@ -63,6 +63,11 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def handles_legal_requests(self) -> bool:
+        """The TAKE IT DOWN desk shows requesters' names and contacts: desk and admin roles only."""
+        return self.role in ("desk", "admin")
 
 
 @dataclass(frozen=True)
