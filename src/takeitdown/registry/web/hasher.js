@@ -190,6 +190,7 @@ async function videoFrames(file, onProgress, onThumb) {
     let last = -1;
     // Luma from the decoded Y plane where the browser has WebCodecs (see videoluma.js).
     let lumaFrames = typeof VideoFrame !== "undefined";
+    const timing = { aligned: true };
     for (let second = 0; second < count; second++) {
       // The first frame shown at or after each whole second, as the Python hasher picks.
       const index = Math.max(0, Math.ceil((second - 1e-3) * fps));
@@ -207,7 +208,7 @@ async function videoFrames(file, onProgress, onThumb) {
       if (onThumb && !frames.length) thumbnail(video, onThumb);
       let frame = null;
       if (lumaFrames) {
-        const vf = await currentVideoFrame(video, t);
+        const vf = await currentVideoFrame(video, t, 0.5 / fps, timing);
         if (vf) {
           frame = await ask({ op: "vframe", frame: vf }, [vf]).catch(() => null);
           if (frame && frame.fallback) {
@@ -238,16 +239,26 @@ async function videoFrames(file, onProgress, onThumb) {
   }
 }
 
-/** The frame on show as a WebCodecs VideoFrame (a busy machine may need a moment), or null. */
-async function currentVideoFrame(video, t) {
-  for (let attempt = 0; attempt < 5; attempt++) {
+/**
+ * The frame on show as a WebCodecs VideoFrame, or null. Just after `seeked` a busy machine may
+ * still show the frame from before the seek (a whole other picture in the hash), so the frame's
+ * own timestamp must be the one sought, within `tolerance` seconds; `check.aligned` turns false
+ * for a video whose timestamps never line up (a guessed frame rate), which is then taken as shown.
+ */
+async function currentVideoFrame(video, t, tolerance, check) {
+  let last = null;
+  for (let attempt = 0; attempt < 6; attempt++) {
     try {
-      return new VideoFrame(video, { timestamp: Math.round(t * 1e6) });
+      last = new VideoFrame(video);
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+      last = null;
     }
+    if (last && (!check.aligned || Math.abs(last.timestamp / 1e6 - t) <= tolerance)) return last;
+    if (last && attempt < 5) last.close();
+    await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
   }
-  return null;
+  check.aligned = false;
+  return last;
 }
 
 /** A small still of the current frame, for the list (the page shows it, nothing else). */
