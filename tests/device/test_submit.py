@@ -79,7 +79,7 @@ def test_submit_splits_into_cases_and_writes_a_private_receipt(registry: Registr
     r = run("submit", str(pics), "--registry", registry.url, "--yes", "--receipt", str(receipt),
             "--workers", "1", cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr + r.stdout
-    assert "205 file(s) will be sent as 3 cases" in r.stdout
+    assert "205 files will be sent as 3 cases" in r.stdout and "Your cases are open" in r.stdout
     assert stat.S_IMODE(receipt.stat().st_mode) == 0o600
     data = json.loads(receipt.read_text())
     assert data["registry"] == registry.url

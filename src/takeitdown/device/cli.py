@@ -137,7 +137,7 @@ def submit_command(
     n = sum(len(g) for g in groups)
     out.print(f"\n{WARN_BLOCKED}\n{WARN_TEST}\n")
     cases = "1 case" if len(groups) == 1 else f"{len(groups)} cases (at most 100 files a case)"
-    out.print(f"{n} file(s) will be sent as {cases} to {url}.")
+    out.print(f"{_files(n)} will be sent as {cases} to {url}.")
     if not yes and not typer.confirm("Send the hashes?", default=False):
         out.print("Nothing was sent.")
         raise typer.Exit(1)
@@ -167,14 +167,20 @@ def submit_command(
                 err.print(f"  case {case['case_id']}  secret {case['case_secret']}")
             raise typer.Exit(1) from None
         out.print(f"Case {number} of {len(groups)}: [bold]{created['case_id']}[/bold], "
-                  f"{created.get('items_accepted', 0)} file(s) accepted.")  # fmt: skip
+                  f"{_files(created.get('items_accepted', 0))} accepted.")  # fmt: skip
         for rejected in created.get("rejected", []):
             index = rejected.get("index")
             name = group[index].path if isinstance(index, int) and 0 <= index < len(group) else index
             out.print(f"  Not accepted: {name}: {rejected.get('reason')}")
-    out.print("\nDone. Your case is open.")
-    out.print(f"Your case number(s) and secret(s) are in {target} (only you can read it). {receipts.KEEP}")
+    one = len(receipt["cases"]) == 1
+    out.print("\nDone. Your case is open." if one else "\nDone. Your cases are open.")
+    what = "case number and secret are" if one else "case numbers and secrets are"
+    out.print(f"Your {what} in {target} (only you can read it). {receipts.KEEP}")
     out.print(f"Check later: takeitdown case status --receipt {target}")
+
+
+def _files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n} files"
 
 
 def _client(url: str) -> CaseClient:
