@@ -316,7 +316,7 @@ def test_the_desk_screen_in_the_console_lists_by_deadline_and_acts(
         page.get_by_text("Done: validate.").wait_for()
         assert page.get_by_role("button", name="Incomplete…").is_disabled()  # no restart once validated
         page.get_by_role("button", name="Remove").click()
-        page.get_by_text("Removal asked for 1 item(s)").wait_for()
+        page.get_by_text("Removal asked for 1 item;").wait_for()
         page.locator("#desk-facts").get_by_text("removing").wait_for()
         shot(page, "console-desk")
         assert not errors, errors

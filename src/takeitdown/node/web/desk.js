@@ -5,6 +5,7 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
+  const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
   const desk = { me: null, current: null };
 
   async function call(path, body) {
@@ -123,7 +124,8 @@
       $("desk-reason").value = "";
       await open(desk.current); // clears the message line: the outcome goes after it
       $("desk-msg").textContent = action === "remove"
-        ? `Removal asked for ${out.refs.length} item(s); ${out.likely_copies.length} likely cop(ies) sent to review.`
+        ? `Removal asked for ${count(out.refs.length, "item", "items")}; ` +
+          `${count(out.likely_copies.length, "likely copy", "likely copies")} sent to review.`
         : `Done: ${action}.`;
     } catch (e) {
       $("desk-msg").textContent = e.message;
