@@ -103,7 +103,8 @@ def test_a_reviewer_works_the_queue_by_keyboard_and_the_audit_log_names_them(
         items = page.locator("#items li")
         assert items.count() == 2
         assert page.locator("#item-title").inner_text() == "post-1.jpg"  # oldest first
-        page.wait_for_function("document.getElementById('media-img').complete")
+        # a function, not a bare expression: under the page's CSP Playwright cannot eval() one to poll it
+        page.wait_for_function("() => document.getElementById('media-img').complete")
         img_filter = page.eval_on_selector("#media-img", "e => getComputedStyle(e).filter")
         assert "blur" in img_filter and "grayscale" in img_filter, img_filter
         assert page.eval_on_selector("#media-img", "e => e.naturalWidth") > 0  # loaded from the platform

@@ -1,33 +1,13 @@
 // The console's "Legal requests" tab: the TAKE IT DOWN desk (docs/takedown.md). Kept apart from
-// console.js: it adds its own tab button, shows only for desk and admin users, and talks to
-// /v1/desk/ with the session's CSRF token. Every text goes in with textContent, never as HTML.
+// console.js (whose helpers it uses): it adds its own tab button, shows only for desk and admin
+// users, and talks to /v1/desk/ with the session's CSRF token. Text goes in with textContent, never HTML.
 "use strict";
 
 (() => {
-  const $ = (id) => document.getElementById(id);
+  // `$`, `api` (session cookie and CSRF token) and `el` come from console.js, loaded first.
   const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
   const desk = { me: null, current: null };
-
-  async function call(path, body) {
-    const options = { credentials: "same-origin", headers: {} };
-    if (body !== undefined) {
-      options.method = "POST";
-      options.headers["Content-Type"] = "application/json";
-      options.headers["X-CSRF-Token"] = (desk.me && desk.me.csrf) || "";
-      options.body = JSON.stringify(body);
-    }
-    const r = await fetch(path, options);
-    const data = await r.json().catch(() => null);
-    if (!r.ok) throw new Error((data && data.detail) || `HTTP ${r.status}`);
-    return data;
-  }
-
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
+  const call = (path, body) => api(path, body === undefined ? {} : { method: "POST", body });
 
   const tab = el("button", "Legal requests");
   tab.type = "button";
