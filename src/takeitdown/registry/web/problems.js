@@ -47,6 +47,7 @@ export const PROBLEM_KEYS = {
   "user.not_found": "api.unknown",
   "reports.rate_limited": "api.unknown",
   "takedown.incomplete": "api.unknown",
+  "takedown.pii_unreadable": "api.unknown",
 };
 
 // Why the registry turned down one item of a case (`rejected: [{index, code, reason}]`): every
