@@ -65,6 +65,17 @@ def test_shards_need_ray_named_at_start_and_the_shard_folder_defaults_beside_the
     assert config.inventory_dir("/srv/shards", "sqlite:////data/node.db") == Path("/srv/shards")
 
 
+def test_a_node_embedded_without_ray_is_refused_naming_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails, as where it is not installed
+    with pytest.raises(
+        ConfigError, match=r"needs Ray: install takeitdown's ray extra, `pip install '\.\[ray\]'`"
+    ):
+        Node(_settings(f"sqlite:///{tmp_path / 'n.db'}", tmp_path / "s"))
+    assert not (tmp_path / "s").exists()
+
+
 @pytest.mark.slow
 def test_a_node_on_two_shards_matches_like_the_local_inventory_and_reloads(
     ray_cluster: str, tmp_path: Path

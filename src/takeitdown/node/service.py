@@ -227,10 +227,8 @@ class Node:
             local = Inventory(self.db, p.review_distance, p.vpdq_share)
             local.load()
             return local
-        try:
-            from takeitdown.node.ray_inventory import InventoryStartError, RayInventory
-        except ImportError as e:  # ray missing: NodeSettings.from_env says so first, an embedder here
-            raise ConfigError(str(e)) from e
+        from takeitdown.node.ray_inventory import InventoryStartError, RayInventory
+
         directory = s.inventory_dir or config.inventory_dir(None, self.db.url)
         try:
             return RayInventory(
@@ -242,7 +240,7 @@ class Node:
                 cpus=s.inventory_shard_cpus,
                 address=s.ray_address,
             )
-        except InventoryStartError as e:
+        except (ImportError, InventoryStartError) as e:  # no ray: from_env says so first, an embedder here
             raise ConfigError(str(e)) from e
 
     def _emit(self, event: str, data: dict[str, Any], conn: Connection | None = None) -> None:
