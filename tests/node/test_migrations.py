@@ -162,3 +162,44 @@ def test_node_0008_gives_old_takedown_requests_their_clock_columns(tmp_path: Pat
         cols = {c["name"] for c in inspect(conn).get_columns("node_takedown_requests")}
     assert "validated_at" not in cols
     db.dispose()
+
+
+def test_node_0009_inventory_ids_are_not_reused_after_a_rescan_of_the_newest_item(tmp_path: Path) -> None:
+    # Before: a rescan of the newest item deleted its row and the new row got its id back, so a
+    # reader taking the rows above the last id it saw (the serving node) missed the new hashes.
+    from takeitdown.node.inventory import Inventory, InventoryItem
+
+    db = Database(f"sqlite:///{tmp_path / 'n9.db'}")
+    cfg = _config()
+    with db.write() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "node_0008_takedown_clock")
+        for i, ref in ((1, "a"), (2, "b")):
+            conn.execute(
+                text(
+                    "INSERT INTO node_inventory (id, source, ref, md5, hashed_at) "
+                    f"VALUES ({i}, 's', '{ref}', '{str(i) * 32}', '2026-06-01 10:00:00')"
+                )
+            )
+    db.migrate()
+    with db.read() as conn:
+        assert conn.execute(text("SELECT id, ref FROM node_inventory ORDER BY id")).all() == [
+            (1, "a"),
+            (2, "b"),
+        ]
+        indexes = {i["name"] for i in inspect(conn).get_indexes("node_inventory")}
+        unique = {u["name"] for u in inspect(conn).get_unique_constraints("node_inventory")}
+    assert indexes == {"node_ix_inventory_md5", "node_ix_inventory_ref"}
+    assert unique == {"node_uq_inventory_item"}
+    assert Inventory(db).add_items([InventoryItem("s", "b", "9" * 32)]) == [3]  # not 2 again
+    fresh = Database(f"sqlite:///{tmp_path / 'fresh.db'}")  # a new database: the same
+    fresh.migrate()
+    inv = Inventory(fresh)
+    assert inv.add_items([InventoryItem("s", "a", "1" * 32), InventoryItem("s", "b", "2" * 32)]) == [1, 2]
+    assert inv.add_items([InventoryItem("s", "b", "3" * 32)]) == [3]
+    with db.write() as conn:  # and back down, rows kept
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "node_0008_takedown_clock")
+        assert conn.execute(text("SELECT count(*) FROM node_inventory")).scalar_one() == 2
+    db.dispose()
+    fresh.dispose()

@@ -8,6 +8,7 @@ the variable and what it accepts); docs/node.md's settings table is generated fr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -299,7 +300,82 @@ PII_KEY = Var(
     secret=True,
 )
 
-VARIABLES = (DATABASE_URL, API_KEY, ADMIN_TOKEN, PII_KEY, *POLICY, *SYNC, *CONSOLE, *DESK)
+# The inventory of hosted items' hashes (docs/node.md, "The inventory"): in this process's memory,
+# or split across Ray actors for platforms whose inventory does not fit one machine (docs/scale.md).
+INVENTORY = (
+    Var(
+        "TAKEITDOWN_NODE_INVENTORY_SHARDS",
+        int,
+        0,
+        "`0`: hosted items' hashes are indexed in the node's own memory; N: in N shards on Ray actors "
+        "(the `ray` extra), none in the node",
+        0,
+        4096,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_RAY_ADDRESS",
+        str,
+        None,
+        "the Ray cluster the shards run on (e.g. `10.0.0.5:6379`); unset: a Ray instance started on this "
+        "machine",
+        optional=True,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_INVENTORY_DIR",
+        str,
+        None,
+        "where the shards are saved, one `.npz` a shard (every actor must read it: a shared file system "
+        "for a cluster of machines); unset: `inventory-shards` beside the SQLite file, else "
+        "`takeitdown-data/inventory-shards`",
+        optional=True,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_INVENTORY_SHARD_CPUS",
+        float,
+        1.0,
+        "CPUs Ray reserves for each shard's actor",
+        0.01,
+        256,
+    ),
+    Var(
+        "TAKEITDOWN_NODE_INVENTORY_SAVE_MINUTES",
+        float,
+        60.0,
+        "minutes between saves of the shards (and at stop); a restart loads them and adds only newer rows",
+        0.01,
+        7 * 24 * 60,
+    ),
+)
+
+VARIABLES = (DATABASE_URL, API_KEY, ADMIN_TOKEN, PII_KEY, *POLICY, *SYNC, *CONSOLE, *DESK, *INVENTORY)
+
+
+def inventory_values(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The inventory settings; shards > 0 without Ray installed is refused here, at start."""
+    values = load(INVENTORY, environ)
+    if values["inventory_shards"] and find_spec("ray") is None:
+        raise SettingsError(
+            f"TAKEITDOWN_NODE_INVENTORY_SHARDS={values['inventory_shards']} needs Ray: install takeitdown's "
+            "ray extra, `pip install '.[ray]'` in a checkout or `pip install "
+            "'takeitdown-<version>-py3-none-any.whl[ray]'` from a wheel (or set it to 0)"
+        )
+    return values
+
+
+def inventory_dir(explicit: str | None, database: str) -> Path:
+    """TAKEITDOWN_NODE_INVENTORY_DIR's value, else `inventory-shards` beside a SQLite database file,
+    else under the default data folder."""
+    if explicit:
+        return Path(explicit)
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(database)
+    except Exception:  # noqa: BLE001 - the database URL is checked where it is opened
+        url = None
+    if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).parent / "inventory-shards"
+    return DEFAULT_SQLITE_PATH.parent / "inventory-shards"
 
 
 def console_values(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

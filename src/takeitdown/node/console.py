@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from takeitdown.node.audit import AuditLog
 from takeitdown.node.events import EventOutbox, emit
-from takeitdown.node.inventory import Inventory, RetroHit
+from takeitdown.node.inventory import NodeInventory, RetroHit
 from takeitdown.node.schema import review_items
 from takeitdown.node.store import Change, NodeStore, ReviewError
 from takeitdown.protocol import ProblemCode
@@ -64,7 +64,9 @@ def item_json(r: Any, joined: list[dict[str, Any]] | None = None) -> dict[str, A
 
 
 class ReviewDesk:
-    def __init__(self, store: NodeStore, audit: AuditLog, events: EventOutbox, inventory: Inventory) -> None:
+    def __init__(
+        self, store: NodeStore, audit: AuditLog, events: EventOutbox, inventory: NodeInventory
+    ) -> None:
         self.store = store
         self.db = store.db
         self.audit = audit

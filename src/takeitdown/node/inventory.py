@@ -11,8 +11,9 @@ hashes). Every entry that joins the list is matched here as its feed page syncs
 - video: every good frame of an item's vPDQ in a second `PdqIndex`; a vPDQ entry is matched as
   vPDQ (share of frames both ways), and a PDQ entry also matches a frame of a hosted video.
 
-The interface a sharded or distributed inventory keeps: `add_items(items)`,
-`match_entries(entries) -> list[RetroHit]`, `load()` (from the database) and `size()`.
+What the serving node needs of an inventory is `NodeInventory`; `Inventory` is the one in this
+process's memory (the default), `ray_inventory.RayInventory` the one on Ray shards
+(TAKEITDOWN_NODE_INVENTORY_SHARDS > 0). Either way the `node_inventory` rows are the record.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from takeitdown.hashing import PDQ_MIN_QUALITY, VpdqFrame, VpdqHash, vpdq_match
@@ -68,6 +69,27 @@ class RetroHit:
 
     def match_json(self) -> dict[str, Any]:
         return {"entry_id": self.entry_id, "type": self.type, "distance": self.distance, "source": "registry"}
+
+
+class NodeInventory(Protocol):
+    """What the serving node uses of its inventory (the review desk's retro-matching, the legal
+    desk's copy search and named items, health)."""
+
+    def refresh(self) -> int:
+        """Take in rows the database gained (a `node scan` beside the node); returns how many."""
+        ...
+
+    def match_entries(self, entries: Iterable[Any]) -> list[RetroHit]:
+        """Hosted items these entries (new feed entries, or a legal request's hashes) match."""
+        ...
+
+    def by_refs(self, refs: Sequence[str]) -> list[Any]: ...
+
+    def count(self) -> int: ...
+
+    def size(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
 
 
 class Inventory:
@@ -281,16 +303,7 @@ class Inventory:
         return out
 
     def by_refs(self, refs: Sequence[str]) -> list[Any]:
-        """The rows (any scan source) of these refs: the legal desk's named items' own hashes."""
-        wanted = sorted(set(refs))
-        out: list[Any] = []
-        with self.db.read() as conn:
-            for i in range(0, len(wanted), 500):
-                q = select(inventory.c.ref, inventory.c.md5, inventory.c.pdq).where(
-                    inventory.c.ref.in_(wanted[i : i + 500])
-                )
-                out += list(conn.execute(q))
-        return out
+        return rows_by_refs(self.db, refs)
 
     def get(self, source: str, ref: str) -> Any:
         with self.db.read() as conn:
@@ -299,10 +312,26 @@ class Inventory:
             ).first()
 
     def count(self) -> int:
-        from sqlalchemy import func
+        return count_rows(self.db)
 
-        with self.db.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(inventory)).scalar() or 0)
+    def close(self) -> None:
+        """Nothing to release: the index is this process's memory."""
+
+
+def rows_by_refs(db: Database, refs: Sequence[str]) -> list[Any]:
+    """The rows (any scan source) of these refs: the legal desk's named items' own hashes."""
+    wanted = sorted(set(refs))
+    out: list[Any] = []
+    with db.read() as conn:
+        for i in range(0, len(wanted), 500):
+            q = select(inventory.c.id, inventory.c.source, inventory.c.ref, inventory.c.md5, inventory.c.pdq)
+            out += list(conn.execute(q.where(inventory.c.ref.in_(wanted[i : i + 500]))))
+    return out
+
+
+def count_rows(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(inventory)).scalar() or 0)
 
 
 def _good_frames(frames: Any) -> list[str]:

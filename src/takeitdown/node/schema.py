@@ -217,6 +217,7 @@ inventory = Table(
     UniqueConstraint("source", "ref", name="node_uq_inventory_item"),
     Index("node_ix_inventory_md5", "md5"),
     Index("node_ix_inventory_ref", "ref"),  # node_0006: the legal desk looks named items up by ref
+    sqlite_autoincrement=True,  # node_0009: an id is never reused (readers take rows above the last seen)
 )
 
 # Who decided a review item, and the uploader's opaque account id the platform sent (if any).

@@ -28,7 +28,7 @@ from takeitdown.node.db import Database
 from takeitdown.node.events import EventOutbox
 from takeitdown.node.housekeeping import Housekeeper
 from takeitdown.node.index import warm_up
-from takeitdown.node.inventory import Inventory
+from takeitdown.node.inventory import Inventory, NodeInventory
 from takeitdown.node.matcher import ItemHashes, Matcher, Policy, Verdict, hash_for_matching, hashes_from_wire
 from takeitdown.node.metrics import NodeMetrics
 from takeitdown.node.outbox import OutboxSender
@@ -85,6 +85,11 @@ class NodeSettings:
     max_concurrent_checks: int = 2
     check_wait_seconds: float = 5.0
     body_timeout_seconds: float = 30.0
+    inventory_shards: int = 0  # 0: the inventory in this process's memory; N: N shards on Ray
+    ray_address: str | None = None
+    inventory_dir: Path | None = None  # None: config.inventory_dir's default
+    inventory_shard_cpus: float = 1.0
+    inventory_save_minutes: float = 60.0
 
     @classmethod
     def from_env(cls, registry_url: str, database_url: str | None = None) -> NodeSettings:
@@ -97,6 +102,7 @@ class NodeSettings:
             values = config.sync_values()
             console = config.console_values()
             url = config.database_url(database_url)
+            inv = config.inventory_values()
         except SettingsError as e:
             raise ConfigError(str(e)) from e
         except ValueError as e:  # the policy's own cross-checks
@@ -128,6 +134,11 @@ class NodeSettings:
             max_concurrent_checks=values["max_concurrent_checks"],
             check_wait_seconds=values["check_wait_seconds"],
             body_timeout_seconds=values["body_timeout_seconds"],
+            inventory_shards=inv["inventory_shards"],
+            ray_address=inv["ray_address"],
+            inventory_dir=config.inventory_dir(inv["inventory_dir"], url),
+            inventory_shard_cpus=inv["inventory_shard_cpus"],
+            inventory_save_minutes=inv["inventory_save_minutes"],
         )
 
 
@@ -149,8 +160,7 @@ class Node:
         self.audit = AuditLog(self.db)
         self.events = EventOutbox(self.db)
         self.users = Users(self.db, c["session_minutes"], c["signin_attempts"], c["lockout_minutes"])
-        self.inventory = Inventory(self.db, settings.policy.review_distance, settings.policy.vpdq_share)
-        self.inventory.load()
+        self.inventory = self._open_inventory()
         self.desk = ReviewDesk(self.store, self.audit, self.events, self.inventory)
         self.webhooks = WebhookSender(
             self.events,
@@ -208,6 +218,31 @@ class Node:
             c.get("housekeeping_minutes", 60.0) * 60,
         )
 
+    def _open_inventory(self) -> NodeInventory:
+        """The inventory of hosted hashes: in this process's memory, or on Ray shards (then no
+        hosted item's codes are loaded here)."""
+        s = self.settings
+        p = s.policy
+        if not s.inventory_shards:
+            local = Inventory(self.db, p.review_distance, p.vpdq_share)
+            local.load()
+            return local
+        from takeitdown.node.ray_inventory import InventoryStartError, RayInventory
+
+        directory = s.inventory_dir or config.inventory_dir(None, self.db.url)
+        try:
+            return RayInventory(
+                self.db,
+                s.inventory_shards,
+                directory,
+                p.review_distance,
+                p.vpdq_share,
+                cpus=s.inventory_shard_cpus,
+                address=s.ray_address,
+            )
+        except (ImportError, InventoryStartError) as e:  # no ray: from_env says so first, an embedder here
+            raise ConfigError(str(e)) from e
+
     def _emit(self, event: str, data: dict[str, Any], conn: Connection | None = None) -> None:
         """Queue a webhook event (with `conn`, in that transaction) and wake the sender (with
         `conn`, once the transaction commits: a rolled-back step sends nothing)."""
@@ -234,6 +269,9 @@ class Node:
         self.webhooks.start()
         self.desk_clock.start()  # the legal desk's clock, every TAKEITDOWN_NODE_TAKEDOWN_TICK_SECONDS
         self.housekeeper.start()  # audit retention: at once, then every TAKEITDOWN_NODE_HOUSEKEEPING_MINUTES
+        start = getattr(self.inventory, "start", None)
+        if start is not None:  # shards: rows a scan adds are fed between feed pages too, and saved
+            start(self.settings.poll_seconds, self.settings.inventory_save_minutes * 60)
 
     def stop(self) -> None:
         self.syncer.stop()
@@ -241,6 +279,7 @@ class Node:
         self.webhooks.stop()
         self.desk_clock.stop()
         self.housekeeper.stop()
+        self.inventory.close()  # shards: saved, their actors ended
         self.client.close()
         self.db.dispose()
 

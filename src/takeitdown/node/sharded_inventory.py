@@ -12,6 +12,8 @@ The interface is the node's own inventory's (`inventory.Inventory`, issue 12): `
 [InventoryItem])`, `match_entries(entries) -> [RetroHit]`, and its `RetroHit`s, so a
 `ReviewDesk` takes a `ShardedInventory` in its place and puts hits on the review queue (source
 "retro") the same way. Shards persist with `save()` and load when opened on their directory.
+The serving node uses it through `ray_inventory.RayInventory` (TAKEITDOWN_NODE_INVENTORY_SHARDS),
+which feeds it the database's inventory rows.
 """
 
 from __future__ import annotations
