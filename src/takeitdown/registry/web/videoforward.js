@@ -9,14 +9,16 @@
 // each whole second; its index is its place in that order), and each decoded frame is known by
 // its timestamp whatever order the decoder gives them in (B-frames).
 //
-// Only what the picked frames need is decoded, which leaves their pixels exactly as a full
-// decode gives them: a group of pictures (a key frame and the samples up to the next) is fed
-// only up to its last picked frame in decode order (nothing earlier depends on what comes later),
-// and H.264 samples no other frame refers to (nal_ref_idc 0, what FFmpeg's skip_frame=NONREF
-// drops) are not fed unless picked. A group is cut short only when the next one is closed (no
-// frame of it is shown before its key frame, so none refers back). Key frames every second,
-// as phones record, then cost about one decoded frame a second; sparse ones still cost the
-// reference frames, about half of x264's output.
+// For H.264, only what the picked frames need is decoded, which leaves their pixels exactly as
+// a full decode gives them: a group of pictures (a key frame and the samples up to the next) is
+// fed only up to its last picked frame in decode order (nothing earlier depends on what comes
+// later), and samples no other frame refers to (nal_ref_idc 0, what FFmpeg's
+// skip_frame=NONREF drops) are not fed unless picked. A group is cut short only when the next
+// key frame is an IDR picture with no frame shown before it: after an IDR nothing refers back,
+// and frame numbering starts again (a cut before an open group's I frame leaves a gap in
+// frame_num that Chromium's decoder rejects). Key frames every second, as phones record, then
+// cost about one decoded frame a second; sparse ones still cost the reference frames, about
+// half of x264's output. Other codecs are decoded whole.
 //
 // Anything unusual (no WebCodecs, a codec the decoder refuses, a rotated or fragmented file,
 // several sample descriptions, a frame the worker cannot read) throws NotForward: the caller
@@ -55,9 +57,10 @@ export function pickFrames(times, timescale, secondsPerHash = 1) {
 /**
  * How far into its group of pictures each sample must be decoded: `feedTo[n]` is the last
  * sample index (decode order) of n's group that is fed, or -1 to skip the group. `picked` has
- * the picked samples' indexes.
+ * the picked samples' indexes; `restarts` the key samples that are IDR pictures (a group may be
+ * cut short only before one of them, or at the end).
  */
-export function feedLimits(samples, picked) {
+export function feedLimits(samples, picked, restarts) {
   const keys = [];
   samples.forEach((s, n) => s.is_sync && keys.push(n));
   const feedTo = new Array(samples.length).fill(-1);
@@ -66,8 +69,8 @@ export function feedLimits(samples, picked) {
     const c = k + 2 < keys.length ? keys[k + 2] : samples.length;
     let last = -1;
     for (let n = a; n < b; n++) if (picked.has(n)) last = n;
-    // The next group is closed when none of its frames is shown before its key frame.
-    let closed = true;
+    // The next group is closed when it starts afresh and none of its frames is shown before its key.
+    let closed = restarts.has(b);
     for (let n = b + 1; n < c && closed; n++) if (samples[n].cts < samples[b].cts) closed = false;
     const limit = b === samples.length || closed ? last : b - 1;
     for (let n = a; n < b; n++) feedTo[n] = limit;
@@ -80,20 +83,30 @@ export function feedLimits(samples, picked) {
  * slice has nal_ref_idc 0. Anything it cannot read counts as a reference.
  */
 export function h264Droppable(data, lengthSize) {
-  let slices = 0;
-  for (let at = 0; at + lengthSize < data.length; ) {
+  const slices = h264Slices(data, lengthSize);
+  return slices !== null && slices.length > 0 && slices.every((header) => !(header & 0x60));
+}
+
+/** True when an H.264 sample is an IDR picture (its slices are NAL type 5). */
+export function h264Idr(data, lengthSize) {
+  const slices = h264Slices(data, lengthSize);
+  return slices !== null && slices.length > 0 && slices.every((header) => (header & 0x1f) === 5);
+}
+
+/** The NAL header bytes of a sample's slices (NAL types 1 and 5), or null if unreadable. */
+function h264Slices(data, lengthSize) {
+  const out = [];
+  for (let at = 0; at < data.length; ) {
+    if (at + lengthSize >= data.length) return null;
     let size = 0;
     for (let k = 0; k < lengthSize; k++) size = size * 256 + data[at + k];
     at += lengthSize;
-    if (size < 1 || at + size > data.length) return false;
+    if (size < 1 || at + size > data.length) return null;
     const type = data[at] & 0x1f;
-    if (type === 1 || type === 5) {
-      if (data[at] & 0x60) return false;
-      slices++;
-    }
+    if (type === 1 || type === 5) out.push(data[at]);
     at += size;
   }
-  return slices > 0;
+  return out;
 }
 
 /** The first video track of an MP4/MOV: decoder config, samples (decode order), timescale. */
@@ -183,7 +196,15 @@ export async function decodeForward(file, { maxSeconds, hash, onProgress }) {
   if (new Set(times.map(us)).size !== samples.length) throw new NotForward("timestamps collide");
   const picked = new Set();
   times.forEach((time, n) => picks.has(time) && picked.add(n));
-  const feedTo = feedLimits(samples, picked);
+  // Where H.264 starts afresh (IDR key frames): groups before them may be cut short.
+  const restarts = new Set();
+  for (let n = 1; lengthSize && n < samples.length; n++) {
+    const { is_sync: key, offset, size } = samples[n];
+    if (!key) continue;
+    const data = new Uint8Array(await file.slice(offset, offset + size).arrayBuffer());
+    if (data.length === size && h264Idr(data, lengthSize)) restarts.add(n);
+  }
+  const feedTo = lengthSize ? feedLimits(samples, picked, restarts) : samples.map(() => samples.length - 1);
 
   const frames = [];
   const pending = [];
