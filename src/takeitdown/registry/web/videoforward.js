@@ -117,6 +117,8 @@ async function readTrack(file) {
   }
   const { createFile } = await import("./vendor/mp4box/mp4box.all.js");
   const iso = createFile(false); // box headers and moov only: mdat is skipped, not kept
+  let broken = "";
+  iso.onError = (module, message) => (broken = message); // not to the console: we seek instead
   let read = 0;
   for (let pos = 0; !iso.moov && pos < file.size; ) {
     const buffer = await file.slice(pos, pos + READ).arrayBuffer();
@@ -128,7 +130,7 @@ async function readTrack(file) {
     pos = next;
   }
   const moov = iso.moov;
-  if (!moov) throw new NotForward("no moov");
+  if (!moov) throw new NotForward(broken || "no moov");
   if (moov.mvex) throw new NotForward("fragmented"); // samples live in moof boxes, not in moov
   const trak = moov.traks.find((t) => t.mdia && t.mdia.hdlr && t.mdia.hdlr.handler === "vide");
   if (!trak) throw new NotForward("no video track");
