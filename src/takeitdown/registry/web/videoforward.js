@@ -243,9 +243,9 @@ export async function decodeForward(file, { maxSeconds, hash, onProgress }) {
       kick();
     },
   });
-  decoder.addEventListener("dequeue", kick);
   let cut = false;
   try {
+    if (decoder.addEventListener) decoder.addEventListener("dequeue", kick);
     decoder.configure(config);
     const read = windowReader(file);
     for (let n = 0; n < samples.length; n++) {
