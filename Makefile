@@ -55,11 +55,13 @@ lint: $(TEST_STAMP)
 clean:
 	rm -rf $(VENV) takeitdown-data .pytest_cache
 
-# Refresh the submission page's vendored MD5 (hash-wasm) and MP4 demuxer (mp4box), from npm. Needs npm; `make run` and
-# `make test` do not: the built file is committed in web/vendor/.
+# Refresh the submission page's vendored MD5 (hash-wasm) and MP4 demuxer (mp4box) from npm.
+# Needs npm; `make run` and `make test` do not: the built files are committed in web/vendor/.
 HASH_WASM_VERSION ?= 4.13.0
 WEB_VENDOR := src/takeitdown/registry/web/vendor/hash-wasm
 # The MP4 demuxer the page loads only when it hashes a video (decoding forward with WebCodecs).
+# Its ES module build is three files, renamed .js (served as JavaScript whatever the system's
+# MIME table says) with their imports adjusted and source-map comments dropped.
 MP4BOX_VERSION ?= 2.4.1
 MP4BOX_VENDOR := src/takeitdown/registry/web/vendor/mp4box
 vendor:
@@ -69,8 +71,6 @@ vendor:
 	printf 'hash-wasm %s from npm: dist/md5.umd.min.js (MIT, see LICENSE). Refresh: make vendor\n' $(HASH_WASM_VERSION) > $(WEB_VENDOR)/VERSION
 	rm -rf build/vendor && mkdir -p build/vendor
 	cd build/vendor && npm pack --silent mp4box@$(MP4BOX_VERSION) >/dev/null && tar xzf mp4box-$(MP4BOX_VERSION).tgz
-	# Its ES module build is three files; renamed .js (served as JavaScript whatever the system's
-	# MIME table says) with the imports and source-map comments adjusted to match.
 	rm -rf $(MP4BOX_VENDOR) && mkdir -p $(MP4BOX_VENDOR)
 	cd build/vendor/package/dist && for f in mp4box.all.mjs styp-*.mjs rolldown-runtime-*.mjs; do \
 		sed -E -e 's#from "\./(styp|rolldown-runtime)-[A-Za-z0-9_-]{8}\.mjs"#from "./\1.js"#' \
