@@ -55,13 +55,28 @@ lint: $(TEST_STAMP)
 clean:
 	rm -rf $(VENV) takeitdown-data .pytest_cache
 
-# Refresh the submission page's vendored MD5 (hash-wasm from npm). Needs npm; `make run` and
-# `make test` do not: the built file is committed in web/vendor/.
+# Refresh the submission page's vendored MD5 (hash-wasm) and MP4 demuxer (mp4box) from npm.
+# Needs npm; `make run` and `make test` do not: the built files are committed in web/vendor/.
 HASH_WASM_VERSION ?= 4.13.0
 WEB_VENDOR := src/takeitdown/registry/web/vendor/hash-wasm
+# The MP4 demuxer the page loads only when it hashes a video (decoding forward with WebCodecs).
+# Its ES module build is three files, renamed .js (served as JavaScript whatever the system's
+# MIME table says) with their imports adjusted and source-map comments dropped.
+MP4BOX_VERSION ?= 2.4.1
+MP4BOX_VENDOR := src/takeitdown/registry/web/vendor/mp4box
 vendor:
 	rm -rf build/vendor && mkdir -p build/vendor
 	cd build/vendor && npm pack --silent hash-wasm@$(HASH_WASM_VERSION) >/dev/null && tar xzf hash-wasm-$(HASH_WASM_VERSION).tgz
 	cp build/vendor/package/dist/md5.umd.min.js build/vendor/package/LICENSE $(WEB_VENDOR)/
 	printf 'hash-wasm %s from npm: dist/md5.umd.min.js (MIT, see LICENSE). Refresh: make vendor\n' $(HASH_WASM_VERSION) > $(WEB_VENDOR)/VERSION
+	rm -rf build/vendor && mkdir -p build/vendor
+	cd build/vendor && npm pack --silent mp4box@$(MP4BOX_VERSION) >/dev/null && tar xzf mp4box-$(MP4BOX_VERSION).tgz
+	rm -rf $(MP4BOX_VENDOR) && mkdir -p $(MP4BOX_VENDOR)
+	cd build/vendor/package/dist && for f in mp4box.all.mjs styp-*.mjs rolldown-runtime-*.mjs; do \
+		sed -E -e 's#from "\./(styp|rolldown-runtime)-[A-Za-z0-9_-]{8}\.mjs"#from "./\1.js"#' \
+			-e '/^\/\/# sourceMappingURL=/d' $$f \
+			> $(CURDIR)/$(MP4BOX_VENDOR)/$$(echo $$f | sed -E 's/(-[A-Za-z0-9_-]{8})?\.mjs$$/.js/'); \
+	done
+	cp build/vendor/package/LICENSE $(MP4BOX_VENDOR)/
+	printf 'mp4box %s from npm: dist/mp4box.all.mjs and its two chunks as .js (BSD-3-Clause, see LICENSE). Refresh: make vendor\n' $(MP4BOX_VERSION) > $(MP4BOX_VENDOR)/VERSION
 	rm -rf build/vendor

@@ -3,9 +3,12 @@ headless Chromium, beside the Python hasher (`takeitdown.hashing.hash_file`) on 
 
 The page is served by a real `takeitdown serve` (temporary SQLite); files go through the page's
 real file input; the time is from picking to the file showing "Ready" (MD5 + PDQ, or MD5 +
-vPDQ at one frame a second). Test files are generated in a temporary folder.
+vPDQ at one frame a second). Test files are generated in a temporary folder. Videos come with
+sparse key frames (every 250 frames, x264's default) and dense ones (every 30, as phones
+record); the page decodes them forward with WebCodecs, and `--seek` also times the page with
+WebCodecs hidden (its fallback, seeking a <video> once a second) in the same run.
 
-    .venv/bin/python bench/page.py [--runs 3]
+    .venv/bin/python bench/page.py [--runs 3] [--photo-only] [--seek]
 """
 
 from __future__ import annotations
@@ -79,11 +82,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def page_seconds(browser, url: str, path: Path) -> tuple[float, float, str]:  # type: ignore[no-untyped-def]
+def page_seconds(browser, url: str, path: Path, seek: bool = False) -> tuple[float, float, str, str]:  # type: ignore[no-untyped-def]
     """(first file in a fresh tab, including the worker's start; the same file picked again;
-    the hashes the page made, as JSON)."""
+    the hashes the page made, as JSON; how it decoded a video). `seek` hides WebCodecs'
+    VideoDecoder, so the page seeks a <video> as browsers without it do."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
+    if seek:
+        page.add_init_script("delete window.VideoDecoder;")
     page.goto(url + "/")
     page.locator("input[name=age][value=under18]").check()
     page.locator("input[name=content][value=yes]").check()
@@ -101,8 +107,9 @@ def page_seconds(browser, url: str, path: Path) -> tuple[float, float, str]:  # 
         if page.locator("#file-list li").nth(n - 1).get_attribute("data-state") != "done":
             raise SystemExit(f"the page could not hash {path.name}")
     hashes = page.locator("#file-list li .file-hashes").nth(1).text_content() or "[]"
+    decoded = page.locator("#file-list li").nth(1).get_attribute("data-decoded") or ""
     context.close()
-    return times[0], times[1], hashes
+    return times[0], times[1], hashes, decoded
 
 
 def pdq_distance(page_hashes: str, path: Path) -> int | None:
@@ -112,6 +119,17 @@ def pdq_distance(page_hashes: str, path: Path) -> int | None:
     if pdq is None or not isinstance(python, ImageHashes):
         return None
     return PdqHash.parse(pdq["value"]).distance(python.pdq)
+
+
+def frame_counts(page_hashes: str, path: Path) -> str:
+    """Frames hashed by the page / by the Python hasher, for a video ("" for a photo). Past
+    takeitdown.hashing.video's decode budget (1e9 pixels: a 60 s 720p video is 1.7e9) Python
+    hashes key frames only, so its time there is not that of one frame a second."""
+    vpdq = next((h for h in json.loads(page_hashes) if h["type"] == "vpdq"), None)
+    python = hash_file(path)
+    if vpdq is None or isinstance(python, ImageHashes):
+        return ""
+    return f"{len(vpdq['frames'])}/{len(python.vpdq.frames)}"
 
 
 def python_seconds(path: Path) -> float:
@@ -124,6 +142,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--photo-only", action="store_true", help="only the 12 MP photo (a short run)")
+    parser.add_argument(
+        "--seek", action="store_true", help="also time videos with WebCodecs hidden (seeking)"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -157,14 +178,20 @@ def main() -> None:
                     ("60 s 720p H.264, key frame / 250", video),
                     ("60 s 720p H.264, key frame / 30", phone_video),
                 )
-                for label, path in files[:1] if args.photo_only else files:
-                    page_times = [page_seconds(browser, url, path) for _ in range(args.runs)]
+                jobs = [(label, path, False) for label, path in (files[:1] if args.photo_only else files)]
+                if args.seek and not args.photo_only:
+                    jobs += [(label, path, True) for label, path in files[1:]]
+                for label, path, seek in jobs:
+                    page_times = [page_seconds(browser, url, path, seek) for _ in range(args.runs)]
                     py_times = [python_seconds(path) for _ in range(args.runs)]
                     size = path.stat().st_size / 1e6
                     cold = statistics.median(t[0] for t in page_times)
                     warm = statistics.median(t[1] for t in page_times)
-                    bits = pdq_distance(page_times[-1][2], path)
-                    rows.append((f"{label}, {size:.1f} MB", cold, warm, statistics.median(py_times), bits))
+                    hashes, decoded = page_times[-1][2], page_times[-1][3]
+                    bits = pdq_distance(hashes, path)
+                    py_t = statistics.median(py_times)
+                    frames = frame_counts(hashes, path)
+                    rows.append((f"{label}, {size:.1f} MB", decoded, cold, warm, py_t, bits, frames))
                 browser.close()
         finally:
             server.terminate()
@@ -174,11 +201,14 @@ def main() -> None:
     print(f"load average during the run: {load} on {os.cpu_count()} cores")
     print("page cold = first file in a new tab (worker start included); warm = the next file")
     print("PDQ bits = distance between the page's PDQ and the Python hasher's (photos)")
-    head = f"{'file':44s} {'page cold s':>11s} {'page warm s':>11s} {'python s':>9s} {'warm/python':>12s}"
-    print(f"{head} {'PDQ bits':>9s}")
-    for label, cold, warm, py_t, bits in rows:
+    print("decoded = how the page found a video's frames: forward (WebCodecs) or seek (<video>)")
+    print("frames = hashed by the page / by Python (Python: key frames only past its decode budget)")
+    head = f"{'file':44s} {'decoded':>8s} {'page cold s':>11s} {'page warm s':>11s} {'python s':>9s}"
+    print(f"{head} {'warm/python':>12s} {'PDQ bits':>9s} {'frames':>7s}")
+    for label, decoded, cold, warm, py_t, bits, frames in rows:
         shown = "" if bits is None else str(bits)
-        print(f"{label:44s} {cold:11.2f} {warm:11.2f} {py_t:9.2f} {warm / py_t:11.1f}x {shown:>9s}")
+        line = f"{label:44s} {decoded:>8s} {cold:11.2f} {warm:11.2f} {py_t:9.2f}"
+        print(f"{line} {warm / py_t:11.1f}x {shown:>9s} {frames:>7s}")
 
 
 if __name__ == "__main__":

@@ -122,6 +122,9 @@ def test_page_vpdq_matches_python_vpdq(new_page, registry_url) -> None:
     page.locator("#files").set_input_files([str(v) for v in videos])
     wait_hashed(page)
     results = file_results(page)
+    # Decoded forward with WebCodecs (videoforward.js), not by seeking a <video>.
+    decoded = page.eval_on_selector_all("#file-list li", "items => items.map(li => li.dataset.decoded)")
+    assert decoded == ["forward"] * len(videos), decoded
     page_vpdq = {}
     for path, item in zip(videos, results, strict=True):
         assert item["state"] == "done", f"{path.name}: {item['status']}"

@@ -100,7 +100,7 @@ def test_page_meets_the_shared_vectors_the_cli_meets(new_page, registry_url, tmp
     from tests.vectors.media import make, vectors
 
     cases = [v for v in vectors() if "page_gap" not in v]
-    assert len(cases) >= 13
+    assert len(cases) >= 14  # every vector: the page has no gap left (a cut-short MP4 is hashed)
     paths = [make(v, tmp_path) for v in cases]
     page = new_page(PHONE)
     goto(page, registry_url + "/")

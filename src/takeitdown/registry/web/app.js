@@ -97,6 +97,8 @@ function updateEntry(entry) {
   const { li, status, progress, remove, hashes } = entry.el;
   li.dataset.state = entry.state;
   li.dataset.kind = entry.result ? entry.result.kind : "";
+  // How a video's frames were decoded ("forward" or "seek"), for the tests; never sent.
+  li.dataset.decoded = (entry.result && entry.result.decoded) || "";
   li.dataset.low = entry.result && isLowQuality(entry.result) ? "1" : "";
   li.dataset.error = entry.state === "error" ? entry.error || "rejected" : "";
   progress.setAttribute("aria-label", t("file.progressLabel", { name: entry.file.name }));

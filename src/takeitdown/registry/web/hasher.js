@@ -1,6 +1,6 @@
-// Main-thread side of the hasher: hands files to the worker, and for videos seeks a <video>
-// element one frame a second and passes each frame (an ImageBitmap) to the worker for PDQ.
-// Nothing here touches the network.
+// Main-thread side of the hasher: hands files to the worker, and for videos takes one frame a
+// second and passes each to the worker for PDQ: decoded forward once with WebCodecs where it can
+// (videoforward.js, MP4/MOV), else by seeking a <video> element. Nothing here touches the network.
 
 export const MAX_VIDEO_SECONDS = 600; // 10 minutes: longer videos take too long on a phone
 export { MAX_PIXELS } from "./worksize.js";
@@ -161,8 +161,37 @@ export async function mp4VideoInfo(file) {
   return null;
 }
 
-/** vPDQ frames {i, t, q, pdq} of a video, one frame a second, by seeking a <video>. */
+/**
+ * vPDQ frames {i, t, q, pdq} of a video, one frame a second, and how they were decoded:
+ * {frames, decoded: "forward" | "seek"}. Forward (one pass of WebCodecs' VideoDecoder over an
+ * MP4/MOV) costs the same whatever the key frame spacing; anything it cannot do is seeked.
+ */
 async function videoFrames(file, onProgress, onThumb) {
+  if (typeof VideoDecoder !== "undefined") {
+    let thumbTaken = false;
+    const hash = async (frame, pick) => {
+      if (onThumb && !thumbTaken) {
+        thumbTaken = true;
+        thumbnail(frame, frame.displayWidth, frame.displayHeight, onThumb);
+      }
+      const out = await ask({ op: "vframe", frame }, [frame]);
+      if (out.fallback) throw new Error("not 8-bit YUV"); // the seeking path draws such frames
+      return { q: out.quality, pdq: out.pdq };
+    };
+    try {
+      const { decodeForward } = await import("./videoforward.js");
+      const frames = await decodeForward(file, { maxSeconds: MAX_VIDEO_SECONDS, hash, onProgress });
+      return { frames, decoded: "forward" };
+    } catch (err) {
+      if (err && err.code === "video-too-long") throw new HashError("video-too-long");
+      // Anything else (a codec this browser lacks, a rotated video, an odd file): seek instead.
+    }
+  }
+  return { frames: await seekFrames(file, onProgress, onThumb), decoded: "seek" };
+}
+
+/** vPDQ frames {i, t, q, pdq} of a video, one frame a second, by seeking a <video>. */
+async function seekFrames(file, onProgress, onThumb) {
   const url = URL.createObjectURL(file);
   const video = document.createElement("video");
   video.muted = true;
@@ -205,7 +234,7 @@ async function videoFrames(file, onProgress, onThumb) {
       } catch {
         throw new HashError("video-undecodable");
       }
-      if (onThumb && !frames.length) thumbnail(video, onThumb);
+      if (onThumb && !frames.length) thumbnail(video, video.videoWidth, video.videoHeight, onThumb);
       let frame = null;
       if (lumaFrames) {
         const vf = await currentVideoFrame(video, t, 0.5 / fps, timing);
@@ -261,19 +290,20 @@ async function currentVideoFrame(video, t, tolerance, check) {
   return last;
 }
 
-/** A small still of the current frame, for the list (the page shows it, nothing else). */
-function thumbnail(video, onThumb) {
-  const scale = 160 / Math.max(video.videoWidth, video.videoHeight);
+/** A small still of a frame (a <video> or a VideoFrame), for the list (the page shows it, nothing else). */
+function thumbnail(source, width, height, onThumb) {
+  const scale = 160 / Math.max(width, height);
   const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(video.videoWidth * scale));
-  canvas.height = Math.max(1, Math.round(video.videoHeight * scale));
-  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  canvas.width = Math.max(1, Math.round(width * scale));
+  canvas.height = Math.max(1, Math.round(height * scale));
+  canvas.getContext("2d").drawImage(source, 0, 0, canvas.width, canvas.height);
   canvas.toBlob((blob) => blob && onThumb(blob), "image/jpeg", 0.8);
 }
 
 /**
  * Hash one picked file. Resolves to
- *   {kind: "image", md5, pdq, quality} or {kind: "video", md5, frames}.
+ *   {kind: "image", md5, pdq, quality} or {kind: "video", md5, frames, decoded}
+ * (`decoded`, "forward" or "seek", says how the frames were found; it is not sent).
  * `onProgress(stage, fraction)` reports "reading" (MD5) then "frames" (videos);
  * `onThumb(blob)` gets a small still: the photo, or a video's first frame; `onKind(kind)` is
  * told "image" or "video" once the first bytes are read.
@@ -294,8 +324,8 @@ export async function hashFile(file, onProgress, onThumb, onKind) {
     if (base.thumb && onThumb) onThumb(base.thumb);
     return { kind: "image", md5: base.md5, pdq: base.pdq, quality: base.quality };
   }
-  const frames = await videoFrames(file, (f) => onProgress && onProgress("frames", f), onThumb);
-  return { kind: "video", md5: base.md5, frames };
+  const { frames, decoded } = await videoFrames(file, (f) => onProgress && onProgress("frames", f), onThumb);
+  return { kind: "video", md5: base.md5, frames, decoded };
 }
 
 /** The wire items of DESIGN.md for one hashed file (no name, no size, nothing else). */
