@@ -101,6 +101,8 @@ def live_entry_ids(
                 live.pop(entry.entry_id, None)
             elif key in wanted:  # an add, or a state entry bringing it back
                 live[entry.entry_id] = key
+        if page.more and page.next <= after:  # would read the same page forever
+            raise DecisionError(f"the feed did not advance past {after} although it says there is more")
         after, more = page.next, page.more
     return {key: eid for eid, key in live.items()}
 
