@@ -5,9 +5,12 @@
 // go in the request's `hashes` field. The file, its name and its size never leave the device.
 // Words come from i18n/<code>.json (the form's own tables) through the page's i18n.js.
 import { HashError, MAX_PIXELS, hashFile, warmUp, wireItem } from "./hasher.js";
-import { applyStrings, currentLang, initI18n, onLangChange, setPageVars, t, tFill } from "./i18n.js";
+import { currentLang, initI18n, onLangChange, setPageVars, t, tFill } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
+// The platform's name as its operator set it, or "": each table then says "this platform" in a
+// sentence of its own (the `.anon` keys), since a name and a description do not decline alike.
+const PLATFORM = document.documentElement.dataset.platform || "";
 const MAX_FILES = 20;
 const MAX_BODY = 250_000; // the node takes 256 KiB: the text fields need the rest
 
@@ -224,7 +227,7 @@ function showReceipt() {
     shared.textContent = t("receipt.notShared");
   } else {
     shared.dataset.shared = "no";
-    shared.textContent = t("receipt.kept", { platform: platform() });
+    shared.textContent = t(PLATFORM ? "receipt.kept" : "receipt.kept.anon", { platform: PLATFORM });
   }
 }
 
@@ -331,13 +334,7 @@ async function answer(event) {
   showState();
 }
 
-function platform() {
-  return document.documentElement.dataset.platform || t("platform.default");
-}
-
 function sayAgain() {
-  setPageVars({ platform: platform() }); // "this platform" in the language shown, unless named
-  applyStrings();
   for (const entry of entries) updateEntry(entry);
   updateSummary();
   for (const boxId of Object.keys(shown)) renderProblems(boxId);
@@ -350,10 +347,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("files").addEventListener("change", () => addFiles([...$("files").files]));
   // Load the hasher's worker only for someone who means to pick a file.
   $("files").addEventListener("focus", warmUp, { once: true });
-  $("files").addEventListener("pointerenter", warmUp, { once: true });
+  document.querySelector(".pick").addEventListener("pointerenter", warmUp, { once: true });
   $("request").addEventListener("submit", submitRequest);
   $("check-form").addEventListener("submit", checkRequest);
   $("answer").addEventListener("submit", answer);
+  if (PLATFORM) setPageVars({ platform: PLATFORM });
+  else for (const node of document.querySelectorAll("[data-i18n-anon]")) node.dataset.i18n += ".anon";
   await initI18n();
   sayAgain();
   onLangChange(sayAgain);
