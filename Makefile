@@ -55,15 +55,15 @@ lint: $(TEST_STAMP)
 clean:
 	rm -rf $(VENV) takeitdown-data .pytest_cache
 
-# Refresh the submission page's vendored MD5 (hash-wasm) and MP4 demuxer (mp4box) from npm.
-# Needs npm; `make run` and `make test` do not: the built files are committed in web/vendor/.
+# Refresh the in-browser hasher's vendored MD5 (hash-wasm) and MP4 demuxer (mp4box) from npm.
+# Needs npm; `make run` and `make test` do not: the built files are committed in webshared/vendor/.
 HASH_WASM_VERSION ?= 4.13.0
-WEB_VENDOR := src/takeitdown/registry/web/vendor/hash-wasm
+WEB_VENDOR := src/takeitdown/webshared/vendor/hash-wasm
 # The MP4 demuxer the page loads only when it hashes a video (decoding forward with WebCodecs).
 # Its ES module build is three files, renamed .js (served as JavaScript whatever the system's
 # MIME table says) with their imports adjusted and source-map comments dropped.
 MP4BOX_VERSION ?= 2.4.1
-MP4BOX_VENDOR := src/takeitdown/registry/web/vendor/mp4box
+MP4BOX_VENDOR := src/takeitdown/webshared/vendor/mp4box
 vendor:
 	rm -rf build/vendor && mkdir -p build/vendor
 	cd build/vendor && npm pack --silent hash-wasm@$(HASH_WASM_VERSION) >/dev/null && tar xzf hash-wasm-$(HASH_WASM_VERSION).tgz

@@ -16,7 +16,7 @@ from takeitdown.node.compliance import as_csv, compliance_report
 from takeitdown.node.db import Database
 from takeitdown.node.inventory import Inventory, InventoryItem
 from takeitdown.node.pii import PiiKeyError, Sealer, new_key
-from takeitdown.node.takedown import Desk, RequestError, inventory_copy_finder, parse_request
+from takeitdown.node.takedown import Desk, RequestError, case_items, inventory_copy_finder, parse_request
 from tests.node.helpers import Registry, start_node
 
 PDQ = "f0" * 32
@@ -625,3 +625,19 @@ def test_only_desk_users_see_requests_copies_are_found_and_a_reupload_is_blocked
         assert r.status_code == 200 and r.json()["state"] == "closed"
     finally:
         node.stop()
+
+
+def test_shared_hashes_become_one_registry_item_per_picked_file() -> None:
+    """The form sends each file's wire hashes in turn (pdq, md5 / vpdq, md5): the registry case
+    gets an image item and a video item, never one item holding every file's hashes."""
+    frames = [{"i": 0, "t": 0.0, "q": 90, "pdq": PDQ}]
+    photo = [{"type": "pdq", "value": PDQ, "quality": 90}, {"type": "md5", "value": MD5}]
+    video = [{"type": "vpdq", "frames": frames}, {"type": "md5", "value": "cd" * 16}]
+    other = [{"type": "pdq", "value": FAR, "quality": 80}, {"type": "md5", "value": "ef" * 16}]
+    assert case_items(photo + video + other) == [
+        {"kind": "image", "hashes": photo},
+        {"kind": "video", "hashes": video},
+        {"kind": "image", "hashes": other},
+    ]
+    assert case_items(REQUEST["hashes"]) == [{"kind": "image", "hashes": REQUEST["hashes"]}]  # md5 first
+    assert case_items([{"type": "sha256", "value": "00" * 32}]) == []  # not a type the feed carries

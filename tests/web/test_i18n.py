@@ -16,6 +16,7 @@ from takeitdown import protocol
 from .helpers import ROOT
 
 WEB = ROOT / "src" / "takeitdown" / "registry" / "web"
+SHARED = ROOT / "src" / "takeitdown" / "webshared"
 TABLES = WEB / "i18n"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 RTL = {"ar", "fa", "ur"}
@@ -24,8 +25,8 @@ REQUIRED = ("en", "es", "fr", "de", "pt", "zh-Hans", "zh-Hant", "hi", "ko", "ja"
 
 
 def languages() -> list[tuple[str, str, bool]]:
-    """(code, name in itself, right to left) from web/languages.js."""
-    text = (WEB / "languages.js").read_text()
+    """(code, name in itself, right to left) from webshared/languages.js."""
+    text = (SHARED / "languages.js").read_text()
     found = re.findall(r'\{ code: "([\w-]+)", name: "([^"]+)"(, dir: "rtl")? \}', text)
     return [(code, name, bool(rtl)) for code, name, rtl in found]
 

@@ -19,7 +19,7 @@ from takeitdown.hashing.pdq import pdq_of_pixels
 
 from .helpers import CONFORMANCE, ROOT
 
-PDQ_JS = ROOT / "src" / "takeitdown" / "registry" / "web" / "pdq.js"
+PDQ_JS = ROOT / "src" / "takeitdown" / "webshared" / "pdq.js"
 SIZES = [(2016, 1512), (1512, 2016), (1024, 1365), (1001, 777), (333, 64), (64, 64), (5, 300), (97, 6)]
 
 SCRIPT = """

@@ -34,7 +34,7 @@ FILLED = {
     "signature": lambda p: p.get_by_label("Your full name").fill("Jordan Example"),
     "contact": lambda p: p.locator("#contact").fill("jordan@example.org"),
 }
-# What the page says for each missing element (node/web/takedown.js, MISSING).
+# What the page says for each missing element (node/web/i18n/en.json, missing.*).
 SAYS = {
     "acting_for": "whether you are the person in the image or act for them",
     "content": "at least one link or content id",
@@ -171,14 +171,16 @@ def test_a_request_from_the_form_is_removed_confirmed_and_counted(
         assert [e for e in errors if "422" not in e] == []  # the 422s the browser logs, nothing else
         errors.clear()
 
-        # The complete request; the minor box explains what this form does not send.
+        # The complete request; the minor box says how to share with other platforms (hashes only).
         _open_form(page, node.url)
         for fill in FILLED.values():
             fill(page)
         page.get_by_label("The person in the image was under 18").check()
-        assert "sends nothing to other platforms" in page.locator("#minor-note").inner_text()
+        assert "choose to share its fingerprints" in page.locator("#minor-note").inner_text()
+        assert page.locator("#consent-box").is_hidden()  # no hashes picked: nothing to offer
         page.get_by_role("button", name="Send my request").click()
         page.locator("#receipt").wait_for()
+        assert page.locator("#shared").is_hidden() and page.locator("#receipt-hashes").is_hidden()
         rid = page.locator("#request_id").inner_text()
         secret = page.locator("#request_secret").inner_text()
         shot(page, "takedown-receipt")
@@ -195,9 +197,8 @@ def test_a_request_from_the_form_is_removed_confirmed_and_counted(
         assert len(removes) == 1 and "jordan" not in json.dumps(removes).lower()
         done = "Done: the content you told us about has been removed."
         assert _check(page, rid, secret, done).startswith(done)
-        assert (
-            page.locator("#state-items").inner_text() == "You named 1 item; 1 removed, and 1 copy we found."
-        )
+        items = page.locator("#state-items").inner_text()
+        assert items == "You named 1 item; 1 removed. We also removed 1 copy we found."
         assert page.locator("#state-deadline").is_hidden()  # done: no deadline to promise
         shot(page, "takedown-status-done")
 

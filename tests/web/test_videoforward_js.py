@@ -15,7 +15,7 @@ import pytest
 
 from .helpers import ROOT
 
-MODULE = ROOT / "src" / "takeitdown" / "registry" / "web" / "videoforward.js"
+MODULE = ROOT / "src" / "takeitdown" / "webshared" / "videoforward.js"
 
 SCRIPT = """
 const m = await import(process.argv[1]);

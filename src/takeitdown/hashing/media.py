@@ -1,6 +1,6 @@
 """Which kind of media a file is, decided from its first bytes (never from its name).
 
-The page's hasher (registry/web/hasher.js) follows the same table; tests/vectors holds the
+The page's hasher (webshared/worker.js) follows the same table; tests/vectors holds the
 shared cases both are tested on.
 """
 

@@ -985,9 +985,25 @@ class Desk:
 
 
 def case_items(wire_hashes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The hashes of a request as registry case items (only the types the feed carries)."""
-    hashes = [h for h in wire_hashes if h.get("type") in FEED_TYPES and h.get("type") != "vpdq"]
-    return [{"kind": "image", "hashes": hashes}] if hashes else []
+    """The hashes of a request as registry case items, one per picked file: the form sends each
+    file's hashes together, as the submission page's wire items hold them (`pdq` then `md5` for an
+    image, `vpdq` then `md5` for a video), so a hash opens a new item when the item so far already
+    has one of its type, or a perceptual hash meets another. Only the types the feed carries."""
+    items: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for h in wire_hashes:
+        kind = h.get("type")
+        if kind not in FEED_TYPES:
+            continue
+        held = {x["type"] for x in current["hashes"]} if current else set()
+        perceptual = {"pdq", "vpdq"}
+        if current is None or kind in held or (kind in perceptual and held & perceptual):
+            current = {"kind": "image", "hashes": []}
+            items.append(current)
+        if kind == "vpdq":
+            current["kind"] = "video"
+        current["hashes"].append(h)
+    return items
 
 
 def _time_left(seconds: float | None) -> str:

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from takeitdown import webshared
 from takeitdown.node.takedown import Desk, RequestError, case_items, parse_request
 from takeitdown.protocol import Problem, ProblemCode
 from takeitdown.ratelimit import RateLimiter
@@ -32,14 +33,32 @@ WEB = Path(__file__).parent / "web"
 PUBLIC_PREFIXES = ("/takedown", "/v1/takedown-requests")
 MAX_BODY = 256 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
+# The form hashes the picked image in the browser with the submission page's own hasher
+# (takeitdown.webshared): its worker, MD5 WebAssembly and a video played from a blob: URL need
+# what webshared.CSP_NEEDS lists, and no more than that is allowed.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; style-src 'self'; "
+    "connect-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: data:; form-action 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": PAGE_CSP,
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Opener-Policy": "same-origin",
 }
 # the page names its icon, or the browser asks for /favicon.ico and gets the API's 401
-ASSETS = {"takedown.js": "text/javascript", "takedown.css": "text/css", "favicon.svg": "image/svg+xml"}
+OWN_ASSETS = {"takedown.js": "text/javascript", "takedown.css": "text/css", "favicon.svg": "image/svg+xml"}
+
+
+def form_assets() -> dict[str, tuple[Path, str]]:
+    """Every file the form may load, by its path under /takedown/: its own script, style, icon and
+    language tables, and the shared hasher and language modules (the same paths as on the
+    submission page, relative to the page). Nothing else is served there."""
+    assets = {name: (WEB / name, media) for name, media in OWN_ASSETS.items()}
+    assets |= {f"i18n/{p.name}": (p, "application/json") for p in sorted((WEB / "i18n").glob("*.json"))}
+    assets |= {name: (path, "text/javascript") for name, path in webshared.files().items()}
+    return assets
 
 
 def is_public(path: str) -> bool:
@@ -115,10 +134,15 @@ def _actor(request: Request, data: dict[str, Any], signed_in: str) -> str:
 
 
 def render_form(platform_name: str | None, notice: str | None) -> str:
-    """The form with the platform's name and its own notice (plain text, escaped: no markup)."""
+    """The form with the platform's name and its own notice (plain text, escaped: no markup). The
+    English text carries the name; `data-platform` hands it to the other languages' tables (empty:
+    each table says "this platform" in its own words)."""
     page = (WEB / "takedown.html").read_text(encoding="utf-8")
-    name = html.escape(platform_name.strip()) if platform_name and platform_name.strip() else "this platform"
-    extra = f'<p class="notice">{html.escape(notice.strip())}</p>' if notice and notice.strip() else ""
+    given = platform_name.strip() if platform_name else ""
+    name = html.escape(given) if given else "this platform"
+    told = notice.strip() if notice else ""
+    extra = f'<p class="notice" dir="auto">{html.escape(told)}</p>' if told else ""
+    page = page.replace('data-platform="{{platform}}"', f'data-platform="{html.escape(given)}"')
     return page.replace("{{platform}}", name).replace("{{notice}}", extra)
 
 
@@ -133,6 +157,7 @@ def mount_takedown(
 ) -> None:
     limiter = RateLimiter(rate_per_minute, burst)
     page = render_form(platform_name, notice)
+    assets = form_assets()
 
     def same_origin(request: Request) -> bool:
         """Cross-site request forgery: a browser always says where a POST comes from."""
@@ -143,11 +168,12 @@ def mount_takedown(
     def form() -> HTMLResponse:
         return HTMLResponse(page, headers=PAGE_HEADERS)
 
-    @app.get("/takedown/{name}", include_in_schema=False)
+    @app.get("/takedown/{name:path}", include_in_schema=False)
     def asset(name: str) -> Any:
-        if name not in ASSETS:
+        if name not in assets:
             return _error(404, ProblemCode.NOT_FOUND, "Not found.")
-        return FileResponse(WEB / name, media_type=ASSETS[name], headers=PAGE_HEADERS)
+        path, media_type = assets[name]
+        return FileResponse(path, media_type=media_type, headers=PAGE_HEADERS)
 
     @app.post("/v1/takedown-requests", status_code=201, summary="A TAKE IT DOWN Act removal request (public)")
     async def create(request: Request) -> Any:

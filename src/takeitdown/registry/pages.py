@@ -1,11 +1,14 @@
 """Serves the submission page (the files in `web/`) at `/`, with strict security headers.
 
-Same origin as the API, so `connect-src 'self'` is all the page needs. The page engineer may
-edit the CSP line if the page truly needs more.
+The in-browser hasher and the language mechanism are not in `web/`: the node's request form uses
+them too, so they live in `takeitdown.webshared` and are served here at the same paths as
+before (`/hasher.js`, `/vendor/...`). Same origin as the API, so `connect-src 'self'` is all the
+page needs. The page engineer may edit the CSP line if the page truly needs more.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.staticfiles import StaticFiles
 
+from takeitdown import webshared
 from takeitdown.registry.support import load_support_links
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -51,6 +55,20 @@ class _WithHeaders:
         await self.app(scope, receive, send_wrapper)
 
 
+class _PageFiles(StaticFiles):
+    """`web/`, and the shared files (only those listed by `webshared.files()`) at their paths."""
+
+    def __init__(self) -> None:
+        super().__init__(directory=WEB_DIR, html=True, check_dir=False)
+        self.shared = webshared.files()
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        shared = self.shared.get(path.replace(os.sep, "/"))
+        if shared is not None:
+            return str(shared), shared.stat()
+        return super().lookup_path(path)
+
+
 def page_config(settings: Any) -> dict[str, Any]:
     """What the page needs to know of this registry: how to split files into cases (items, body
     bytes, video frame hashes per case and per video), whom to call."""
@@ -73,5 +91,4 @@ def mount_pages(app: FastAPI) -> None:
     def _config() -> JSONResponse:
         return JSONResponse(config, headers={"Cache-Control": "no-cache"})
 
-    static = StaticFiles(directory=WEB_DIR, html=True, check_dir=False)
-    app.mount("/", cast(Any, _WithHeaders(static)), name="pages")
+    app.mount("/", cast(Any, _WithHeaders(_PageFiles())), name="pages")

@@ -16,6 +16,7 @@ let table = {};
 let english = {};
 let plural = new Intl.PluralRules("en");
 let numbers = new Intl.NumberFormat("en");
+let pageVars = {}; // placeholder values for the page's own data-i18n strings (setPageVars)
 
 function fromUrl() {
   const code = new URLSearchParams(location.search).get("lang");
@@ -95,15 +96,20 @@ export function tFill(el, key, vars = {}) {
   return el;
 }
 
+/** Values for {name} placeholders in the page's data-i18n strings (the form's platform name). */
+export function setPageVars(vars) {
+  pageVars = { ...vars };
+}
+
 export function applyStrings(root = document) {
   const info = languageOf(lang);
   document.documentElement.lang = lang;
   document.documentElement.dir = info.dir || "ltr";
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n, pageVars);
   for (const el of root.querySelectorAll("[data-i18n-attr]")) {
     for (const pair of el.dataset.i18nAttr.split(";")) {
       const [attr, key] = pair.split(":");
-      el.setAttribute(attr, t(key));
+      el.setAttribute(attr, t(key, pageVars));
     }
   }
   const title = document.querySelector("[data-title]");
