@@ -58,9 +58,9 @@ def write_package(root: Path, files: dict[str, str], leave_out: str = "") -> Pat
     return root
 
 
-ROLES = "hashing and protocol import no role"
+ROLES = "hashing, protocol and the shared page files import no role"
 APART = "registry and node never import each other"
-STDLIB = "protocol imports only the standard library"
+STDLIB = "protocol and webshared import only the standard library"
 
 CLEAN = {
     "__init__.py": "",
