@@ -1,7 +1,8 @@
 """The page's PDQ (web/pdq.js) against Meta's reference (`pdqhash`) on identical pixels.
 
 pdq.js blurs only where PDQ samples (see jaroszDecimate); this holds it to the reference on
-photo-like images of the sizes the page hashes, odd sizes, the 64x64 case and thin strips.
+photo-like images of the sizes the page hashes, odd sizes, the 64x64 case and thin strips, and
+the centred window hashes (pdq80, pdq70) against the reference's hash of the same window's pixels.
 Run in node, which runs the same module the browser does.
 """
 
@@ -16,6 +17,8 @@ import pytest
 from PIL import Image
 
 from takeitdown.hashing.pdq import pdq_of_pixels
+from takeitdown.hashing.windows import WINDOW_PERCENTS, window_box
+from takeitdown.protocol import PdqHash
 
 from .helpers import CONFORMANCE, ROOT
 
@@ -23,7 +26,7 @@ PDQ_JS = ROOT / "src" / "takeitdown" / "webshared" / "pdq.js"
 SIZES = [(2016, 1512), (1512, 2016), (1024, 1365), (1001, 777), (333, 64), (64, 64), (5, 300), (97, 6)]
 
 SCRIPT = """
-const { pdqFromRGBA, pdqFromLuma } = await import(process.argv[1]);
+const { pdqFromRGBA, pdqFromLuma, photoHashesFromRGBA, windowBox } = await import(process.argv[1]);
 const fs = await import("node:fs");
 const out = [];
 for (const { path, width, height } of JSON.parse(process.argv[2])) {
@@ -33,7 +36,12 @@ for (const { path, width, height } of JSON.parse(process.argv[2])) {
   const [r, g, b] = [0.299, 0.587, 0.114].map(Math.fround);
   const luma = new Float32Array(width * height);
   for (let p = 0; p < width * height; p++) luma[p] = r * rgb[p * 3] + g * rgb[p * 3 + 1] + b * rgb[p * 3 + 2];
-  out.push({ rgba: pdqFromRGBA(rgba, width, height), luma: pdqFromLuma(luma, width, height) });
+  out.push({
+    rgba: pdqFromRGBA(rgba, width, height),
+    luma: pdqFromLuma(luma, width, height),
+    photo: photoHashesFromRGBA(rgba, width, height),
+    boxes: [80, 70].map((p) => windowBox(width, height, p)),
+  });
 }
 console.log(JSON.stringify(out));
 """
@@ -76,4 +84,38 @@ def test_pdq_js_gives_the_references_hash_on_the_same_pixels(tmp_path) -> None:
             distance = want.distance(type(want).parse(got[path]["hex"]))
             if distance or got[path]["quality"] != want.quality:
                 apart[f"{width}x{height} {path}"] = (distance, got[path]["quality"], want.quality)
+        # The windows: the same box as takeitdown.hashing.windows, and the reference's hash of
+        # exactly those pixels, from the same single pass over the rows as the whole image.
+        photo = got["photo"]
+        results_here = [(want, photo["hex"], photo["quality"], "whole")]
+        for percent, box, window in zip(WINDOW_PERCENTS, got["boxes"], photo["windows"], strict=True):
+            assert tuple(box) == window_box(width, height, percent), (width, height, percent)
+            assert window["percent"] == percent
+            left, top, right, bottom = box
+            crop = np.ascontiguousarray(pixels[top:bottom, left:right])
+            results_here.append((pdq_of_pixels(crop), window["hex"], window["quality"], f"window {percent}"))
+        for expect, hex_, quality, what in results_here:
+            distance = expect.distance(PdqHash.parse(hex_))
+            if distance or quality != expect.quality:
+                apart[f"{width}x{height} {what}"] = (distance, quality, expect.quality)
     assert not apart, apart
+
+
+def test_window_box_matches_python_on_odd_sizes() -> None:
+    """windowBox is the integer arithmetic of takeitdown.hashing.windows.window_box, rounding and all."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot run web/pdq.js outside the browser")
+    sizes = [(w, h) for w in (1, 5, 7, 9, 10, 15, 64, 99, 101, 333, 1000, 1001, 2016) for h in (3, 45, 1512)]
+    script = """
+const { windowBox } = await import(process.argv[1]);
+const sizes = JSON.parse(process.argv[2]);
+console.log(JSON.stringify(sizes.map(([w, h]) => [80, 70].map((p) => windowBox(w, h, p)))));
+"""
+    done = subprocess.run(
+        [node, "--input-type=module", "-e", script, PDQ_JS.as_uri(), json.dumps(sizes)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    got = json.loads(done.stdout)
+    want = [[list(window_box(w, h, p)) for p in WINDOW_PERCENTS] for w, h in sizes]
+    assert got == want

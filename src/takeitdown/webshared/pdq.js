@@ -61,16 +61,22 @@ function samplePoints(dim) {
 
 /**
  * The 64x64 decimation of the reference's Jarosz filter (two passes of a box along rows, then
- * along columns), computed only where it is sampled. Row and column boxes are linear maps on
- * different axes, so they commute: row, row, then column, column gives the same image as the
- * reference's row, column, row, column. Each row's first blur is made only where the second
- * one reads it (the windows around the 64 sampled columns), the second only at those columns;
- * only those 64 columns are then blurred down, twice, and sampled at 64 rows. Every pixel is
- * read once, and no column is walked that is not needed, where filtering the whole image four
- * times walked every column with a cache-missing stride.
- * `rowPrefix(i, prefix)` puts the running sum of row i's luma into `prefix` (prefix[0] = 0).
+ * along columns) of the box [left, right) x [top, bottom) of an image, computed only where it is
+ * sampled. Row and column boxes are linear maps on different axes, so they commute: row, row,
+ * then column, column gives the same image as the reference's row, column, row, column. Each
+ * row's first blur is made only where the second one reads it (the windows around the 64
+ * sampled columns), the second only at those columns; only those 64 columns are then blurred
+ * down, twice, and sampled at 64 rows. Every pixel is read once, and no column is walked that is
+ * not needed, where filtering the whole image four times walked every column with a
+ * cache-missing stride.
+ * Returns {row(i, prefix), finish()}: `row` is given every image row i in [top, bottom) with the
+ * running sum of that whole row's luma in `prefix` (prefix[0] = 0). Sums of float32 lumas are
+ * exact in float64, so prefix[left + b] - prefix[left + a] is exactly the box's own running sum:
+ * one prefix a row serves the whole image and its windows alike.
  */
-function jaroszDecimate(rows, cols, rowPrefix) {
+function jaroszDecimator(left, top, right, bottom) {
+  const cols = right - left;
+  const rows = bottom - top;
   const wr = boxWindows(cols, jaroszWindowSize(cols, 64));
   const wc = boxWindows(rows, jaroszWindowSize(rows, 64));
   const sj = samplePoints(cols);
@@ -78,15 +84,14 @@ function jaroszDecimate(rows, cols, rowPrefix) {
   const need = new Uint8Array(cols);
   for (let k = 0; k < 64; k++) need.fill(1, wr.lo[sj[k]], wr.hi[sj[k]]);
   const needed = Int32Array.from(need.keys()).filter((j) => need[j]);
-  const prefix = new Float64Array(cols + 1);
   const once = new Float32Array(cols);
   const picked = new Float32Array(64 * rows); // column k of the row-blurred image, contiguous
-  for (let i = 0; i < rows; i++) {
-    rowPrefix(i, prefix);
+  const row = (imageRow, prefix) => {
+    const i = imageRow - top;
     for (let n = 0; n < needed.length; n++) {
       const j = needed[n];
-      const lo = wr.lo[j];
-      const hi = wr.hi[j];
+      const lo = wr.lo[j] + left;
+      const hi = wr.hi[j] + left;
       once[j] = (prefix[hi] - prefix[lo]) / (hi - lo);
     }
     for (let k = 0; k < 64; k++) {
@@ -96,27 +101,41 @@ function jaroszDecimate(rows, cols, rowPrefix) {
       for (let j = lo; j < hi; j++) s += once[j];
       picked[k * rows + i] = s / (hi - lo);
     }
-  }
-  const out = new Float32Array(64 * 64);
-  const colPrefix = new Float64Array(rows + 1);
-  const colOnce = new Float32Array(rows);
-  for (let k = 0; k < 64; k++) {
-    const base = k * rows;
-    for (let i = 0, s = 0; i < rows; i++) colPrefix[i + 1] = s += picked[base + i];
-    for (let i = 0; i < rows; i++) {
-      const lo = wc.lo[i];
-      const hi = wc.hi[i];
-      colOnce[i] = (colPrefix[hi] - colPrefix[lo]) / (hi - lo);
+  };
+  const finish = () => {
+    const out = new Float32Array(64 * 64);
+    const colPrefix = new Float64Array(rows + 1);
+    const colOnce = new Float32Array(rows);
+    for (let k = 0; k < 64; k++) {
+      const base = k * rows;
+      for (let i = 0, s = 0; i < rows; i++) colPrefix[i + 1] = s += picked[base + i];
+      for (let i = 0; i < rows; i++) {
+        const lo = wc.lo[i];
+        const hi = wc.hi[i];
+        colOnce[i] = (colPrefix[hi] - colPrefix[lo]) / (hi - lo);
+      }
+      for (let m = 0; m < 64; m++) {
+        const lo = wc.lo[si[m]];
+        const hi = wc.hi[si[m]];
+        let s = 0;
+        for (let i = lo; i < hi; i++) s += colOnce[i];
+        out[m * 64 + k] = s / (hi - lo);
+      }
     }
-    for (let m = 0; m < 64; m++) {
-      const lo = wc.lo[si[m]];
-      const hi = wc.hi[si[m]];
-      let s = 0;
-      for (let i = lo; i < hi; i++) s += colOnce[i];
-      out[m * 64 + k] = s / (hi - lo);
-    }
-  }
-  return out;
+    return out;
+  };
+  return { row, finish };
+}
+
+/** A box that is already 64x64 is PDQ's 64x64 image as it is (no blur). */
+function identityDecimator(left) {
+  const a64 = new Float32Array(64 * 64);
+  let r = 0;
+  const row = (_i, prefix) => {
+    for (let j = 0; j < 64; j++) a64[r * 64 + j] = prefix[left + j + 1] - prefix[left + j];
+    r++;
+  };
+  return { row, finish: () => a64 };
 }
 
 /** Quality 0-100: count of significant gradients in the 64x64 image, scaled. */
@@ -172,24 +191,48 @@ export function bitsToHex(dct16) {
   return hex;
 }
 
-/** PDQ from a row summer (see jaroszDecimate); a 64x64 image is used as it is. */
-function pdqOfRows(width, height, rowPrefix) {
-  if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
-    return { hex: "0".repeat(64), quality: 0 };
-  }
-  let a64;
-  if (width === 64 && height === 64) {
-    a64 = new Float32Array(64 * 64);
-    const prefix = new Float64Array(65);
-    for (let i = 0; i < 64; i++) {
+// The centred windows sent beside the whole-image hash (takeitdown.hashing.windows).
+export const WINDOW_PERCENTS = [80, 70];
+
+/** [left, top, right, bottom] of the centred window keeping `percent` of each side: a margin of
+ * round(side * (100 - percent) / 200) pixels on every edge, as takeitdown.hashing.windows does. */
+export function windowBox(width, height, percent) {
+  const mx = Math.floor((width * (100 - percent) + 100) / 200);
+  const my = Math.floor((height * (100 - percent) + 100) / 200);
+  return [mx, my, width - mx, height - my];
+}
+
+/**
+ * PDQ of each box [left, top, right, bottom] of an image, from one pass over its rows (see
+ * jaroszDecimator): [{hex, quality}], in the order of `boxes`. A box under 5 px gives zeros.
+ * `rowPrefix(i, prefix)` puts the running sum of row i's luma into `prefix` (prefix[0] = 0).
+ */
+function pdqOfBoxes(width, height, rowPrefix, boxes) {
+  const parts = boxes.map(([left, top, right, bottom]) => {
+    if (right - left < MIN_HASHABLE_DIM || bottom - top < MIN_HASHABLE_DIM) return null;
+    const d = right - left === 64 && bottom - top === 64 ? identityDecimator(left) : jaroszDecimator(left, top, right, bottom);
+    return { top, bottom, ...d };
+  });
+  const live = parts.filter(Boolean);
+  if (live.length) {
+    const prefix = new Float64Array(width + 1);
+    const first = Math.min(...live.map((p) => p.top));
+    const last = Math.max(...live.map((p) => p.bottom));
+    for (let i = first; i < last; i++) {
       rowPrefix(i, prefix);
-      for (let j = 0; j < 64; j++) a64[i * 64 + j] = prefix[j + 1] - prefix[j];
+      for (const p of live) if (i >= p.top && i < p.bottom) p.row(i, prefix);
     }
-  } else {
-    a64 = jaroszDecimate(height, width, rowPrefix);
   }
-  const quality = qualityOf(a64);
-  return { hex: bitsToHex(dct64To16(a64)), quality };
+  return parts.map((p) => {
+    if (!p) return { hex: "0".repeat(64), quality: 0 };
+    const a64 = p.finish();
+    return { hex: bitsToHex(dct64To16(a64)), quality: qualityOf(a64) };
+  });
+}
+
+/** PDQ from a row summer; a 64x64 image is used as it is. */
+function pdqOfRows(width, height, rowPrefix) {
+  return pdqOfBoxes(width, height, rowPrefix, [[0, 0, width, height]])[0];
 }
 
 /** PDQ of a float luma image. Returns {hex, quality}; images under 5 px give zeros. */
@@ -200,13 +243,28 @@ export function pdqFromLuma(luma, width, height) {
   });
 }
 
-/** PDQ of RGBA pixels (ImageData.data); luma is summed a row at a time, never stored whole. */
-export function pdqFromRGBA(rgba, width, height) {
-  return pdqOfRows(width, height, (i, prefix) => {
+function rgbaRows(rgba, width) {
+  return (i, prefix) => {
     let s = 0;
     for (let j = 0, q = i * width * 4; j < width; j++, q += 4) {
       // Rounded to float32 as the reference's float luma buffer holds it.
       prefix[j + 1] = s += Math.fround(LUMA_R * rgba[q] + LUMA_G * rgba[q + 1] + LUMA_B * rgba[q + 2]);
     }
-  });
+  };
+}
+
+/** PDQ of RGBA pixels (ImageData.data); luma is summed a row at a time, never stored whole. */
+export function pdqFromRGBA(rgba, width, height) {
+  return pdqOfRows(width, height, rgbaRows(rgba, width));
+}
+
+/**
+ * A photo's hashes from its RGBA pixels: the whole-image PDQ and the PDQ of each centred window
+ * (WINDOW_PERCENTS), all from one pass over the pixels: {hex, quality, windows: [{percent, hex,
+ * quality}]}. The windows are what takeitdown.hashing.windows sends as pdq80 and pdq70.
+ */
+export function photoHashesFromRGBA(rgba, width, height) {
+  const boxes = [[0, 0, width, height], ...WINDOW_PERCENTS.map((p) => windowBox(width, height, p))];
+  const [whole, ...windows] = pdqOfBoxes(width, height, rgbaRows(rgba, width), boxes);
+  return { ...whole, windows: windows.map((w, n) => ({ percent: WINDOW_PERCENTS[n], ...w })) };
 }
