@@ -63,43 +63,48 @@ function samplePoints(dim) {
  * The 64x64 decimation of the reference's Jarosz filter (two passes of a box along rows, then
  * along columns) of the box [left, right) x [top, bottom) of an image, computed only where it is
  * sampled. Row and column boxes are linear maps on different axes, so they commute: row, row,
- * then column, column gives the same image as the reference's row, column, row, column. Each
- * row's first blur is made only where the second one reads it (the windows around the 64
- * sampled columns), the second only at those columns; only those 64 columns are then blurred
- * down, twice, and sampled at 64 rows. Every pixel is read once, and no column is walked that is
- * not needed, where filtering the whole image four times walked every column with a
- * cache-missing stride.
- * Returns {row(i, prefix), finish()}: `row` is given every image row i in [top, bottom) with the
- * running sum of that whole row's luma in `prefix` (prefix[0] = 0). Sums of float32 lumas are
- * exact in float64, so prefix[left + b] - prefix[left + a] is exactly the box's own running sum:
- * one prefix a row serves the whole image and its windows alike.
+ * then column, column gives the same image as the reference's row, column, row, column. Along a
+ * row, both blurs are made only at the 64 sampled columns: a blur of a blur there is a difference
+ * of the prefix of the row's prefix (`twice`), four reads, with the clipped windows at the edges
+ * summed one by one; only those 64 columns are then blurred down, twice, and sampled at 64 rows.
+ * Returns {row(i, prefix, twice), finish()}: `row` is given every image row i in [top, bottom)
+ * with the running sum of that whole row's luma in `prefix` (prefix[0] = 0) and of `prefix` in
+ * `twice`. Sums of float32 lumas are exact in float64, so prefix[left + b] - prefix[left + a] is
+ * exactly the box's own running sum: one prefix a row serves the whole image and its windows.
  */
 function jaroszDecimator(left, top, right, bottom) {
   const cols = right - left;
   const rows = bottom - top;
-  const wr = boxWindows(cols, jaroszWindowSize(cols, 64));
+  const win = jaroszWindowSize(cols, 64);
+  const wr = boxWindows(cols, win);
   const wc = boxWindows(rows, jaroszWindowSize(rows, 64));
   const sj = samplePoints(cols);
   const si = samplePoints(rows);
-  const need = new Uint8Array(cols);
-  for (let k = 0; k < 64; k++) need.fill(1, wr.lo[sj[k]], wr.hi[sj[k]]);
-  const needed = Int32Array.from(need.keys()).filter((j) => need[j]);
-  const once = new Float32Array(cols);
-  const picked = new Float32Array(64 * rows); // column k of the row-blurred image, contiguous
-  const row = (imageRow, prefix) => {
+  const half = Math.floor((win + 2) / 2);
+  // Sample columns whose second blur reads only unclipped first blurs: there the sum of first
+  // blurs is four reads of the prefix of the prefix (`twice`), not a loop over the window.
+  const inside = Uint8Array.from(sj, (c) => wr.lo[c] >= win - half && wr.hi[c] - 1 <= cols - half);
+  const picked = new Float32Array(64 * rows); // the row-blurred image at the 64 sampled columns
+  const row = (imageRow, prefix, twice) => {
     const i = imageRow - top;
-    for (let n = 0; n < needed.length; n++) {
-      const j = needed[n];
-      const lo = wr.lo[j] + left;
-      const hi = wr.hi[j] + left;
-      once[j] = (prefix[hi] - prefix[lo]) / (hi - lo);
-    }
     for (let k = 0; k < 64; k++) {
       const lo = wr.lo[sj[k]];
       const hi = wr.hi[sj[k]];
       let s = 0;
-      for (let j = lo; j < hi; j++) s += once[j];
-      picked[k * rows + i] = s / (hi - lo);
+      if (inside[k]) {
+        // the sum over j in [lo, hi) of (prefix[left + j + half] - prefix[left + j + half - win]) / win
+        const a = left + half;
+        const b = a - win;
+        s = (twice[a + hi] - twice[a + lo] - (twice[b + hi] - twice[b + lo])) / win;
+      } else {
+        // near an edge the first blur's window is clipped: each first blur on its own
+        for (let j = lo; j < hi; j++) {
+          const l = left + wr.lo[j];
+          const h = left + wr.hi[j];
+          s += Math.fround((prefix[h] - prefix[l]) / (h - l));
+        }
+      }
+      picked[i * 64 + k] = s / (hi - lo);
     }
   };
   const finish = () => {
@@ -107,8 +112,7 @@ function jaroszDecimator(left, top, right, bottom) {
     const colPrefix = new Float64Array(rows + 1);
     const colOnce = new Float32Array(rows);
     for (let k = 0; k < 64; k++) {
-      const base = k * rows;
-      for (let i = 0, s = 0; i < rows; i++) colPrefix[i + 1] = s += picked[base + i];
+      for (let i = 0, s = 0; i < rows; i++) colPrefix[i + 1] = s += picked[i * 64 + k];
       for (let i = 0; i < rows; i++) {
         const lo = wc.lo[i];
         const hi = wc.hi[i];
@@ -216,11 +220,13 @@ function pdqOfBoxes(width, height, rowPrefix, boxes) {
   const live = parts.filter(Boolean);
   if (live.length) {
     const prefix = new Float64Array(width + 1);
+    const twice = new Float64Array(width + 2); // twice[n] = prefix[0] + ... + prefix[n - 1]
     const first = Math.min(...live.map((p) => p.top));
     const last = Math.max(...live.map((p) => p.bottom));
     for (let i = first; i < last; i++) {
       rowPrefix(i, prefix);
-      for (const p of live) if (i >= p.top && i < p.bottom) p.row(i, prefix);
+      for (let n = 0, t = 0; n <= width; n++) twice[n + 1] = t += prefix[n];
+      for (const p of live) if (i >= p.top && i < p.bottom) p.row(i, prefix, twice);
     }
   }
   return parts.map((p) => {
