@@ -101,6 +101,53 @@ def _qt_starting_with(mov: bytes, first: bytes) -> bytes:
     return bytes(data)
 
 
+def _grey(width: int, height: int, seed: int = 1) -> np.ndarray:
+    """Smooth grey noise as RGB: at most 256 colours, so a GIF keeps every pixel exactly. Smooth,
+    not in flat blocks: a picture of 8x8 blocks sampled on PDQ's 64x64 grid has coefficients tied
+    at the median, whose bits any rounding flips."""
+    rng = np.random.default_rng(seed)
+    coarse = Image.fromarray(rng.integers(0, 255, (height // 8 + 1, width // 8 + 1), np.uint8))
+    grey = np.asarray(coarse.resize((width, height), Image.Resampling.BICUBIC))
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def photo(width: int, height: int) -> Image.Image:
+    """The "listed photo" of the animation vectors, as a still."""
+    return Image.fromarray(_grey(width, height))
+
+
+def _animation(spec: dict[str, Any]) -> bytes:
+    """An animated GIF, WebP or APNG from `frames`, each {"ms": shown for, "picture": "photo" (the
+    listed photo), "cover" (another picture), "other N" (yet another, seeded N) or "blink" (the
+    photo with one 8x8 block changed, as a cursor blink: the same picture)}. Frames are stored as the encoder likes (a GIF's later
+    frames as the changed rectangle), so the decoder must composite them."""
+    width, height = spec["size"]
+    pictures = {
+        "photo": _grey(width, height),
+        "cover": _grey(width, height, seed=2),
+    }
+    blink = pictures["photo"].copy()
+    blink[:8, :8] = 255 - blink[:8, :8]
+    pictures["blink"] = blink
+    for f in spec["frames"]:
+        if f["picture"].startswith("other "):
+            pictures[f["picture"]] = _grey(width, height, seed=int(f["picture"].split()[1]))
+    frames = [Image.fromarray(pictures[f["picture"]]) for f in spec["frames"]]
+    fmt = {"gif": "GIF", "webp": "WEBP", "apng": "PNG"}[spec["type"]]
+    options: dict[str, Any] = {"lossless": True} if fmt == "WEBP" else {}
+    buf = io.BytesIO()
+    frames[0].save(
+        buf,
+        format=fmt,
+        save_all=True,
+        append_images=frames[1:],
+        duration=[f["ms"] for f in spec["frames"]],
+        loop=0,
+        **options,
+    )
+    return buf.getvalue()
+
+
 def make(vector: dict[str, Any], folder: Path) -> Path:
     spec = vector["make"]
     kind = spec["type"]
@@ -117,6 +164,8 @@ def make(vector: dict[str, Any], folder: Path) -> Path:
         data = buf.getvalue()
         if "claim_size" in spec:
             data = _claim_size(data, *spec["claim_size"])
+    elif kind in ("gif", "webp", "apng"):
+        data = _animation(spec)
     elif kind == "mp4":
         data = _mp4(spec["seconds"], folder / f".{vector['name']}.tmp.mp4")
     elif kind in ("avi", "mpegts"):

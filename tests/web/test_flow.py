@@ -26,7 +26,9 @@ pytestmark = pytest.mark.browser
 
 PHOTO = CONFORMANCE / "pdq" / "reg-test-input" / "dih" / "bridge-1-original.jpg"
 VIDEO = CONFORMANCE / "vpdq" / "videos" / "pattern-sd-grey-bar.mp4"
-WIRE_TYPES = {"image": {"pdq", "md5"}, "video": {"vpdq", "md5"}}
+# What an item carries, in order, as `takeitdown hash --wire` sends it: a photo's PDQ and MD5, then
+# its two centred window hashes (issue 17); a video's vPDQ and MD5.
+WIRE_TYPES = {"image": ["pdq", "md5", "pdq80", "pdq70"], "video": ["vpdq", "md5"]}
 
 
 def distinctive_runs(data: bytes) -> list[bytes]:
@@ -191,7 +193,7 @@ def test_full_flow_sends_only_hashes_to_own_origin(
     assert set(sent) == {"items"}
     for item in sent["items"]:
         assert set(item) == {"kind", "hashes"}
-        assert {h["type"] for h in item["hashes"]} == WIRE_TYPES[item["kind"]]
+        assert [h["type"] for h in item["hashes"]] == WIRE_TYPES[item["kind"]]
         for h in item["hashes"]:
             assert set(h) <= {"type", "value", "quality", "frames"}
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "pdq.js",
     "imagesize.js",
     "worksize.js",
+    "pictures.js",
     "videoluma.js",
     "videoforward.js",
     "i18n.js",

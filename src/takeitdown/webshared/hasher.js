@@ -13,6 +13,7 @@ export class HashError extends Error {
 }
 
 import { workSize } from "./worksize.js";
+import { imageWireHashes } from "./pictures.js";
 let worker = null;
 let pageDraws = false; // set when the worker cannot draw (no OffscreenCanvas there)
 let nextId = 1;
@@ -67,7 +68,8 @@ function once(target, ok, fail, ms = 30_000) {
   });
 }
 
-/** PDQ of an image source drawn by the page (shrunk as in worker.js), hashed in the worker. */
+/** PDQ of an image source drawn by the page (shrunk as in worker.js), hashed in the worker;
+ * a photo's comes with its window hashes (`windows`). */
 async function pdqDrawnOnPage(source, width, height, video) {
   const canvas = document.createElement("canvas");
   [canvas.width, canvas.height] = workSize(width, height, video);
@@ -75,8 +77,8 @@ async function pdqDrawnOnPage(source, width, height, video) {
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
   const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-  const out = await ask({ op: "pixels", data, width: canvas.width, height: canvas.height }, [data.buffer]);
-  return { pdq: out.pdq, quality: out.quality, canvas };
+  const out = await ask({ op: "pixels", data, width: canvas.width, height: canvas.height, photo: !video }, [data.buffer]);
+  return { pdq: out.pdq, quality: out.quality, windows: out.windows, canvas };
 }
 
 /** Decode a photo on the page (for workers that cannot): ImageBitmap, else an <img>. */
@@ -302,8 +304,11 @@ function thumbnail(source, width, height, onThumb) {
 
 /**
  * Hash one picked file. Resolves to
- *   {kind: "image", md5, pdq, quality} or {kind: "video", md5, frames, decoded}
- * (`decoded`, "forward" or "seek", says how the frames were found; it is not sent).
+ *   {kind: "image", md5, pdq, quality, windows, pictures} or {kind: "video", md5, frames, decoded}
+ * (`pdq`, `quality` and `windows`, the pdq80 and pdq70 window hashes, are the first picture's;
+ * `pictures` holds every distinct picture of an animation, each {pdq, quality, windows}, or the
+ * one picture of a photo; `decoded`, "forward" or "seek", says how a video's frames were found,
+ * and is not sent).
  * `onProgress(stage, fraction)` reports "reading" (MD5) then "frames" (videos);
  * `onThumb(blob)` gets a small still: the photo, or a video's first frame; `onKind(kind)` is
  * told "image" or "video" once the first bytes are read.
@@ -315,30 +320,25 @@ export async function hashFile(file, onProgress, onThumb, onKind) {
     const source = await decodeOnPage(file, base.heic);
     const width = source.naturalWidth || source.width;
     const height = source.naturalHeight || source.height;
-    const { pdq, quality, canvas } = await pdqDrawnOnPage(source, width, height, false);
+    const { pdq, quality, windows, canvas } = await pdqDrawnOnPage(source, width, height, false);
     if (source.close) source.close();
     if (onThumb) canvas.toBlob((blob) => blob && onThumb(blob), "image/jpeg", 0.8);
-    return { kind: "image", md5: base.md5, pdq, quality };
+    return { kind: "image", md5: base.md5, pdq, quality, windows, pictures: [{ pdq, quality, windows }] };
   }
   if (base.kind !== "video") {
     if (base.thumb && onThumb) onThumb(base.thumb);
-    return { kind: "image", md5: base.md5, pdq: base.pdq, quality: base.quality };
+    const { md5, pdq, quality, windows, pictures } = base;
+    return { kind: "image", md5, pdq, quality, windows, pictures };
   }
   const { frames, decoded } = await videoFrames(file, (f) => onProgress && onProgress("frames", f), onThumb);
   return { kind: "video", md5: base.md5, frames, decoded };
 }
 
-/** The wire items of DESIGN.md for one hashed file (no name, no size, nothing else). */
+/** The wire items of DESIGN.md for one hashed file (no name, no size, nothing else): a photo's
+ * PDQ, MD5 and window hashes, and the other pictures of an animation, as `takeitdown hash --wire`
+ * sends them. */
 export function wireItem(result) {
-  if (result.kind === "image") {
-    return {
-      kind: "image",
-      hashes: [
-        { type: "pdq", value: result.pdq, quality: result.quality },
-        { type: "md5", value: result.md5 },
-      ],
-    };
-  }
+  if (result.kind === "image") return { kind: "image", hashes: imageWireHashes(result) };
   return {
     kind: "video",
     hashes: [

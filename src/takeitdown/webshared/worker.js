@@ -1,14 +1,25 @@
 // The hashing worker: reads the picked file on the device, never sends it anywhere.
 // Messages in:  {id, op: "warm"}                  -> load what hashing needs, ahead of the first file
-//               {id, op: "file", file}            -> md5 (streamed), kind sniffing, image PDQ
+//               {id, op: "file", file}            -> md5 (streamed), kind sniffing, image PDQ and
+//                                                    windows, every picture of an animation
 //               {id, op: "frame", bitmap, t}      -> PDQ of one video frame
 //               {id, op: "vframe", frame}         -> PDQ of a VideoFrame's Y plane, or {fallback}
-//               {id, op: "pixels", data, width, height} -> PDQ of RGBA pixels the page drew
+//               {id, op: "pixels", data, width, height, photo} -> PDQ of RGBA pixels the page
+//                                                    drew (and the windows, for a photo)
 // Browsers without OffscreenCanvas in workers (Safari before 16.4) get {decodeOnPage: true} or
 // the error "no-canvas": the page then draws the pixels itself and sends them here.
 // Messages out: {id, type: "progress", done, total} | {id, type: "result", ...} | {id, type: "error", code}
 import "./vendor/hash-wasm/md5.umd.min.js";
-import { pdqFromLuma, pdqFromRGBA } from "./pdq.js";
+import { pdqFromLuma, pdqFromRGBA, photoHashesFromRGBA } from "./pdq.js";
+import {
+  MAX_FRAMES,
+  MAX_SUBMITTED_STILLS,
+  MAX_TOTAL_PIXELS,
+  SAME_FRAME_DISTANCE,
+  animatedType,
+  hexDistance,
+  pictureOf,
+} from "./pictures.js";
 import { lumaOfVideoFrame } from "./videoluma.js";
 import { imageSize } from "./imagesize.js";
 import { MAX_PIXELS, VIDEO_WORK_SIZE, workSize } from "./worksize.js";
@@ -57,19 +68,79 @@ async function md5OfFile(id, file) {
   return md5.digest("hex");
 }
 
-/** Draw the bitmap (shrunk if big) and hash its pixels. */
-function pdqOfBitmap(bitmap, video = false) {
-  const w0 = bitmap.width;
-  const h0 = bitmap.height;
+/** RGBA pixels of an image source (a bitmap, a VideoFrame) drawn shrunk to PDQ's work size. */
+function drawn(source, w0, h0, video) {
   const [w, h] = workSize(w0, h0, video);
   const canvas = new OffscreenCanvas(w, h);
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(bitmap, 0, 0, w, h);
-  const { data } = ctx.getImageData(0, 0, w, h);
+  ctx.drawImage(source, 0, 0, w, h);
+  return { canvas, data: ctx.getImageData(0, 0, w, h).data, w, h };
+}
+
+/** Draw the bitmap (shrunk if big) and hash its pixels: a video frame's PDQ, or a photo's
+ * {pdq, quality, windows} (its two centred window hashes from the same pixels). */
+function pdqOfBitmap(bitmap, video = false) {
+  const { data, w, h } = drawn(bitmap, bitmap.width, bitmap.height, video);
+  const size = { width: bitmap.width, height: bitmap.height };
+  if (!video) return { ...pictureOf(photoHashesFromRGBA(data, w, h)), ...size };
   const { hex, quality } = pdqFromRGBA(data, w, h);
-  return { pdq: hex, quality, width: w0, height: h0 };
+  return { pdq: hex, quality, ...size };
+}
+
+/**
+ * Every distinct picture of an animated GIF, WebP or APNG (takeitdown.hashing.frames), decoded
+ * frame by frame with WebCodecs' ImageDecoder, composited as a viewer shows them: {pictures,
+ * thumb}, the first picture first, at most MAX_SUBMITTED_STILLS of them (the rest are not sent).
+ * null when the file holds one picture, or the browser cannot decode it so (the single-picture
+ * path then takes it). A frame that fails after the first ends the list, as in frames.py.
+ */
+async function animationPictures(file, type) {
+  if (typeof ImageDecoder === "undefined") return null;
+  let decoder;
+  try {
+    decoder = new ImageDecoder({
+      data: await file.arrayBuffer(),
+      type,
+      colorSpaceConversion: "none", // the stored pixel values, as for a photo
+      premultiplyAlpha: "none",
+    });
+    await decoder.tracks.ready;
+    await decoder.completed; // the whole file is read: the frame count is final
+    const track = decoder.tracks.selectedTrack;
+    if (!track || track.frameCount <= 1) return null;
+    const pictures = [];
+    let thumb = null;
+    let budget = MAX_TOTAL_PIXELS;
+    const count = Math.min(track.frameCount, MAX_FRAMES);
+    for (let index = 0; index < count && pictures.length < MAX_SUBMITTED_STILLS; index++) {
+      let frame;
+      try {
+        frame = (await decoder.decode({ frameIndex: index })).image;
+      } catch {
+        if (index === 0) return null;
+        break;
+      }
+      try {
+        const [w0, h0] = [frame.displayWidth, frame.displayHeight];
+        budget -= w0 * h0;
+        if (w0 * h0 > MAX_PIXELS || budget < 0) break;
+        const { canvas, data, w, h } = drawn(frame, w0, h0, false);
+        const hashes = photoHashesFromRGBA(data, w, h);
+        if (pictures.some((p) => hexDistance(p.pdq, hashes.hex) <= SAME_FRAME_DISTANCE)) continue;
+        pictures.push(pictureOf(hashes));
+        if (index === 0) thumb = await thumbnail(canvas).catch(() => null);
+      } finally {
+        frame.close();
+      }
+    }
+    return pictures.length ? { pictures, thumb } : null;
+  } catch {
+    return null; // a type this browser's ImageDecoder lacks, or a file it refuses
+  } finally {
+    if (decoder) decoder.close();
+  }
 }
 
 /** A small JPEG of the photo for the page's list, so the page never decodes the full photo. */
@@ -110,6 +181,12 @@ async function hashFile(id, file) {
   if (kind === "video") return { kind, md5 };
   if (!(await complete(file, sniffed))) throw fail("undecodable");
   if (!CAN_DRAW) return { kind: "image", md5, decodeOnPage: true, heic: kind === "heic" };
+  const type = animatedType(head);
+  const animation = type ? await animationPictures(file, type) : null;
+  if (animation) {
+    const { pictures, thumb } = animation;
+    return { kind: "image", md5, ...pictures[0], pictures, thumb };
+  }
   let bitmap;
   try {
     // colorSpaceConversion "none": hash the stored pixel values, as the Python decoder does.
@@ -127,8 +204,9 @@ async function hashFile(id, file) {
     throw fail(kind === "heic" ? "heic" : "undecodable");
   }
   try {
-    const hashes = pdqOfBitmap(bitmap);
-    return { kind: "image", md5, ...hashes, thumb: await thumbnail(bitmap).catch(() => null) };
+    const { pdq, quality, windows } = pdqOfBitmap(bitmap);
+    const pictures = [{ pdq, quality, windows }];
+    return { kind: "image", md5, pdq, quality, windows, pictures, thumb: await thumbnail(bitmap).catch(() => null) };
   } finally {
     bitmap.close();
   }
@@ -157,9 +235,13 @@ self.onmessage = async (event) => {
         frame.close();
       }
     } else if (op === "pixels") {
-      const { data, width, height } = event.data;
-      const { hex, quality } = pdqFromRGBA(data, width, height);
-      postMessage({ id, type: "result", pdq: hex, quality });
+      const { data, width, height, photo } = event.data;
+      if (photo) {
+        postMessage({ id, type: "result", ...pictureOf(photoHashesFromRGBA(data, width, height)) });
+      } else {
+        const { hex, quality } = pdqFromRGBA(data, width, height);
+        postMessage({ id, type: "result", pdq: hex, quality });
+      }
     } else if (op === "frame") {
       const { bitmap, t } = event.data;
       if (!CAN_DRAW) {
