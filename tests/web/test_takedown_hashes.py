@@ -113,11 +113,14 @@ def test_the_form_hashes_on_the_device_and_shares_only_hashes_with_consent(
 
         # The browser's hashes are the project's own: as the Python hasher makes them.
         by_type = {h["type"]: h for h in shown["hashes"]}
-        assert [h["type"] for h in shown["hashes"]] == ["pdq", "md5", "vpdq", "md5"]
+        # The photo's two centred window hashes follow its MD5, as `takeitdown hash --wire` sends them.
+        assert [h["type"] for h in shown["hashes"]] == ["pdq", "md5", "pdq80", "pdq70", "vpdq", "md5"]
         want_photo, want_video = hash_file(photo), hash_file(video)
         assert shown["hashes"][1]["value"] == want_photo.md5.value
-        assert shown["hashes"][3]["value"] == want_video.md5.value
+        assert shown["hashes"][5]["value"] == want_video.md5.value
         assert PdqHash.parse(by_type["pdq"]["value"]).distance(want_photo.pdq) <= 8
+        for window in want_photo.windows:
+            assert PdqHash.parse(by_type[window.type]["value"]).distance(window.pdq) <= 8
         frames = VpdqHash.parse(by_type["vpdq"]["frames"])
         assert [f.i for f in frames.frames] == [f.i for f in want_video.vpdq.frames]
         assert vpdq_match(frames, want_video.vpdq).is_match
@@ -189,7 +192,8 @@ def test_the_form_hashes_on_the_device_and_shares_only_hashes_with_consent(
         )
         rid2 = page.locator("#request_id").inner_text()
         detail = desk.get(f"/v1/desk/requests/{rid2}").json()
-        assert [h["type"] for h in detail["hashes"]] == ["pdq", "md5"] and not detail.get("case_id")
+        assert [h["type"] for h in detail["hashes"]] == ["pdq", "md5", "pdq80", "pdq70"]
+        assert not detail.get("case_id")
         assert not errors, errors
     finally:
         if context is not None:
