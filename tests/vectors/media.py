@@ -119,8 +119,8 @@ def photo(width: int, height: int) -> Image.Image:
 def _animation(spec: dict[str, Any]) -> bytes:
     """An animated GIF, WebP or APNG from `frames`, each {"ms": shown for, "picture": "photo" (the
     listed photo), "cover" (another picture), "other N" (yet another, seeded N) or "blink" (the
-    photo with one 8x8 block changed, as a cursor blink: the same picture)}. Frames are stored as the encoder likes (a GIF's later
-    frames as the changed rectangle), so the decoder must composite them."""
+    photo with one 8x8 block changed, as a cursor blink: the same picture)}. Frames are stored as
+    the encoder likes (a GIF's later frames as the changed rectangle): decoders must composite."""
     width, height = spec["size"]
     pictures = {
         "photo": _grey(width, height),

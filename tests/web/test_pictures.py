@@ -62,7 +62,9 @@ def test_page_sends_every_picture_the_cli_sends(new_page, registry_url, tmp_path
         got = json.loads(item["hashes"])  # what the page shows it will send
         problems += pictures_problems(vector, got, "page")
         if [h["type"] for h in got] != [h["type"] for h in want["hashes"]]:
-            problems.append(f"{name}: page sends {[h['type'] for h in got]}, CLI {[h['type'] for h in want['hashes']]}")
+            problems.append(
+                f"{name}: page sends {[h['type'] for h in got]}, CLI {[h['type'] for h in want['hashes']]}"
+            )
             continue
         for mine, theirs in zip(got, want["hashes"], strict=True):
             if mine["type"] == "md5":
@@ -73,9 +75,14 @@ def test_page_sends_every_picture_the_cli_sends(new_page, registry_url, tmp_path
             d = PdqHash.parse(mine["value"]).distance(PdqHash.parse(theirs["value"]))
             distances.append(d)
             if d > MAX_DISTANCE or abs(mine["quality"] - theirs["quality"]) > 10:
-                problems.append(f"{name}: {mine['type']} {d} bits, quality {mine['quality']} vs {theirs['quality']}")
+                problems.append(
+                    f"{name}: {mine['type']} {d} bits, quality {mine['quality']} vs {theirs['quality']}"
+                )
     assert not problems, "\n".join(problems)
-    print(f"\npage vs CLI over {len(distances)} perceptual hashes of {len(cases)} animations: max {max(distances)}")
+    print(
+        f"\npage vs CLI over {len(distances)} perceptual hashes of {len(cases)} animations:"
+        f" max {max(distances)}"
+    )
 
 
 def test_an_animation_goes_to_the_registry_as_one_item_with_its_pictures(
