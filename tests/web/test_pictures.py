@@ -105,3 +105,32 @@ def test_an_animation_goes_to_the_registry_as_one_item_with_its_pictures(
     page.locator("#step-receipt").wait_for(state="visible")
     assert [urlsplit(p.url).path for p in posts] == ["/v1/cases"]
     assert json.loads(posts[0].post_data_buffer) == {"items": [{"kind": "image", "hashes": shown}]}
+
+
+def test_without_image_decoder_the_first_picture_is_sent(new_page, registry_url, tmp_path: Path) -> None:
+    """A browser without WebCodecs' ImageDecoder (hidden here in the worker) still hashes an
+    animation, as the page did before: its first picture, with its windows."""
+    vector = next(v for v in vectors() if v["name"] == "cover-then-photo.gif")
+    path = make(vector, tmp_path)
+    page = new_page(PHONE)
+
+    def without_image_decoder(route) -> None:  # type: ignore[no-untyped-def]
+        body = route.fetch().text()
+        route.fulfill(body="delete self.ImageDecoder;\n" + body, content_type="text/javascript")
+
+    page.route("**/worker.js", without_image_decoder)
+    goto(page, registry_url + "/")
+    answer_questions(page)
+    page.locator("#files").set_input_files([str(path)])
+    wait_hashed(page)
+    got = json.loads(file_results(page)[0]["hashes"])
+    assert [h["type"] for h in got] == ["pdq", "md5", "pdq80", "pdq70"]
+    first = cli_wire_items([path])[0]["hashes"]
+    for mine, theirs in zip(got, first[:4], strict=True):
+        assert mine["type"] == theirs["type"]
+        if mine["type"] != "md5":
+            assert PdqHash.parse(mine["value"]).distance(PdqHash.parse(theirs["value"])) <= MAX_DISTANCE
+    assert pictures_problems(vector, got, "page") == [
+        "cover-then-photo.gif: page sends 1 pictures, want 2",
+        "cover-then-photo.gif: page misses the listed photo",
+    ]
