@@ -5,7 +5,7 @@ one edge moves it a median 26 bits), but it still contains the middle of the pho
 sends these two windows beside the whole-image hash; the platform searches its upload for the
 sub-window that lines up with them (`takeitdown.node.subwindows`).
 
-The window box is integer arithmetic that the page's JS (web/pdq.js `windowBox`) repeats
+The window box is integer arithmetic that the page's JS (webshared/pdq.js `windowBox`) repeats
 exactly: a margin of round(side * (100 - percent) / 200) pixels on every edge.
 """
 
