@@ -7,8 +7,13 @@ Photos: bench/photoset.py (the pictures the tests never tune on; the count found
 those of whole-image quality >= 50 and not within 64 bits (any orientation) of an earlier one.
 Every photo is listed on a real node database (pdq, pdq80, pdq70 of its JPEG, as the device
 sends them); each edit of each photo is uploaded as a JPEG (quality 90) and checked:
-- *before*: today's check of an image (the 8 orientations of its whole-image PDQ);
-- *after*: `Matcher.check_file` (pictures, photo rectangles, window search).
+- *before*: the check before issue 17: an image's first picture, its whole-image PDQ in 8
+  orientations; a video's vPDQ against listed videos only (`before_issue_17`);
+- *after*: `Matcher.check_file` (every picture, photo rectangles, window search).
+Container edits (GIF, APNG, WebP, TIFF, MP4) upload the file they make as it is.
+--phone-frame first cuts every listed photo to 4:3 (3:4 if taller than wide), the frame of the
+phone photos this registry lists; the wallpapers are mostly 16:9, from which a 1:1 crop cuts
+22% off each side, past both centred windows (70% leaves 15%).
 Caught = not `allow` and one of the photo's own entries among the matches. A false positive
 is any match to another photo's entry, over every upload x every unrelated listed photo.
 CPU is `process_time` per upload on one core.
@@ -30,9 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from edits import EDITS  # noqa: E402
 from photoset import photos  # noqa: E402
-from takeitdown.hashing import hash_image_bytes, load_image, pdq_dihedral  # noqa: E402
+from edits import aspect  # noqa: E402
+from takeitdown.hashing import classify, hash_image_bytes, load_image, pdq_dihedral  # noqa: E402
+from takeitdown.hashing.video import vpdq_of_video  # noqa: E402
 from takeitdown.node.db import Database  # noqa: E402
-from takeitdown.node.matcher import ItemHashes, Matcher  # noqa: E402
+from takeitdown.node.matcher import _RANK, ItemHashes, Matcher, Verdict  # noqa: E402
 from takeitdown.node.store import NodeStore  # noqa: E402
 from wire import feed_add  # noqa: E402
 
@@ -43,13 +50,32 @@ def _jpeg(im) -> bytes:  # type: ignore[no-untyped-def]
     return buf.getvalue()
 
 
+def before_issue_17(m: Matcher, data: bytes) -> Verdict:
+    """What the node did before issue 17: an image's first picture in 8 orientations; a video's
+    vPDQ (one frame a second, as the device hashes) against listed videos only."""
+    if classify(data) == "image":
+        return m.check(ItemHashes(pdq=pdq_dihedral(load_image(data))))
+    with tempfile.NamedTemporaryFile(suffix=".bin") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        found = [m._judge(x) for x in m._vpdq(vpdq_of_video(tmp.name))]
+    return Verdict(max((x.verdict for x in found), key=_RANK.__getitem__, default="allow"), found)
+
+
+def phone_frame(im):  # type: ignore[no-untyped-def]
+    return aspect(im, 4 / 3 if im.width >= im.height else 3 / 4)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--photos", type=int, default=0, help="listed photos to use (0: all)")
     ap.add_argument("--edits", default="", help="comma-separated edit names (default: all)")
+    ap.add_argument("--phone-frame", action="store_true", help="cut listed photos to 4:3 / 3:4 first")
     args = ap.parse_args()
     chosen, hashes = [], []
     for name, im in photos():
+        if args.phone_frame:
+            im = phone_frame(im)
         h = hash_image_bytes(_jpeg(im))
         if (h.pdq.quality or 0) < 50:
             continue
@@ -82,8 +108,9 @@ def main() -> None:
     for edit in names:
         group, f = EDITS[edit]
         for k, (_, im) in enumerate(chosen):
-            data = _jpeg(f(im, rng))
-            before = m.check(ItemHashes(pdq=pdq_dihedral(load_image(data))))
+            made = f(im, rng)
+            data = made if isinstance(made, bytes) else _jpeg(made)
+            before = before_issue_17(m, data)
             t = time.process_time()
             after = m.check_file(data)
             cpu += time.process_time() - t

@@ -33,6 +33,11 @@ from takeitdown.protocol import PDQ_MIN_QUALITY
 
 WORK_SIZE = 640  # long side the search works on: below ~500 px PDQ's box filters alias (22 bits at 384)
 COARSE_RADIUS = 31  # radius both window indexes are built for (docs/matching.md)
+# ... and the radius their tables are probed for: each 24-bit chunk within one bit (25 keys a
+# table at 10M instead of up to 2,325). Exact up to 19; a true window at 20-31 is still found
+# when one chunk of it is within a bit, as nearly all are (docs/matching.md: the same recall as
+# probing for 31 on the robustness photos) at a fraction of the CPU (bench/window_cost.py).
+PROBE_RADIUS = 19
 STEP = 0.025  # grid step, a share of the side (windows must line up within about 1%)
 TRIMS_80 = tuple(float(t) for t in np.round(np.arange(0, 0.125 + 1e-9, STEP), 4))  # 10% cropped a side
 # 70% window alone: one axis trimmed 0-17.5% (an aspect crop), the other 12.5-17.5%.
@@ -73,10 +78,10 @@ def _ranges(
 class WindowIndex:
     """The two window indexes of a node (label: registry entry id)."""
 
-    def __init__(self, radius: int = COARSE_RADIUS) -> None:
+    def __init__(self, radius: int = COARSE_RADIUS, probe_radius: int = PROBE_RADIUS) -> None:
         self.radius = radius
-        self.w80 = PdqIndex(threshold=radius, labelled=True)
-        self.w70 = PdqIndex(threshold=radius, labelled=True)
+        self.w80 = PdqIndex(threshold=radius, labelled=True, probe_radius=probe_radius)
+        self.w70 = PdqIndex(threshold=radius, labelled=True, probe_radius=probe_radius)
 
     def index(self, window: int) -> PdqIndex:
         return self.w80 if window == 80 else self.w70
