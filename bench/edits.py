@@ -222,7 +222,9 @@ def behind_cover(fmt: str) -> Edit:
 
     def edit(im: Image.Image, rng: random.Random) -> bytes:
         buf = io.BytesIO()
-        kw: dict[str, object] = {"save_all": True, "append_images": [im.copy()], "duration": [50, 4000], "loop": 0}
+        # a copy: Pillow leaves this save's options on an appended picture, to trip the next save
+        kw: dict[str, object] = {"save_all": True, "append_images": [im.copy()], "duration": [50, 4000]}
+        kw["loop"] = 0
         if fmt == "WEBP":
             kw |= {"lossless": False, "quality": 90}
         _cover(im.size, rng).save(buf, format=fmt, **kw)

@@ -33,9 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from edits import EDITS  # noqa: E402
+from edits import EDITS, aspect  # noqa: E402
 from photoset import photos  # noqa: E402
-from edits import aspect  # noqa: E402
 from takeitdown.hashing import classify, hash_image_bytes, load_image, pdq_dihedral  # noqa: E402
 from takeitdown.hashing.video import vpdq_of_video  # noqa: E402
 from takeitdown.node.db import Database  # noqa: E402
