@@ -110,7 +110,7 @@ class Picture:
         flat = coeffs.reshape(-1, 16, 16)
         keep = _energy_ok(flat)
         ri, ci = np.divmod(np.nonzero(keep)[0], len(cols))
-        turned = dihedral(flat[keep])[:, list(orientations)]  # (k, o, 16, 16)
+        turned = dihedral(flat[keep], orientations)  # (k, o, 16, 16)
         codes = to_codes(turned.reshape(-1, 16, 16))
         k, o = len(ri), len(orientations)
         return codes, np.repeat(ri, o), np.repeat(ci, o), np.tile(np.array(orientations), k)
