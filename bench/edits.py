@@ -43,6 +43,12 @@ def aspect(im: Image.Image, ratio: float) -> Image.Image:
     return im.crop((0, (h - nh) // 2, w, (h - nh) // 2 + nh))
 
 
+def feed_aspect(portrait: float, landscape: float) -> Edit:
+    """A centre crop to a feed's frame that keeps the picture's orientation: `portrait` (width /
+    height) for a portrait picture, `landscape` for a landscape one."""
+    return lambda im, rng: aspect(im, portrait if im.height > im.width else landscape)
+
+
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
@@ -270,9 +276,12 @@ EDITS: dict[str, tuple[str, Edit]] = {
     "crop 10-15% asymmetric": ("crops", lambda im, r: crop(im, *_rand_crop(r, 0.10, 0.15))),
     "crop one side 10%": ("crops", lambda im, r: crop(im, 0, 0.10, 0, 0)),
     # aspect crops
-    "aspect 4:5": ("aspect crops", lambda im, r: aspect(im, 4 / 5)),
     "aspect 1:1": ("aspect crops", lambda im, r: aspect(im, 1.0)),
-    "aspect 9:16": ("aspect crops", lambda im, r: aspect(im, 9 / 16)),
+    "aspect 4:5 / 16:9 (feed)": ("aspect crops", feed_aspect(4 / 5, 16 / 9)),
+    "aspect 9:16 / 1.91:1 (story or link)": ("aspect crops", feed_aspect(9 / 16, 1.91)),
+    # aspect crops that turn a picture (a portrait cut from a landscape): 20-30% off a side
+    "aspect 4:5 of any": ("turning crops", lambda im, r: aspect(im, 4 / 5)),
+    "aspect 9:16 of any": ("turning crops", lambda im, r: aspect(im, 9 / 16)),
     # borders
     "border": ("borders", border),
     "letterbox": ("borders", letterbox),

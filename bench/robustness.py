@@ -11,9 +11,9 @@ sends them); each edit of each photo is uploaded as a JPEG (quality 90) and chec
   orientations; a video's vPDQ against listed videos only (`before_issue_17`);
 - *after*: `Matcher.check_file` (every picture, photo rectangles, window search).
 Container edits (GIF, APNG, WebP, TIFF, MP4) upload the file they make as it is.
---phone-frame first cuts every listed photo to 4:3 (3:4 if taller than wide), the frame of the
-phone photos this registry lists; the wallpapers are mostly 16:9, from which a 1:1 crop cuts
-22% off each side, past both centred windows (70% leaves 15%).
+--phone-frame first cuts the listed photos to a phone's frame, 4:3 and 3:4 in turn (the
+wallpapers are mostly 16:9, from which a 1:1 crop cuts 22% off each side, past both centred
+windows: the 70% one leaves 15%); a feed's crops of a phone photo cut 3-12.5% a side.
 Caught = not `allow` and one of the photo's own entries among the matches. A false positive
 is any match to another photo's entry, over every upload x every unrelated listed photo.
 CPU is `process_time` per upload on one core.
@@ -61,8 +61,8 @@ def before_issue_17(m: Matcher, data: bytes) -> Verdict:
     return Verdict(max((x.verdict for x in found), key=_RANK.__getitem__, default="allow"), found)
 
 
-def phone_frame(im):  # type: ignore[no-untyped-def]
-    return aspect(im, 4 / 3 if im.width >= im.height else 3 / 4)
+def phone_frame(im, portrait: bool):  # type: ignore[no-untyped-def]
+    return aspect(im, 3 / 4 if portrait else 4 / 3)
 
 
 def main() -> None:
@@ -74,7 +74,7 @@ def main() -> None:
     chosen, hashes = [], []
     for name, im in photos():
         if args.phone_frame:
-            im = phone_frame(im)
+            im = phone_frame(im, portrait=len(chosen) % 2 == 1)
         h = hash_image_bytes(_jpeg(im))
         if (h.pdq.quality or 0) < 50:
             continue
