@@ -13,8 +13,8 @@ must line up within about 1% of a side, so the search is dense (docs/matching.md
    up far closer than an unrelated one ever comes);
 3. a hit fixes where the original photo lies in the upload, so where its 70% window must be:
    that window (and its near neighbours) is hashed and looked up in the 70%-window index;
-4. a second, narrower grid looks for the 70% window alone, for aspect crops (1:1, 9:16, 4:5)
-   that cut into the 80% window.
+4. when no 80% window is found, narrower grids look for the 70% window alone: for aspect
+   crops (1:1, 9:16, 4:5) and crops of 10-15% a side, which cut into the 80% window.
 
 A match on both windows is an agreed match; one window alone is sent to review.
 """
@@ -43,6 +43,9 @@ TRIMS_80 = tuple(float(t) for t in np.round(np.arange(0, 0.125 + 1e-9, STEP), 4)
 # 70% window alone: one axis trimmed 0-17.5% (an aspect crop), the other 12.5-17.5%.
 TRIMS_70_FREE = tuple(float(t) for t in np.round(np.arange(0, 0.175 + 1e-9, STEP), 4))
 TRIMS_70_FIXED = (0.125, 0.15, 0.175)
+# ... and every edge trimmed 0-7.5%: a crop of 10-15% a side leaves the 70% window 0-7% inside
+# the upload's edges while cutting into the 80% one.
+TRIMS_70_CLOSE = (0.0, 0.025, 0.05, 0.075)
 MIN_WINDOW_QUALITY = PDQ_MIN_QUALITY
 # Orientations, in `subwindows.dihedral`'s order: 0 as uploaded, 2 mirrored left-right. Those two
 # get the full grids; the 6 rotations and other flips (rarer, and a rotated crop rarer still)
@@ -134,6 +137,7 @@ def search(picture: Picture, windows: WindowIndex) -> list[WindowHit]:
         for rows, cols in (
             (_ranges(picture.height, TRIMS_70_FREE), _ranges(picture.width, TRIMS_70_FIXED, TRIMS_70_FIXED)),
             (_ranges(picture.height, TRIMS_70_FIXED, TRIMS_70_FIXED), _ranges(picture.width, TRIMS_70_FREE)),
+            (_ranges(picture.height, TRIMS_70_CLOSE), _ranges(picture.width, TRIMS_70_CLOSE)),
         ):
             hits += _grid(picture, windows, 70, rows, cols, COMMON)
     return sorted(hits, key=lambda h: (h.distance, h.window))
