@@ -24,7 +24,12 @@ Sources, each used where present (the count found is printed by every benchmark)
 
 Near-identical pictures are dropped: a picture within 64 bits of an earlier one's whole-image
 PDQ in any of the 8 orientations (light/dark variants of a wallpaper, one photo shipped at two
-sizes) is a variant and is not kept (the rule bench/robustness.py uses). The decisions (PDQ,
+sizes) is a variant and is not kept (the rule bench/robustness.py uses). So is, by its name, a
+picture of a wallpaper family already taken (`_family`: GNOME's light and dark `-l`/`-d` pairs,
+Sway's one design in eight sizes and orientations, MATE's colour variants of one design): a
+re-cropped or recoloured copy of one design can be more than 64 bits away as a whole (grid-l and
+grid-d are 66 apart; Sway's portrait and landscape layouts differ) and yet contain the same
+windows, which would count a true crop match as a false one. The decisions (PDQ,
 quality, kept or not) are cached in bench/data/photos/index.json, so later calls only open PNGs.
 """
 
@@ -47,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = ROOT.parent / "shared" / "conformance" / "pdq"
 CACHE = ROOT / "bench" / "data" / "photos"
 INDEX = CACHE / "index.json"
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 LONG_SIDE = 1024
 GCOMPRIS = Path("/usr/share/gcompris-qt/rcc")
 TILE = 512
@@ -81,6 +86,18 @@ class Photo:
     quality: int
 
 
+def _family(path: Path) -> str:
+    """A wallpaper design shipped as several files (sizes, light/dark, colours): one name for all."""
+    stem = path.stem
+    if path.parent.name == "gnome" and stem[-2:] in ("-l", "-d"):
+        return f"gnome:{stem[:-2]}"
+    if stem.startswith("Sway_Wallpaper_"):
+        return "sway"
+    if stem.startswith("MATE-Stripes-") or stem.startswith("Ubuntu-Mate-"):
+        return f"mate:{stem.split('-')[1]}"
+    return str(path)
+
+
 def source_paths() -> list[Path]:
     found = [CONFORMANCE / n for n in CONFORMANCE_PHOTOS if (CONFORMANCE / n).exists()]
     for top in WALLPAPER_DIRS:
@@ -98,7 +115,13 @@ def source_paths() -> list[Path]:
                 continue
             found.append(p)
         found += sorted(plasma.values())
-    return found
+    families: set[str] = set()
+    out = []
+    for p in found:  # one file of each wallpaper family (the first in name order)
+        if _family(p) not in families:
+            families.add(_family(p))
+            out.append(p)
+    return out
 
 
 def _rcc_files(path: Path) -> list[tuple[str, bytes]]:
