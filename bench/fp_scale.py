@@ -3,6 +3,15 @@ compares them, extrapolated to 10M listed images and 1B uploads a year.
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python bench/fp_scale.py
 
+or in shards (each under 15 minutes on a loaded 2-core machine), then one report:
+
+    python bench/fp_scale.py --uploads 0:409 --save /tmp/s0.npz
+    python bench/fp_scale.py --uploads 409:800 --save /tmp/s1.npz
+    python bench/fp_scale.py --uploads 800:1182 --save /tmp/s2.npz
+    python bench/fp_scale.py --merge /tmp/s0.npz /tmp/s1.npz /tmp/s2.npz
+
+(docs/matching.md, "False positives at scale", has the figures of 2026-12-07 and what they mean.)
+
 Photos: bench/photoset.py (counts per source printed). Every picture is both *listed* and
 *uploaded*; a pair (upload, listed) counts as unrelated when they come from different pictures
 (a tile is never paired with its own picture or its sibling tiles). Figures are given for the
