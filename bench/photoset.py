@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = ROOT.parent / "shared" / "conformance" / "pdq"
 CACHE = ROOT / "bench" / "data" / "photos"
 INDEX = CACHE / "index.json"
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 LONG_SIDE = 1024
 GCOMPRIS = Path("/usr/share/gcompris-qt/rcc")
 TILE = 512
@@ -267,6 +267,10 @@ def _build() -> dict[str, object]:
             continue
         kept_signs[len(kept)] = mine[0]
         kept.append(e)
+    # A tile of a picture dropped as a variant is a tile of the kept one's twin: drop it too.
+    pictures = {e["group"] for e in kept if e["source"] != "tile"}
+    dropped["tile"] += sum(e["group"] not in pictures for e in kept)
+    kept = [e for e in kept if e["group"] in pictures]
     return {"version": INDEX_VERSION, "photos": kept, "dropped_variants": dict(dropped)}
 
 
