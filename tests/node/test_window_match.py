@@ -118,6 +118,20 @@ def test_both_windows_agree_is_action_one_window_is_review(matcher: Matcher) -> 
     assert verdict.to_json()["matches"][0]["agreed"] is True
 
 
+def test_windows_never_block_even_a_confirmed_entry(matcher: Matcher) -> None:
+    """Unrelated pictures meet both windows thousands of times a year at scale: a window match
+    holds the upload for a reviewer, while the same entries' whole-image match blocks."""
+    matcher.confirmed = {10, 11, 12}  # the photo's pdq, pdq80 and pdq70 entries, all confirmed
+    im = _photo(LISTED)
+    w, h = im.size
+    cropped = matcher.check_file(_jpeg(im.crop((w // 20, h // 20, w - w // 20, h - h // 20))))
+    assert {m.type for m in cropped.matches} == {"pdq80", "pdq70"}
+    assert all(m.agreed and m.trust == "confirmed" for m in cropped.matches)
+    assert (cropped.verdict, cropped.final) == ("hold", False)
+    whole = matcher.check_file(_jpeg(im))
+    assert (whole.verdict, whole.final) == ("block", True)
+
+
 def test_border_and_screenshot_are_caught_by_the_photo_rectangle(matcher: Matcher) -> None:
     im = _photo(LISTED)
     framed = Image.new("RGB", (im.width + 80, im.height + 80), (250, 250, 250))

@@ -16,7 +16,8 @@ must line up within about 1% of a side, so the search is dense (docs/matching.md
 4. when no 80% window is found, narrower grids look for the 70% window alone: for aspect
    crops (1:1, 9:16, 4:5) and crops of 10-15% a side, which cut into the 80% window.
 
-A match on both windows is an agreed match; one window alone is sent to review.
+A match on both windows is an agreed match (the upload is held for a reviewer); one window alone
+is a near match. Neither blocks by itself (docs/matching.md, "False positives at scale").
 """
 
 from __future__ import annotations
