@@ -32,13 +32,15 @@ CHROME_SHARE = 0.6
 BACKGROUND_SPREAD = 12.0  # a line's colour this close to an outer line's is the background's
 BAR_SHARE = 0.98  # share of a border or letterbox line near its median colour
 SAMPLES = 96  # pixels of a line the median and the shares are taken on (evenly spaced)
+UNSURE_STRIP = 0.08  # a strip of chrome this thin on one end only may be part of the photo
 MIN_SIDE_SHARE = 0.25  # a rectangle keeps at least this share of each side
 MIN_TRIM = 0.01  # and differs from the whole picture by at least this share of a side
 
 # Edge refinement, at full resolution
 EDGE_STEP = 20  # a pixel "changes" across an edge when a channel moves by more than this
 EDGE_SHARE = 0.5  # an edge: at least this share of the box's pixels along it change
-EDGE_REACH = 0.06  # searched this share of the picture's side either way of the rough edge
+EDGE_REACH = 0.06  # searched this share of the picture's side inward of the rough edge
+EDGE_OUTWARD = 0.015  # and this share outward (plus the rough copy's pixel)
 EDGE_LINE_SAMPLES = 320  # pixels along an edge that are compared
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
@@ -166,18 +168,25 @@ def _edge_scores(pixels: np.ndarray, lo: int, hi: int, across: tuple[int, int]) 
     return change.mean(axis=1)
 
 
-def _snap(pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, high: int) -> int:
-    """The row in [low, high] (low = 0 and high = height being the picture's own borders) near
-    `guess` where the strongest straight edge across the columns `across` is."""
+def _snap(pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, high: int, slack: int) -> int:
+    """The row in [low, high] near `guess` where the strongest straight edge across the columns
+    `across` is. `low` = 0 or `high` = height are the picture's own borders, and the other one
+    is inward: the edge is searched EDGE_REACH of the height inward, and only `slack` pixels
+    (the rough guess's precision) plus EDGE_OUTWARD outward, where the rough guess saw chrome
+    (a toolbar's edge there may be as strong as the photo's)."""
     height = pixels.shape[0]
     reach = max(2, round(EDGE_REACH * height))
-    lo, hi = max(low, guess - reach, 1), min(high, guess + reach, height - 1)
+    out = max(2, round(EDGE_OUTWARD * height) + slack)
+    if low == 0:  # a top edge: outward is up
+        lo, hi = max(guess - out, 1), min(high, guess + reach)
+    else:
+        lo, hi = max(low, guess - reach, 1), min(guess + out, height - 1)
     if hi <= lo or across[1] - across[0] < 8:
         return guess
     scores = _edge_scores(pixels, lo, hi + 1, across)
     strong = np.flatnonzero(scores >= EDGE_SHARE)
     if len(strong):
-        # the strong edge closest to the guess (a toolbar's edge may be as strong, further out)
+        # the strong edge closest to the guess
         at = strong[np.argmin(np.abs(lo + strong - guess) - scores[strong] / 2)]
         return lo + int(at)
     # no edge: a guess near the picture's border was a flat part of the photo, not a bar
@@ -187,7 +196,7 @@ def _snap(pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, hig
     return guess
 
 
-def refine(pixels: np.ndarray, box: Box) -> Box:
+def refine(pixels: np.ndarray, box: Box, slack: int = 0) -> Box:
     """The box with each edge that trims the picture moved to the strongest straight edge near it."""
     height, width = pixels.shape[:2]
     left, top, right, bottom = box
@@ -197,15 +206,15 @@ def refine(pixels: np.ndarray, box: Box) -> Box:
         margin = (right - left) // 50
         across = (left + margin, right - margin)
         if top > 0:
-            top = _snap(pixels, top, across, 0, bottom - 16)
+            top = _snap(pixels, top, across, 0, bottom - 16, slack)
         if bottom < height:
-            bottom = _snap(pixels, bottom, across, top + 16, height)
+            bottom = _snap(pixels, bottom, across, top + 16, height, slack)
         margin = (bottom - top) // 50
         across = (top + margin, bottom - margin)
         if left > 0:
-            left = _snap(turned, left, across, 0, right - 16)
+            left = _snap(turned, left, across, 0, right - 16, slack)
         if right < width:
-            right = _snap(turned, right, across, left + 16, width)
+            right = _snap(turned, right, across, left + 16, width, slack)
         if (left, top, right, bottom) == before:
             break
     return left, top, right, bottom
@@ -230,20 +239,42 @@ def _small_copy(pixels: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).reduce(factor))
 
 
+def _unsure(small: np.ndarray, rough: Box) -> Box:
+    """The rough box with a thin strip it trims at the top or bottom restored when the strip is
+    not the colour of the other end: a flat strip of the photo (sky, a table) as much as a bar."""
+    height = small.shape[0]
+    left, top, right, bottom = rough
+    share, colour = _near_median(small[[0, -1]])
+    same = share.min() >= CHROME_SHARE and np.abs(colour[0] - colour[1]).max() <= BACKGROUND_SPREAD
+    if same:
+        return rough
+    thin = UNSURE_STRIP * height
+    return left, 0 if top <= thin else top, right, height if height - bottom <= thin else bottom
+
+
 def photo_boxes(pixels: np.ndarray) -> list[Box]:
     """Rectangles that may hold the photo inside an upload (H x W x 3 uint8), in its coordinates;
-    empty when the upload looks like a photo edge to edge. Distinct boxes, bars first."""
+    empty when the upload looks like a photo edge to edge. Distinct boxes, best first: the smaller
+    chrome box (rows first or columns first) with its unsure strips restored, then without, bars,
+    the other chrome box with and without. The first is the one the window search runs in: when
+    unsure, the larger box (a box a few % too large is still found by the window search; one
+    cutting into the photo is not)."""
     height, width = pixels.shape[:2]
     small = _small_copy(pixels)
     sx, sy = width / small.shape[1], height / small.shape[0]
-    out: list[Box] = []
+    slack = round(max(sx, sy))
     a, b, c, d = chrome_box(np.swapaxes(small, 0, 1))  # columns first: a pillarboxed portrait
-    for rough in (bars_box(small), chrome_box(small), (b, a, d, c)):
+    rows_first, cols_first = chrome_box(small), (b, a, d, c)
+    # the smaller chrome box first: the other pass saw no chrome where this one did
+    chrome = sorted([rows_first, cols_first], key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
+    roughs = [_unsure(small, chrome[0]), chrome[0], bars_box(small), _unsure(small, chrome[1]), chrome[1]]
+    out: list[Box] = []
+    for rough in roughs:
         if not _useful(rough, small.shape[1], small.shape[0]):
             continue
         a, b, c, d = rough
         scaled = (round(a * sx), round(b * sy), round(c * sx), round(d * sy))
-        box = refine(pixels, scaled)
+        box = refine(pixels, scaled, slack)
         if _useful(box, width, height) and all(_far(box, o, width, height) for o in out):
             out.append(box)
     return out

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from takeitdown.node.matcher import Match
 
 MAX_SEARCHED_PICTURES = 2  # of a multi-frame upload, the first pictures get the window search
-MAX_BOXES = 2  # photo rectangles per picture
+MAX_BOXES = 3  # photo rectangles per picture
 
 
 class PictureSearch:
