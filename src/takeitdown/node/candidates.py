@@ -32,7 +32,7 @@ CHROME_SHARE = 0.6
 BACKGROUND_SPREAD = 12.0  # a line's colour this close to an outer line's is the background's
 BAR_SHARE = 0.98  # share of a border or letterbox line near its median colour
 SAMPLES = 96  # pixels of a line the median and the shares are taken on (evenly spaced)
-UNSURE_STRIP = 0.08  # a strip of chrome this thin on one end only may be part of the photo
+UNSURE_STRIP = 0.05  # a strip of chrome this thin on one end only may be part of the photo
 MIN_SIDE_SHARE = 0.25  # a rectangle keeps at least this share of each side
 MIN_TRIM = 0.01  # and differs from the whole picture by at least this share of a side
 
@@ -41,7 +41,9 @@ EDGE_STEP = 20  # a pixel "changes" across an edge when a channel moves by more 
 EDGE_SHARE = 0.5  # an edge: at least this share of the box's pixels along it change
 EDGE_REACH = 0.06  # searched this share of the picture's side inward of the rough edge
 EDGE_OUTWARD = 0.015  # and this share outward (plus the rough copy's pixel)
-EDGE_LINE_SAMPLES = 320  # pixels along an edge that are compared
+EDGE_LINE_SAMPLES = 320
+EDGES_SHARE = 0.9  # edges_box: a line across which this share of the whole picture changes
+EDGES_OUTER = 0.35  # within this share of the side from either end  # pixels along an edge that are compared
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 
@@ -239,6 +241,27 @@ def _small_copy(pixels: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).reduce(factor))
 
 
+def _edge_lines(pixels: np.ndarray) -> tuple[int, int]:
+    """[start, end): the innermost straight edges across (nearly) the whole picture within
+    EDGES_OUTER of each end, or the ends."""
+    n = pixels.shape[0]
+    # rows y - 1 and y + 1 compared: on the small copy an edge may be blended into row y
+    part = pixels[:, :: max(1, pixels.shape[1] // EDGE_LINE_SAMPLES)].astype(np.int16)
+    scores = (_spread(part[2:] - part[:-2]) > EDGE_STEP).mean(axis=1)  # scores[i]: around row i + 1
+    strong = np.flatnonzero(scores >= EDGES_SHARE) + 1
+    outer = EDGES_OUTER * n
+    head, tail = strong[strong <= outer], strong[strong >= n - outer]
+    return (int(head.max()) if len(head) else 0), (int(tail.min()) if len(tail) else n)
+
+
+def edges_box(pixels: np.ndarray) -> Box:
+    """The box between the innermost straight edges that cross the whole picture near each end
+    (rows, then columns inside them): a band of any look, even over flat artwork, ends in one."""
+    top, bottom = _edge_lines(pixels)
+    left, right = _edge_lines(np.swapaxes(pixels[top:bottom], 0, 1))
+    return left, top, right, bottom
+
+
 def _unsure(small: np.ndarray, rough: Box) -> Box:
     """The rough box with a thin strip it trims at the top or bottom restored when the strip is
     not the colour of the other end: a flat strip of the photo (sky, a table) as much as a bar."""
@@ -268,6 +291,7 @@ def photo_boxes(pixels: np.ndarray) -> list[Box]:
     # the smaller chrome box first: the other pass saw no chrome where this one did
     chrome = sorted([rows_first, cols_first], key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
     roughs = [_unsure(small, chrome[0]), chrome[0], bars_box(small), _unsure(small, chrome[1]), chrome[1]]
+    roughs.append(edges_box(small))
     out: list[Box] = []
     for rough in roughs:
         if not _useful(rough, small.shape[1], small.shape[0]):
