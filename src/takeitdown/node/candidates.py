@@ -4,20 +4,27 @@ letterbox or pillarbox bars, caption bands and screenshot chrome (docs/matching.
 Free for privacy: the node may do anything to its own upload. The upload itself is always
 matched too, so a wrong guess costs a little CPU, never a match.
 
-Two rough guesses, on a copy of at most WORK_SIZE pixels a side:
-- *bars*: rows and columns peeled off each edge while they are nearly one colour (borders,
-  letterbox, pillarbox);
-- *chrome*: the longest run of rows that are not "mostly one colour" (a caption band, a status
-  bar or a comment list is text on a flat background: most of its pixels share one colour, as
-  almost no row of a photograph does), then the columns inside it that are not the colour of the
-  chrome around (a pillarbox), twice.
-A rough edge is a few pixels off (a flat sky is taken for chrome, the flat rows above a caption
-are peeled but not the text), and PDQ needs the rectangle within about 1% of a side. So every
-trimmed edge is then moved, at full resolution, to the strongest straight edge near it: the row
-(column) across which most of the box's pixels change at once, as they do where a photo meets
-a flat background and almost never inside a photo. When no such edge is near, an edge guessed
-close to the picture's border goes back to it (an ordinary photo's flat sky is no band); one
-guessed further in stays.
+Rough guesses, on a copy of at most WORK_SIZE pixels a side:
+- *chrome*: the background is the colour of the picture's top and bottom rows; the longest run
+  of rows that are not mostly that colour (a caption band, a status bar or a comment list is
+  text on the background: most of its pixels share its colour, text included), then the longest
+  run of columns inside it that are not mostly the colour of the rows left out (a pillarbox),
+  twice; once rows first and once columns first (a portrait pillarboxed on a desktop);
+- *bars*: lines of one colour peeled off both ends, when both ends have them in the same
+  colour (borders, letterbox, pillarbox);
+- *edges*: the innermost straight lines across the whole picture near each end (a band over
+  flat artwork, whose rows look like chrome).
+A rough edge is a few pixels off, and PDQ needs the rectangle within about 1% of a side. So every
+trimmed edge is then moved, at full resolution, to the nearest strong straight edge: a row
+(column) across which at least half of the box's pixels change at once, as they do where a
+photo meets a flat background and almost never inside a photo. It is searched EDGE_REACH inward
+and only about the rough copy's precision outward, where the rough guess saw chrome (a toolbar's
+edge there is as strong as the photo's). When no such edge is near, an edge guessed close to
+the picture's border goes back to it (an ordinary photo's flat sky is no band); one guessed
+further in stays. A thin chrome strip at one end only, not the other end's colour, may be a
+flat strip of the photo: the box with that strip restored is offered first (a box a few % too
+large is still found by the window search run in the first box; one cutting into the photo is
+not).
 """
 
 from __future__ import annotations
@@ -41,9 +48,9 @@ EDGE_STEP = 20  # a pixel "changes" across an edge when a channel moves by more 
 EDGE_SHARE = 0.5  # an edge: at least this share of the box's pixels along it change
 EDGE_REACH = 0.06  # searched this share of the picture's side inward of the rough edge
 EDGE_OUTWARD = 0.015  # and this share outward (plus the rough copy's pixel)
-EDGE_LINE_SAMPLES = 320
+EDGE_LINE_SAMPLES = 320  # pixels along an edge that are compared
 EDGES_SHARE = 0.9  # edges_box: a line across which this share of the whole picture changes
-EDGES_OUTER = 0.35  # within this share of the side from either end  # pixels along an edge that are compared
+EDGES_OUTER = 0.35  # within this share of the side from either end
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 
@@ -123,7 +130,7 @@ def _is_colour(colour: np.ndarray, colours: np.ndarray) -> np.ndarray:
 
 
 def _background(lines: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """Share of each line's sampled pixels within FLAT_SPREAD of one of the colours."""
+    """Share of each line's sampled pixels within BACKGROUND_SPREAD of one of the colours."""
     step = max(1, lines.shape[1] // SAMPLES)
     sample = lines[:, ::step].astype(np.int16)
     near = np.zeros(sample.shape[:2], dtype=bool)
@@ -171,11 +178,12 @@ def _edge_scores(pixels: np.ndarray, lo: int, hi: int, across: tuple[int, int]) 
 
 
 def _snap(pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, high: int, slack: int) -> int:
-    """The row in [low, high] near `guess` where the strongest straight edge across the columns
-    `across` is. `low` = 0 or `high` = height are the picture's own borders, and the other one
-    is inward: the edge is searched EDGE_REACH of the height inward, and only `slack` pixels
-    (the rough guess's precision) plus EDGE_OUTWARD outward, where the rough guess saw chrome
-    (a toolbar's edge there may be as strong as the photo's)."""
+    """The row in [low, high] nearest `guess` with a strong straight edge across the columns
+    `across` (at least EDGE_SHARE of them change from the row above). `low` = 0 or
+    `high` = height are the picture's own borders, and the other one is inward: the edge is
+    searched EDGE_REACH of the height inward, and only `slack` pixels (the rough guess's
+    precision) plus EDGE_OUTWARD outward, where the rough guess saw chrome (a toolbar's edge
+    there may be as strong as the photo's)."""
     height = pixels.shape[0]
     reach = max(2, round(EDGE_REACH * height))
     out = max(2, round(EDGE_OUTWARD * height) + slack)
@@ -199,7 +207,7 @@ def _snap(pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, hig
 
 
 def refine(pixels: np.ndarray, box: Box, slack: int = 0) -> Box:
-    """The box with each edge that trims the picture moved to the strongest straight edge near it."""
+    """The box with each edge that trims the picture moved to the nearest strong straight edge."""
     height, width = pixels.shape[:2]
     left, top, right, bottom = box
     turned = np.swapaxes(pixels, 0, 1)
