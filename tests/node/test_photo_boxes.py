@@ -191,3 +191,9 @@ def test_a_flat_sky_is_not_cut_off() -> None:
 def test_an_ordinary_photo_gives_few_rectangles(rel: str) -> None:
     im = _photo(rel)
     assert len(photo_boxes(np.asarray(_jpeg(im)))) <= 1
+
+
+def test_noise_gives_no_rectangle() -> None:
+    """Every line of noise changes across its whole width: no line is a band's edge."""
+    noise = np.random.default_rng(17).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    assert photo_boxes(noise) == []

@@ -256,6 +256,8 @@ def _edge_lines(pixels: np.ndarray) -> tuple[int, int]:
     # rows y - 1 and y + 1 compared: on the small copy an edge may be blended into row y
     part = pixels[:, :: max(1, pixels.shape[1] // EDGE_LINE_SAMPLES)].astype(np.int16)
     scores = (_spread(part[2:] - part[:-2]) > EDGE_STEP).mean(axis=1)  # scores[i]: around row i + 1
+    if not len(scores) or np.median(scores) >= EDGE_SHARE:
+        return 0, n  # texture or noise: every line looks like an edge
     strong = np.flatnonzero(scores >= EDGES_SHARE) + 1
     outer = EDGES_OUTER * n
     head, tail = strong[strong <= outer], strong[strong >= n - outer]
