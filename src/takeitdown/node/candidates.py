@@ -177,13 +177,16 @@ def _edge_scores(pixels: np.ndarray, lo: int, hi: int, across: tuple[int, int]) 
     return change.mean(axis=1)
 
 
-def _snap(pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, high: int, slack: int) -> int:
+def _snap(
+    pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, high: int, slack: int, sure: bool
+) -> int:
     """The row in [low, high] nearest `guess` with a strong straight edge across the columns
     `across` (at least EDGE_SHARE of them change from the row above). `low` = 0 or
     `high` = height are the picture's own borders, and the other one is inward: the edge is
     searched EDGE_REACH of the height inward, and only `slack` pixels (the rough guess's
     precision) plus EDGE_OUTWARD outward, where the rough guess saw chrome (a toolbar's edge
-    there may be as strong as the photo's)."""
+    there may be as strong as the photo's). With no strong edge, a guess that is not `sure`
+    and lies near the picture's border goes back to it."""
     height = pixels.shape[0]
     reach = max(2, round(EDGE_REACH * height))
     out = max(2, round(EDGE_OUTWARD * height) + slack)
@@ -199,6 +202,8 @@ def _snap(pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, hig
         # the strong edge closest to the guess
         at = strong[np.argmin(np.abs(lo + strong - guess) - scores[strong] / 2)]
         return lo + int(at)
+    if sure:  # bars of one colour at both ends: the photo's own edge is as light as the border
+        return guess
     # no edge: a guess near the picture's border was a flat part of the photo, not a bar
     for border in (low, high):
         if border in (0, height) and abs(guess - border) <= reach:
@@ -206,7 +211,7 @@ def _snap(pixels: np.ndarray, guess: int, across: tuple[int, int], low: int, hig
     return guess
 
 
-def refine(pixels: np.ndarray, box: Box, slack: int = 0) -> Box:
+def refine(pixels: np.ndarray, box: Box, slack: int = 0, sure: bool = False) -> Box:
     """The box with each edge that trims the picture moved to the nearest strong straight edge."""
     height, width = pixels.shape[:2]
     left, top, right, bottom = box
@@ -216,15 +221,15 @@ def refine(pixels: np.ndarray, box: Box, slack: int = 0) -> Box:
         margin = (right - left) // 50
         across = (left + margin, right - margin)
         if top > 0:
-            top = _snap(pixels, top, across, 0, bottom - 16, slack)
+            top = _snap(pixels, top, across, 0, bottom - 16, slack, sure)
         if bottom < height:
-            bottom = _snap(pixels, bottom, across, top + 16, height, slack)
+            bottom = _snap(pixels, bottom, across, top + 16, height, slack, sure)
         margin = (bottom - top) // 50
         across = (top + margin, bottom - margin)
         if left > 0:
-            left = _snap(turned, left, across, 0, right - 16, slack)
+            left = _snap(turned, left, across, 0, right - 16, slack, sure)
         if right < width:
-            right = _snap(turned, right, across, left + 16, width, slack)
+            right = _snap(turned, right, across, left + 16, width, slack, sure)
         if (left, top, right, bottom) == before:
             break
     return left, top, right, bottom
@@ -299,16 +304,26 @@ def photo_boxes(pixels: np.ndarray) -> list[Box]:
     a, b, c, d = chrome_box(np.swapaxes(small, 0, 1))  # columns first: a pillarboxed portrait
     rows_first, cols_first = chrome_box(small), (b, a, d, c)
     # the smaller chrome box first: the other pass saw no chrome where this one did
-    chrome = sorted([rows_first, cols_first], key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
-    roughs = [_unsure(small, chrome[0]), chrome[0], bars_box(small), _unsure(small, chrome[1]), chrome[1]]
-    roughs.append(edges_box(small))
+    chrome = sorted(
+        [rows_first, cols_first],
+        key=lambda r: (not _useful(r, small.shape[1], small.shape[0]), (r[2] - r[0]) * (r[3] - r[1])),
+    )
+    bars = bars_box(small)
+    roughs = [
+        _unsure(small, chrome[0]),
+        chrome[0],
+        bars,
+        _unsure(small, chrome[1]),
+        chrome[1],
+        edges_box(small),
+    ]
     out: list[Box] = []
-    for rough in roughs:
+    for n, rough in enumerate(roughs):
         if not _useful(rough, small.shape[1], small.shape[0]):
             continue
         a, b, c, d = rough
         scaled = (round(a * sx), round(b * sy), round(c * sx), round(d * sy))
-        box = refine(pixels, scaled, slack)
+        box = refine(pixels, scaled, slack, sure=n == 2)
         if _useful(box, width, height) and all(_far(box, o, width, height) for o in out):
             out.append(box)
     return out
