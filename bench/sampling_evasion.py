@@ -1,0 +1,223 @@
+"""How many frames of a listed video an evader must replace for the node to let it through
+(issue 17, docs/matching.md), before and after the query-side sampler of `hashing/scenes.py`.
+
+    OPENBLAS_NUM_THREADS=1 python bench/sampling_evasion.py               # about 5-10 minutes
+    OPENBLAS_NUM_THREADS=1 python bench/sampling_evasion.py --trials 3    # quicker
+
+The listed video: 673 frames at 30 fps (22.4 s), 320x240, H.264 (libx264, CRF 23) in MP4: five
+shots, each a slow pan and zoom over a different photograph of bench/photoset.py, with hard cuts
+between them. It is listed on a real node database as the device lists it (`hash_file`: one frame
+a second, 23 frames) through a feed page, and each evasion is re-encoded the same way and checked:
+
+- *now*: `Matcher.check_file` on the file (query frames at 4 a second from a random phase per
+  check, plus every scene cut; the vPDQ rule needs 80% of the query's distinct frames near the
+  listed frames and 80% of the listed frames near the query's);
+- *before*: the same match with the query sampled as the device samples (`vpdq_of_video`: the
+  frame at 0 s, 1 s, 2 s, ...), which was the node's query sampler before issue 17.
+
+The evader replaces k frames with the frames at the same places of an unrelated video (the same
+kind of pans over five other photographs), by one of four strategies:
+- `device points +-r`: the frames the device's 1-fps sampler picks, and r frames either side;
+- `random`: k frames chosen at random;
+- `one stretch`: k consecutive frames at a random place;
+- `every n-th`: every n-th frame, from a random offset.
+For each k (from small to large shares of the 673 frames) `--trials` arrangements are made
+(each a new random draw, re-encoded, checked once: a new phase each time); a k *escapes* when
+most trials are `allow`. The smallest escaping k is reported per strategy, before and now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from photoset import photos  # noqa: E402
+from takeitdown.hashing import hash_file, pdq_of_image, vpdq_of_video  # noqa: E402
+from takeitdown.node.db import Database  # noqa: E402
+from takeitdown.node.matcher import ItemHashes, Matcher  # noqa: E402
+from takeitdown.node.store import NodeStore  # noqa: E402
+from wire import feed_add  # noqa: E402
+
+FPS = 30
+FRAMES = 673
+SIZE = (320, 240)
+SHOTS = (150, 120, 143, 130, 130)  # frames a shot, 673 in all
+
+
+def _pictures(count: int, skip: int) -> list[Image.Image]:
+    """`count` textured pictures (whole-image quality >= 70) after the first `skip` such."""
+    good = [im for _, im in photos() if (pdq_of_image(im).quality or 0) >= 70]
+    return good[skip : skip + count]
+
+
+def render(pictures: list[Image.Image], seed: int) -> np.ndarray:
+    """FRAMES x H x W x 3: one slow pan-and-zoom shot per picture, hard cuts between them."""
+    rng = random.Random(seed)
+    out = np.zeros((FRAMES, SIZE[1], SIZE[0], 3), dtype=np.uint8)
+    at = 0
+    aspect = SIZE[0] / SIZE[1]
+    for pic, n in zip(pictures, SHOTS, strict=True):
+        w, h = pic.size
+        cw0 = min(w, h * aspect)  # the largest crop of the video's aspect
+        z0, z1 = rng.uniform(0.75, 0.95), rng.uniform(0.6, 0.8)  # zoom in or out over the shot
+        if rng.random() < 0.5:
+            z0, z1 = z1, z0
+        c0 = (rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.65))
+        c1 = (rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.65))
+        for k in range(n):
+            f = k / (n - 1)
+            z = z0 + (z1 - z0) * f
+            cw, ch = cw0 * z, cw0 * z / aspect
+            cx = (c0[0] + (c1[0] - c0[0]) * f) * w
+            cy = (c0[1] + (c1[1] - c0[1]) * f) * h
+            x0 = min(max(cx - cw / 2, 0), w - cw)
+            y0 = min(max(cy - ch / 2, 0), h - ch)
+            frame = pic.resize(
+                SIZE, Image.Resampling.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch), reducing_gap=2.0
+            )
+            out[at + k] = np.asarray(frame)
+        at += n
+    return out
+
+
+def encode(frames: np.ndarray, path: Path) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(
+            "libx264", rate=FPS, options={"crf": "23", "preset": "veryfast", "threads": "1"}
+        )
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def decode(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])])
+
+
+def device_points() -> list[int]:
+    """The frames `vpdq_of_video` hashes: the first at or after each whole second."""
+    return sorted({math.ceil(s * FPS) for s in range(FRAMES) if math.ceil(s * FPS) < FRAMES})
+
+
+# -- strategies: (parameter) -> frame indices to replace ----------------------------------------
+def around_points(r: int, rng: random.Random) -> set[int]:
+    return {i + d for i in device_points() for d in range(-r, r + 1) if 0 <= i + d < FRAMES}
+
+
+def random_frames(k: int, rng: random.Random) -> set[int]:
+    return set(rng.sample(range(FRAMES), k))
+
+
+def stretch(k: int, rng: random.Random) -> set[int]:
+    start = rng.randint(0, FRAMES - k)
+    return set(range(start, start + k))
+
+
+def every_nth(n: int, rng: random.Random) -> set[int]:
+    return set(range(rng.randrange(n), FRAMES, n))
+
+
+SHARES = (0.02, 0.035, 0.05, 0.075, 0.10, 0.125, 0.15, 0.175, 0.20, 0.25, 0.30, 0.40, 0.50)
+STRATEGIES = {
+    "device points +-r": (around_points, [0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 14]),
+    "random frames": (random_frames, [round(s * FRAMES) for s in SHARES]),
+    "one stretch": (stretch, [round(s * FRAMES) for s in SHARES]),
+    "every n-th": (every_nth, [50, 30, 20, 15, 12, 10, 8, 7, 6, 5, 4, 3, 2]),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trials", type=int, default=5, help="arrangements (and phases) per k")
+    ap.add_argument("--strategies", default="", help="comma-separated names (default: all)")
+    args = ap.parse_args()
+    t_start = time.process_time()
+    tmp = Path(tempfile.mkdtemp(prefix="evasion-"))
+    listed_frames = render(_pictures(5, 0), seed=1)
+    decoy = render(_pictures(5, 5), seed=2)  # the unrelated video the evader splices in
+    listed = encode(listed_frames, tmp / "listed.mp4")
+    device = hash_file(listed)
+    vpdq = device.vpdq  # type: ignore[union-attr]
+    print(
+        f"listed video: {FRAMES} frames at {FPS} fps, {SIZE[0]}x{SIZE[1]}; "
+        f"device vPDQ {len(vpdq.frames)} frames"
+    )
+
+    db = Database(f"sqlite:///{tmp / 'node.db'}")
+    db.migrate()
+    store = NodeStore(db)
+    m = Matcher(store)
+    frames_json = vpdq.to_json()["frames"]
+    m.apply(store.apply_page([feed_add(1, 1, "vpdq", "d" * 64, frames=frames_json)], 1))
+    source = decode(listed)  # the evader starts from the listed file itself
+
+    def trial(replaced: set[int]) -> tuple[str, str, int]:
+        frames = source.copy()
+        idx = sorted(replaced)
+        frames[idx] = decoy[idx]
+        path = encode(frames, tmp / "upload.mp4")
+        now = m.check_file(path).verdict
+        before = m.check(ItemHashes(vpdq=vpdq_of_video(path))).verdict
+        return before, now, len(idx)
+
+    b0, n0, _ = trial(set())
+    print(f"re-encoded, nothing replaced: before {b0}, now {n0}")
+    names = [s for s in STRATEGIES if not args.strategies or s in args.strategies.split(",")]
+    rng = random.Random(17)
+    summary = []
+    print(f"\n{args.trials} trials a row; 'allow' counts (the evader escapes in that trial)")
+    print("| strategy | parameter | frames replaced | share | before: allow | now: allow |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name in names:
+        make, params = STRATEGIES[name]
+        first_before = first_now = None
+        for param in params:
+            results = [trial(make(param, rng)) for _ in range(args.trials)]
+            k = round(float(np.mean([r[2] for r in results])))
+            before = sum(r[0] == "allow" for r in results)
+            now = sum(r[1] == "allow" for r in results)
+            print(
+                f"| {name} | {param} | {k} | {k / FRAMES:.1%} | "
+                f"{before}/{args.trials} | {now}/{args.trials} |",
+                flush=True,
+            )
+            if first_before is None and before * 2 > args.trials:
+                first_before = k
+            if first_now is None and now * 2 > args.trials:
+                first_now = k
+            if first_before is not None and first_now is not None:
+                break
+        summary.append((name, first_before, first_now))
+    print("\nsmallest k that escapes (allow in most trials)")
+    print("| strategy | before (1 fps from 0 s) | now (4 fps, random phase, cuts) |")
+    print("| --- | --- | --- |")
+    for name, b, n in summary:
+        fb = f"{b} of {FRAMES} ({b / FRAMES:.1%})" if b is not None else "none up to the last k tried"
+        fn = f"{n} of {FRAMES} ({n / FRAMES:.1%})" if n is not None else "none up to the last k tried"
+        print(f"| {name} | {fb} | {fn} |")
+    print(f"\n{time.process_time() - t_start:.0f} CPU-s")
+
+
+if __name__ == "__main__":
+    main()
