@@ -18,6 +18,7 @@ near no listed frame, and without that sample the listed file itself was let thr
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -51,6 +52,35 @@ def query_frames(
     max_decoded_pixels: int = MAX_DECODED_PIXELS,
     device_frames: bool = True,
 ) -> VpdqHash:
+    """Every frame `query_sample` takes (see there)."""
+    return query_sample(
+        path, per_second, phase, work_size, max_frames, max_decoded_pixels, device_frames
+    ).frames
+
+
+@dataclass(frozen=True)
+class QuerySample:
+    """The frames the node hashed of a video, and which of them it took at its random phase.
+
+    The frames at scene cuts are where the video's content put them, so where an uploader can
+    put them: one frame swapped anywhere is a cut, then the frame after it is another. The
+    matcher takes the share of the query's frames near a listed video over the `regular` ones
+    only, so that swapped single frames cannot outvote the rest (docs/matching.md, "Sampling
+    evasion"); all frames still count for finding the listed frames."""
+
+    frames: VpdqHash
+    regular: VpdqHash
+
+
+def query_sample(
+    path: str | Path,
+    per_second: float = QUERY_FRAMES_PER_SECOND,
+    phase: float | None = None,
+    work_size: int = VIDEO_WORK_SIZE,
+    max_frames: int = MAX_VPDQ_FRAMES,
+    max_decoded_pixels: int = MAX_DECODED_PIXELS,
+    device_frames: bool = True,
+) -> QuerySample:
     """vPDQ frames of a video for matching it: `per_second` frames a second from a random phase,
     plus the first frame of every scene, plus the frames the device hashes (`device_grid`; not
     with `device_frames=False`). Decoding is bounded (`video.DecodeBudget`): a video too costly
@@ -58,6 +88,7 @@ def query_frames(
     step = 1.0 / per_second
     offset = random.SystemRandom().uniform(0, step) if phase is None else phase % step
     frames: list[VpdqFrame] = []
+    regular: list[VpdqFrame] = []
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
             if container.format.name not in VIDEO_CONTAINERS:
@@ -96,6 +127,8 @@ def query_frames(
                 pixels = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
                 pdq = pdq_of_pixels(_rotate(pixels, getattr(frame, "rotation", 0) or 0))
                 frames.append(VpdqFrame(i=index, t=t, q=pdq.quality or 0, pdq=pdq.value))
+                if due:
+                    regular.append(frames[-1])
     except HashingError:
         raise
     except FileNotFoundError as e:
@@ -104,7 +137,7 @@ def query_frames(
         raise HashingError("The video is damaged or in a format we cannot read.") from e
     if not frames:
         raise HashingError("The video has no frames that could be decoded.")
-    return VpdqHash(tuple(frames))
+    return QuerySample(VpdqHash(tuple(frames)), VpdqHash(tuple(regular)))
 
 
 def device_grid(video: VpdqHash, seconds: float = DEFAULT_SECONDS_PER_HASH) -> VpdqHash:
