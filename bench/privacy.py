@@ -16,7 +16,7 @@ as a JPEG (quality 90) and hashed with the device's own code (`hash_image_bytes`
 `pdq80` and `pdq70` a case item carries, bit for bit). Samples whose three hashes do not all
 reach quality 50 (not distributed) are dropped.
 
-Target: the 32x32 grey thumbnail of the augmented picture, normalised per picture (PDQ keeps
+Target: the 32x32 and the 64x64 grey thumbnail of the augmented picture, normalised per picture (PDQ keeps
 signs about the median, so brightness and contrast are not recoverable from any of these codes).
 
 Feature sets (bits as +-1):
@@ -62,10 +62,11 @@ CACHE = ROOT / "bench" / "data" / "privacy_features.npz"
 OUT = ROOT / "bench" / "out"
 GCOMPRIS = Path("/usr/share/gcompris-qt/rcc")
 WORK_SIDE = 512
-THUMB = 32
+THUMBS = (32, 64)
 TRAIN_AUGS, TEST_AUGS = 8, 3
 GRIDS = (3, 9)
-RIDGE_PENALTIES = [10.0**e for e in np.arange(-1, 5.01, 0.5)]
+GRID_WEIGHTS = (0.1, 0.3, 1.0)
+RIDGE_PENALTIES = [10.0**e for e in np.arange(0, 6.51, 0.5)]
 
 
 # -- pictures ----------------------------------------------------------------------------------
@@ -196,8 +197,10 @@ def _sample(im: Image.Image) -> dict[str, np.ndarray] | None:
                 )
                 tiles.append(_bits(pdq_of_image(decoded.crop(box)).value))
         out[f"grid{n}"] = np.concatenate(tiles)
-    thumb = np.asarray(decoded.convert("L").resize((THUMB, THUMB), Image.Resampling.BOX), dtype=np.float32)
-    out["thumb"] = thumb.ravel()
+    grey = decoded.convert("L")
+    for side in THUMBS:
+        thumb = np.asarray(grey.resize((side, side), Image.Resampling.BOX), dtype=np.float32)
+        out[f"thumb{side}"] = thumb.ravel()
     return out
 
 
@@ -249,26 +252,47 @@ def pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class Ridge:
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.xm, self.ym = x.mean(axis=0), y.mean(axis=0)
-        u, self.s, vt = np.linalg.svd(x - self.xm, full_matrices=False)
-        self.v, self.uty = vt.T, u.T @ (y - self.ym)
+    """Ridge regression for many penalties at once: through the eigenvectors of X^T X, or of
+    X X^T (the kernel form) when there are more features than rows."""
 
-    def weights(self, penalty: float) -> np.ndarray:
-        return self.v @ ((self.s / (self.s**2 + penalty))[:, None] * self.uty)
+    def __init__(self, x: np.ndarray) -> None:
+        self.xm = x.mean(axis=0)
+        self.xc = x - self.xm
+        self.dual = self.xc.shape[1] > self.xc.shape[0]
+        lam, self.vec = np.linalg.eigh(self.xc @ self.xc.T if self.dual else self.xc.T @ self.xc)
+        self.lam = np.maximum(lam, 0)
 
-    def predict(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return (x - self.xm) @ w + self.ym
+    def fit(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(projection of the centred targets on the eigenvectors, target mean)."""
+        ym = y.mean(axis=0)
+        yc = y - ym
+        return (self.vec.T @ yc if self.dual else self.vec.T @ (self.xc.T @ yc)), ym
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """What `predict` multiplies: the centred rows, or their kernel against the training rows."""
+        return (x - self.xm) @ self.xc.T if self.dual else x - self.xm
+
+    def predict(self, feats: np.ndarray, fitted: tuple[np.ndarray, np.ndarray], penalty: float) -> np.ndarray:
+        proj, ym = fitted
+        scaled = self.vec @ (proj / (self.lam + penalty)[:, None])  # dual: Xc^T U (L + p)^-1 U^T Y
+        return feats @ scaled + ym
 
 
-def ridge(x_tr: np.ndarray, y_tr: np.ndarray, fit: np.ndarray, x_te: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ridge predictions for x_te; the penalty is the best on the training rows outside `fit`."""
-    r = Ridge(x_tr[fit], y_tr[fit])
+def ridge(
+    x_tr: np.ndarray, ys: list[np.ndarray], fit: np.ndarray, x_te: np.ndarray
+) -> list[tuple[np.ndarray, float, float]]:
+    """(prediction for x_te, penalty, validation r), one per target set in `ys`; each penalty
+    is the best on the training rows outside `fit`."""
+    part, whole = Ridge(x_tr[fit]), Ridge(x_tr)
     val = ~fit
-    scores = [pearson(r.predict(x_tr[val], r.weights(p)), y_tr[val]).mean() for p in RIDGE_PENALTIES]
-    best = RIDGE_PENALTIES[int(np.argmax(scores))]
-    r = Ridge(x_tr, y_tr)
-    return r.predict(x_te, r.weights(best)), best
+    f_val, f_te = part.features(x_tr[val]), whole.features(x_te)
+    out = []
+    for y in ys:
+        fitted = part.fit(y[fit])
+        scores = [pearson(part.predict(f_val, fitted, p), y[val]).mean() for p in RIDGE_PENALTIES]
+        best = RIDGE_PENALTIES[int(np.argmax(scores))]
+        out.append((whole.predict(f_te, whole.fit(y), best), best, max(scores)))
+    return out
 
 
 def mlp(
@@ -341,13 +365,13 @@ def byte_cost(data: dict[str, np.ndarray]) -> None:
 
 
 # -- report ------------------------------------------------------------------------------------
-def montage(rows: list[list[np.ndarray]], titles: list[str], path: Path, scale: int = 3) -> None:
-    cell = THUMB * scale
+def montage(rows: list[list[np.ndarray]], titles: list[str], path: Path, side: int, scale: int = 2) -> None:
+    cell = side * scale
     pad = 4
     out = Image.new("L", ((cell + pad) * len(titles) + pad, (cell + pad) * len(rows) + pad), 255)
     for r, row in enumerate(rows):
         for c, img in enumerate(row):
-            a = img.reshape(THUMB, THUMB)
+            a = img.reshape(side, side)
             a = np.clip((a - a.mean()) / (a.std() + 1e-6) * 50 + 128, 0, 255).astype(np.uint8)
             tile = Image.fromarray(a).resize((cell, cell), Image.Resampling.NEAREST)
             out.paste(tile, (pad + c * (cell + pad), pad + r * (cell + pad)))
@@ -374,8 +398,7 @@ def main() -> None:
     tr_groups = np.unique(meta[train, 1])
     val_groups = set(g.choice(tr_groups, len(tr_groups) // 5, replace=False).tolist())
     fit = np.array([grp not in val_groups for grp in meta[train, 1]])
-    y = _targets(data["thumb"].astype(np.float64))
-    y_tr, y_te = y[train], y[test]
+    ys = {side: _targets(data[f"thumb{side}"].astype(np.float64)) for side in THUMBS}
     print(
         f"{len(meta)} samples of {len(np.unique(meta[:, 0]))} pictures: {train.sum()} training "
         f"({len(np.unique(meta[train, 0]))} pictures), {test.sum()} test ({len(np.unique(meta[test, 0]))} "
@@ -383,71 +406,83 @@ def main() -> None:
     )
     pm = lambda b: b.astype(np.float64) * 2 - 1  # noqa: E731
     sets = {
-        "pdq (256 bits)": pm(data["pdq"]),
-        "pdq+pdq80+pdq70 (768 bits)": pm(np.concatenate([data["pdq"], data["windows"]], axis=1)),
-        "pdq80+pdq70 only (512 bits)": pm(data["windows"]),
-        "grid 3x3 tile PDQs (2,304 bits)": pm(data["grid3"]),
-        "grid 9x9 tile PDQs (20,736 bits)": pm(data["grid9"]),
+        "pdq (256 bits)": ["pdq"],
+        "pdq+pdq80+pdq70 (768 bits)": ["pdq", "windows"],
+        "pdq80+pdq70 only (512 bits)": ["windows"],
+        "grid 3x3 tile PDQs (2,304 bits)": ["grid3"],
+        "grid 9x9 tile PDQs (20,736 bits)": ["grid9"],
+        "pdq + grid 3x3 (2,560 bits)": ["pdq", "grid3"],
+        "pdq + grid 9x9 (20,992 bits)": ["pdq", "grid9"],
     }
-    centre = np.zeros((THUMB, THUMB), bool)
-    lo, hi = round(THUMB * 0.15), round(THUMB * 0.85)
-    centre[lo:hi, lo:hi] = True
-    centre = centre.ravel()
-    mean_pred = np.repeat(y_tr.mean(axis=0, keepdims=True), len(y_te), axis=0)
-    results: list[tuple[str, str, np.ndarray, str, float]] = []
-
-    def score(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return pearson(p, y_te), pearson(p[:, centre], y_te[:, centre])
-
-    recon: dict[str, np.ndarray] = {"mean thumbnail": mean_pred}
-    for name, x in sets.items():
+    # One penalty for every bit lets thousands of weak grid bits drown the 256 of pdq; in the
+    # "pdq + grid" sets the grid bits are scaled by a weight chosen on the validation rows (a
+    # second penalty), so that those sets can only do as well as pdq alone or better.
+    results: list[tuple[str, str, int, np.ndarray, str]] = []  # features, inverter, side, prediction, note
+    for name, keys in sets.items():
         t0 = time.process_time()
-        p, penalty = ridge(x[train], y_tr, fit, x[test])
-        results.append((name, "ridge", p, f"penalty {penalty:g}", time.process_time() - t0))
-        recon[f"{name.split(' (')[0]} ridge"] = p
-        if not args.no_mlp and x.shape[1] <= 2304:
-            t0 = time.process_time()
-            p, epochs = mlp(x[train], y_tr, fit, x[test])
-            results.append((name, "MLP 512", p, f"{epochs} epochs", time.process_time() - t0))
-            recon[f"{name.split(' (')[0]} MLP"] = p
-        print(f"  {name}: done ({time.process_time() - t0:.0f} CPU-s for the last inverter)", flush=True)
-    base_whole, base_centre = score(mean_pred)
-    ref = {
-        kind: score(next(p for n, k, p, _, _ in results if k == kind and n.startswith("pdq (")))
-        for kind in ("ridge", "MLP 512")
-        if any(k == kind for _, k, _, _, _ in results)
-    }
-    print("\nheld-out reconstruction: mean per-sample Pearson r with the true 32x32 thumbnail")
-    print(
-        "| features | inverter | r, whole | r, middle 70% | whole vs pdq alone | middle vs pdq alone | note |"
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| none (mean thumbnail) | - | {base_whole.mean():.3f} | {base_centre.mean():.3f} | | | |")
-    for name, kind, p, note, _cpu in results:
-        whole, mid = score(p)
-        rw, rc = ref[kind]
+        x = pm(np.concatenate([data[k] for k in keys], axis=1))
+        weights = GRID_WEIGHTS if name.startswith("pdq + grid") else (1.0,)
+        best: list[tuple[np.ndarray, float, float, float]] = []
+        for weight in weights:
+            xw = x.copy()
+            xw[:, 256:] *= weight if len(weights) > 1 else 1.0
+            got = ridge(xw[train], [ys[side][train] for side in THUMBS], fit, xw[test])
+            for j, (p, penalty, val_r) in enumerate(got):
+                if len(best) <= j or val_r > best[j][2]:
+                    best[j : j + 1] = [(p, penalty, val_r, weight)]
+        for side, (p, penalty, _, weight) in zip(THUMBS, best, strict=True):
+            note = f"penalty {penalty:g}" + (f", grid weight {weight:g}" if len(weights) > 1 else "")
+            results.append((name, "ridge", side, p, note))
+        if not args.no_mlp and x.shape[1] <= 768:
+            p, epochs = mlp(x[train], ys[32][train], fit, x[test])
+            results.append((name, "MLP 512", 32, p, f"{epochs} epochs"))
+        print(f"  {name}: {time.process_time() - t0:.0f} CPU-s", flush=True)
+
+    def centre(side: int) -> np.ndarray:
+        c = np.zeros((side, side), bool)
+        c[round(side * 0.15) : round(side * 0.85), round(side * 0.15) : round(side * 0.85)] = True
+        return c.ravel()
+
+    def score(p: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+        y_te, c = ys[side][test], centre(side)
+        return pearson(p, y_te), pearson(p[:, c], y_te[:, c])
+
+    for side in THUMBS:
+        y_tr, y_te = ys[side][train], ys[side][test]
+        mean_pred = np.repeat(y_tr.mean(axis=0, keepdims=True), len(y_te), axis=0)
+        base_whole, base_centre = score(mean_pred, side)
+        rows = [r for r in results if r[2] == side]
+        ref = {kind: score(p, side) for n, kind, _, p, _ in rows if n.startswith("pdq (")}
+        print(f"\nheld-out reconstruction: mean per-sample Pearson r with the true {side}x{side} thumbnail")
+        print("| features | inverter | r, whole | r, middle 70% | whole vs pdq | middle vs pdq | note |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print(f"| none (mean thumbnail) | - | {base_whole.mean():.3f} | {base_centre.mean():.3f} | | | |")
+        for name, kind, _, p, note in rows:
+            whole, mid = score(p, side)
+            rw, rc = ref[kind]
+            print(
+                f"| {name} | {kind} | {whole.mean():.3f} | {mid.mean():.3f} | "
+                f"{whole.mean() / rw.mean():.2f}x | {mid.mean() / rc.mean():.2f}x | {note} |"
+            )
+        a = score(next(r[3] for r in rows if r[1] == "ridge" and r[0].startswith("pdq (")), side)
+        b = score(next(r[3] for r in rows if r[1] == "ridge" and r[0].startswith("pdq+")), side)
+        d, dm = b[0] - a[0], b[1] - a[1]
         print(
-            f"| {name} | {kind} | {whole.mean():.3f} | {mid.mean():.3f} | "
-            f"{whole.mean() / rw.mean():.2f}x | {mid.mean() / rc.mean():.2f}x | {note} |"
+            f"ridge, per test sample, r(pdq+windows) - r(pdq): whole median {np.median(d):+.3f} "
+            f"(p10 {np.percentile(d, 10):+.3f}, p90 {np.percentile(d, 90):+.3f}), middle median "
+            f"{np.median(dm):+.3f}; standard error of a mean r: {a[0].std() / np.sqrt(len(d)):.3f}"
         )
-    # the share of test samples that the windows reconstruct better than pdq alone, and by how much
-    a = score(next(p for n, k, p, _, _ in results if k == "ridge" and n.startswith("pdq (")))[0]
-    b = score(next(p for n, k, p, _, _ in results if k == "ridge" and n.startswith("pdq+")))[0]
-    d = b - a
-    print(
-        f"\nridge, per test sample, r(pdq+windows) - r(pdq): median {np.median(d):+.3f}, "
-        f"p10 {np.percentile(d, 10):+.3f}, p90 {np.percentile(d, 90):+.3f}; "
-        f"sem of the mean r: {a.std() / np.sqrt(len(a)):.3f}"
-    )
     byte_cost(data)
-    # montage: the first test sample of 10 test pictures spread over the test set
-    first = {}
+    # montage at the larger side: the first test sample of 10 test pictures spread over the test set
+    side = THUMBS[-1]
+    first: dict[int, int] = {}
     for i, (pic, _, _) in enumerate(meta[test]):
-        first.setdefault(pic, i)
+        first.setdefault(int(pic), i)
     picks = list(first.values())[:: max(1, len(first) // 10)][:10]
-    titles = ["truth", *recon]
-    rows = [[y_te[i], *(r[i] for r in recon.values())] for i in picks]
-    montage(rows, titles, OUT / "privacy_montage.png")
+    shown = [r for r in results if r[2] == side and r[1] == "ridge"]
+    titles = ["truth", *(r[0].split(" (")[0] for r in shown)]
+    rows_ = [[ys[side][test][i], *(r[3][i] for r in shown)] for i in picks]
+    montage(rows_, titles, OUT / "privacy_montage.png", side)
 
 
 if __name__ == "__main__":
