@@ -4,9 +4,10 @@ the uploader cannot know, and at every scene cut.
 The device hashes the frame at 0 s, 1 s, 2 s, ... (`video.vpdq_of_video`), so an evader who
 swaps exactly those frames for others used to make a listed video pass. Here the node hashes
 `per_second` frames a second starting at a random offset, plus the first frame after each cut
-(a jump in a 16x16 thumbnail), so dodging it means replacing a large share of all frames
-(docs/matching.md measures how many). Every decoded frame is thumbnailed; only sampled frames
-pay for a PDQ.
+(a jump in a 16x16 thumbnail). docs/matching.md ("Sampling evasion") measures how many frames
+an evader must replace: about 10% of a slowly moving video, but on one that moves fast still
+5 of the device's 23 frames, as before. Every decoded frame is thumbnailed; only sampled
+frames pay for a PDQ.
 
 It also takes the frames the device takes (the first at or after each whole second), so that
 `device_grid` can give the matcher the device's own sample: in a video whose picture changes
