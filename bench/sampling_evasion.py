@@ -1,29 +1,32 @@
 """How many frames of a listed video an evader must replace for the node to let it through
-(issue 17, docs/matching.md), before and after the query-side sampler of `hashing/scenes.py`.
+(issue 17, docs/matching.md "Sampling evasion"): before issue 17, on main, and now.
 
-    OPENBLAS_NUM_THREADS=1 python bench/sampling_evasion.py               # about 5-10 minutes
-    OPENBLAS_NUM_THREADS=1 python bench/sampling_evasion.py --trials 3    # quicker
+    OPENBLAS_NUM_THREADS=1 python bench/sampling_evasion.py          # about 13 CPU-min (3 trials)
+    OPENBLAS_NUM_THREADS=1 python bench/sampling_evasion.py --skip-caught --strategies "random frames"
 
-The listed video: 673 frames at 30 fps (22.4 s), 320x240, H.264 (libx264, CRF 23) in MP4: five
-shots, each a slow pan and zoom over a different photograph of bench/photoset.py, with hard cuts
-between them. It is listed on a real node database as the device lists it (`hash_file`: one frame
-a second, 23 frames) through a feed page, and each evasion is re-encoded the same way and checked:
+Three samplers of an upload, each matched against a video listed as the device lists it
+(`hash_file`: one frame a second from 0 s, 23 frames for 673) on a real node database:
+- *before*: the query sampled as the device samples (`vpdq_of_video`), the node before issue 17;
+- *main*: 4 frames a second from a random phase plus scene cuts, the query share over all of
+  them (`query_frames(device_frames=False)`, the vPDQ rule alone: nothing else is listed);
+- *now*: `Matcher.check_file` on the file.
 
-- *now*: `Matcher.check_file` on the file (query frames at 4 a second from a random phase per
-  check, plus every scene cut; the vPDQ rule needs 80% of the query's distinct frames near the
-  listed frames and 80% of the listed frames near the query's);
-- *before*: the same match with the query sampled as the device samples (`vpdq_of_video`: the
-  frame at 0 s, 1 s, 2 s, ...), which was the node's query sampler before issue 17.
+First table: the listed video itself uploaded again (Meta's vPDQ sample videos as they are,
+where ../shared/conformance has them; synthetic videos re-encoded, at three speeds of motion).
 
-The evader replaces k frames with the frames at the same places of an unrelated video (the same
-kind of pans over five other photographs), by one of four strategies:
-- `device points +-r`: the frames the device's 1-fps sampler picks, and r frames either side;
-- `random`: k frames chosen at random;
+Then the evasion video: 673 frames at 30 fps (22.4 s), 320x240, H.264 (libx264, CRF 23) in MP4:
+five shots, each a pan and zoom over a different photograph of bench/photoset.py (`--motion`
+scales them), with hard cuts between them. The evader starts from the listed file, replaces k
+frames with the frames at the same places of an unrelated video of the same kind (five other
+photographs) and re-encodes, by one of:
+- `5 device points +-r`: 5 of the 23 frames the device hashes, and r frames either side;
+- `all device points +-r`: all 23, and r frames either side;
+- `random frames`: k frames chosen at random;
 - `one stretch`: k consecutive frames at a random place;
 - `every n-th`: every n-th frame, from a random offset.
 For each k (from small to large shares of the 673 frames) `--trials` arrangements are made
 (each a new random draw, re-encoded, checked once: a new phase each time); a k *escapes* when
-most trials are `allow`. The smallest escaping k is reported per strategy, before and now.
+most trials are `allow`. The smallest escaping k is reported per strategy and sampler.
 """
 
 from __future__ import annotations
