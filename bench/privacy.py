@@ -2,7 +2,10 @@
 windows, on pictures the inverter never saw (issue 17, docs/matching.md).
 
     OPENBLAS_NUM_THREADS=1 python bench/privacy.py            # features cached in bench/data/
-    OPENBLAS_NUM_THREADS=1 python bench/privacy.py --rebuild  # hash everything again
+    OPENBLAS_NUM_THREADS=1 python bench/privacy.py --rebuild  # hash everything again (~140 CPU-s)
+
+The inverters take about 7 CPU-min; a montage of held-out reconstructions is written to
+bench/out/privacy_montage.png (not committed).
 
 Pictures: bench/photoset.py (conformance photographs, Debian wallpapers) and, where installed,
 the photographs and paintings inside GCompris's Qt resource files (/usr/share/gcompris-qt/rcc,
@@ -16,16 +19,20 @@ as a JPEG (quality 90) and hashed with the device's own code (`hash_image_bytes`
 `pdq80` and `pdq70` a case item carries, bit for bit). Samples whose three hashes do not all
 reach quality 50 (not distributed) are dropped.
 
-Target: the 32x32 and the 64x64 grey thumbnail of the augmented picture, normalised per picture (PDQ keeps
-signs about the median, so brightness and contrast are not recoverable from any of these codes).
+Target: the 32x32 and the 64x64 grey thumbnail of the augmented picture, normalised per
+picture (PDQ keeps signs about the median, so brightness and contrast are not recoverable from
+any of these codes).
 
 Feature sets (bits as +-1):
 - pdq: the 256 bits of the whole-image PDQ (what was sent before issue 17);
 - pdq+windows: pdq, pdq80, pdq70 (768 bits, what the device sends now);
-- grid 3x3 and grid 9x9: the PDQ of every tile of a 3x3 / 9x9 grid (2,304 / 20,736 bits), leaky
-  references that show the method can see leakage when there is some.
+- pdq80+pdq70 alone;
+- grid 3x3 and grid 9x9: the PDQ of every tile of a 3x3 / 9x9 grid (2,304 / 20,736 bits), meant
+  as leaky references, alone and beside pdq (the grid bits then weighted, the weight chosen on
+  the validation split). Measured: a linear inverter on ~2,500 samples gets little out of them
+  (docs/matching.md says why), so they show the limit of this method more than leakage.
 
-Inverters: ridge regression (closed form through an SVD; the penalty chosen on a validation
+Inverters: ridge regression (closed form through an eigendecomposition; the penalty chosen on a validation
 split of the training groups) and a one-hidden-layer MLP (numpy, Adam, early stopping) for the
 smaller sets. Score: per held-out sample, the Pearson correlation between the reconstruction
 and the true thumbnail, over the whole thumbnail and over its middle 70% (where the windows
