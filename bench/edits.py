@@ -2,18 +2,24 @@
 
 Every edit takes a `random.Random` so a run is reproducible. Groups: crops, aspect crops,
 borders, caption bands, screenshots (the goal of issue 17); overlays (stickers, emoji, logos,
-drawn text: measured, not the goal); combos with resize and JPEG.
+drawn text: measured, not the goal); combos with resize and JPEG; containers (the photo as a
+later picture of a GIF, APNG, animated WebP or TIFF, or as the only picture of an MP4: these
+edits return the file's bytes, the others a picture that is uploaded as a JPEG).
 """
 
 from __future__ import annotations
 
 import io
 import random
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
+import av
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-Edit = Callable[[Image.Image, random.Random], Image.Image]
+Edit = Callable[[Image.Image, random.Random], Image.Image | bytes]
 
 
 def jpeg(im: Image.Image, quality: int = 75) -> Image.Image:
@@ -35,6 +41,12 @@ def aspect(im: Image.Image, ratio: float) -> Image.Image:
         return im.crop(((w - nw) // 2, 0, (w - nw) // 2 + nw, h))
     nh = round(w / ratio)
     return im.crop((0, (h - nh) // 2, w, (h - nh) // 2 + nh))
+
+
+def feed_aspect(portrait: float, landscape: float) -> Edit:
+    """A centre crop to a feed's frame that keeps the picture's orientation: `portrait` (width /
+    height) for a portrait picture, `landscape` for a landscape one."""
+    return lambda im, rng: aspect(im, portrait if im.height > im.width else landscape)
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -204,6 +216,52 @@ def corner_logo(im: Image.Image, rng: random.Random) -> Image.Image:
     return out
 
 
+def _cover(size: tuple[int, int], rng: random.Random) -> Image.Image:
+    """A busy unrelated first picture (noise blocks), so the first picture alone says nothing."""
+    noise = np.random.default_rng(rng.randrange(2**32))
+    small = noise.integers(0, 256, size=(size[1] // 16 + 1, size[0] // 16 + 1, 3), dtype=np.uint8)
+    return Image.fromarray(small).resize(size, Image.Resampling.NEAREST)
+
+
+def behind_cover(fmt: str) -> Edit:
+    """The photo as the second picture of an animation, after a 50 ms cover."""
+
+    def edit(im: Image.Image, rng: random.Random) -> bytes:
+        buf = io.BytesIO()
+        # a copy: Pillow leaves this save's options on an appended picture, to trip the next save
+        kw: dict[str, object] = {"save_all": True, "append_images": [im.copy()], "duration": [50, 4000]}
+        kw["loop"] = 0
+        if fmt == "WEBP":
+            kw |= {"lossless": False, "quality": 90}
+        _cover(im.size, rng).save(buf, format=fmt, **kw)
+        return buf.getvalue()
+
+    return edit
+
+
+def tiff_page_two(im: Image.Image, rng: random.Random) -> bytes:
+    buf = io.BytesIO()
+    _cover(im.size, rng).save(buf, format="TIFF", save_all=True, append_images=[im.copy()])
+    return buf.getvalue()
+
+
+def only_picture_of_mp4(im: Image.Image, rng: random.Random, seconds: int = 4, fps: int = 25) -> bytes:
+    """A 4-second H.264 MP4 showing the photo and nothing else."""
+    w, h = (im.width // 2) * 2, (im.height // 2) * 2
+    pixels = np.asarray(im.resize((w, h)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "v.mp4"
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            for _ in range(seconds * fps):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        return path.read_bytes()
+
+
 def _rand_crop(rng: random.Random, low: float, high: float) -> tuple[float, float, float, float]:
     return (rng.uniform(low, high), rng.uniform(low, high), rng.uniform(low, high), rng.uniform(low, high))
 
@@ -218,9 +276,12 @@ EDITS: dict[str, tuple[str, Edit]] = {
     "crop 10-15% asymmetric": ("crops", lambda im, r: crop(im, *_rand_crop(r, 0.10, 0.15))),
     "crop one side 10%": ("crops", lambda im, r: crop(im, 0, 0.10, 0, 0)),
     # aspect crops
-    "aspect 4:5": ("aspect crops", lambda im, r: aspect(im, 4 / 5)),
     "aspect 1:1": ("aspect crops", lambda im, r: aspect(im, 1.0)),
-    "aspect 9:16": ("aspect crops", lambda im, r: aspect(im, 9 / 16)),
+    "aspect 4:5 / 16:9 (feed)": ("aspect crops", feed_aspect(4 / 5, 16 / 9)),
+    "aspect 9:16 / 1.91:1 (story or link)": ("aspect crops", feed_aspect(9 / 16, 1.91)),
+    # aspect crops that turn a picture (a portrait cut from a landscape): 20-30% off a side
+    "aspect 4:5 of any": ("turning crops", lambda im, r: aspect(im, 4 / 5)),
+    "aspect 9:16 of any": ("turning crops", lambda im, r: aspect(im, 9 / 16)),
     # borders
     "border": ("borders", border),
     "letterbox": ("borders", letterbox),
@@ -245,6 +306,12 @@ EDITS: dict[str, tuple[str, Edit]] = {
         "combos",
         lambda im, r: crop(im.transpose(Image.Transpose.ROTATE_90), *_rand_crop(r, 0.03, 0.07)),
     ),
+    # containers
+    "GIF behind a cover": ("containers", behind_cover("GIF")),
+    "APNG behind a cover": ("containers", behind_cover("PNG")),
+    "animated WebP behind a cover": ("containers", behind_cover("WEBP")),
+    "TIFF page 2": ("containers", tiff_page_two),
+    "MP4 of the photo": ("containers", only_picture_of_mp4),
     # overlays (measured, not the goal)
     "sticker 5-15%": ("overlays", sticker),
     "emoji": ("overlays", emoji),

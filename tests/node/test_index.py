@@ -183,3 +183,37 @@ def test_select_in_word_both_ways() -> None:
                 assert select(w, j) == bit
                 checked += 1
     assert checked > 200 * 30 * len(ways)
+
+
+def test_probe_radius_is_exact_up_to_it_and_never_reports_beyond_the_threshold() -> None:
+    """An index probed for less than its threshold (the window indexes) finds everything within
+    the probe radius, verifies every report against the threshold, and finds a farther copy whose
+    differences bunch up in a few chunks (as a misaligned window's do) but not, in general, one
+    whose differences spread evenly over every chunk."""
+    rng = np.random.default_rng(19)
+    codes = _random_codes(rng, 20_000)
+    labels = np.arange(len(codes), dtype=np.int64)
+    idx = PdqIndex(threshold=31, probe_radius=19, width=24)
+    idx.build(codes, labels)
+    qs = _queries(rng, codes, 300)
+    for q, got in zip(qs, idx.search(qs), strict=True):
+        exact = _brute(codes, labels, q, 31)
+        assert set(got) <= set(exact)  # never beyond the threshold
+        assert {g for g in exact if g[1] <= 19} <= set(got)  # exact up to the probe radius
+    # 30 flipped bits: bunched into the first 5 chunks' bits (tables cover 24 of every 25 bits)
+    bunched = _flip_bits(codes[7], [t * 25 + k for t in range(5) for k in range(6)])
+    assert (7, 30) in idx.search(bunched)[0]
+    # 30 flipped bits: 3 in each of the 10 chunks, so no chunk is within one bit
+    spread = _flip_bits(codes[7], [t * 25 + k for t in range(10) for k in range(3)])
+    assert (7, 30) not in idx.search(spread)[0]
+    exact_index = PdqIndex(threshold=31, width=24)
+    exact_index.build(codes, labels)
+    assert (7, 30) in exact_index.search(spread)[0]  # what the cheaper probes give up
+
+
+def _flip_bits(code: np.ndarray, bits: list[int]) -> np.ndarray:
+    """Flip bits of the index's own bit numbering (bit b of the (4,) uint64 words, little-endian)."""
+    out = code.copy().reshape(4)
+    for b in bits:
+        out[b // 64] ^= np.uint64(1 << (b % 64))
+    return out.reshape(1, 4)

@@ -4,6 +4,7 @@ listed photo are caught; unrelated photos are not; the sub-window PDQ equals pdq
 from __future__ import annotations
 
 import io
+import random
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,27 @@ def test_crops_are_caught_by_the_windows(matcher: Matcher, trim: float) -> None:
     assert matcher.check_hashes(pdq_dihedral(crop)).verdict == "allow"
 
 
+def test_a_crop_past_the_80_window_is_found_by_the_70_window_alone_for_review(matcher: Matcher) -> None:
+    """10-15% off a side cuts into the 80% window; the 70% window is still inside (0-7% from
+    the upload's edges): one window alone, so a reviewer decides. Exactly 15% a side, and crops
+    drawn at random (the grid's 2.5% steps miss a few: bench/robustness.py measures how many)."""
+    im = _photo(LISTED)
+    w, h = im.size
+    rng = random.Random(3)
+    crops = [(0.15, 0.15, 0.15, 0.15)] + [tuple(rng.uniform(0.10, 0.15) for _ in range(4)) for _ in range(6)]
+    caught = 0
+    for left, top, right, bottom in crops:
+        crop = im.crop((round(left * w), round(top * h), w - round(right * w), h - round(bottom * h)))
+        assert matcher.check_hashes(pdq_dihedral(crop)).verdict == "allow"  # the whole image misses it
+        verdict = matcher.check_file(_jpeg(crop))
+        if verdict.verdict != "allow":
+            assert [(m.type, m.agreed) for m in verdict.matches] == [("pdq70", False)]
+            caught += 1
+        else:
+            assert left != 0.15, "exactly the 70% window must be found"
+    assert caught >= 6, f"{caught} of {len(crops)}"
+
+
 def test_both_windows_agree_is_action_one_window_is_review(matcher: Matcher) -> None:
     im = _photo(LISTED)
     w, h = im.size
@@ -94,6 +116,20 @@ def test_both_windows_agree_is_action_one_window_is_review(matcher: Matcher) -> 
         verdict.verdict == "hold" and not verdict.final
     )  # both windows agree: strong, on an unconfirmed entry
     assert verdict.to_json()["matches"][0]["agreed"] is True
+
+
+def test_windows_never_block_even_a_confirmed_entry(matcher: Matcher) -> None:
+    """Unrelated pictures meet both windows thousands of times a year at scale: a window match
+    holds the upload for a reviewer, while the same entries' whole-image match blocks."""
+    matcher.confirmed = {10, 11, 12}  # the photo's pdq, pdq80 and pdq70 entries, all confirmed
+    im = _photo(LISTED)
+    w, h = im.size
+    cropped = matcher.check_file(_jpeg(im.crop((w // 20, h // 20, w - w // 20, h - h // 20))))
+    assert {m.type for m in cropped.matches} == {"pdq80", "pdq70"}
+    assert all(m.agreed and m.trust == "confirmed" for m in cropped.matches)
+    assert (cropped.verdict, cropped.final) == ("hold", False)
+    whole = matcher.check_file(_jpeg(im))
+    assert (whole.verdict, whole.final) == ("block", True)
 
 
 def test_border_and_screenshot_are_caught_by_the_photo_rectangle(matcher: Matcher) -> None:

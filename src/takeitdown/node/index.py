@@ -273,8 +273,15 @@ class PdqIndex:
         tables: int | None = None,
         width: int | None = None,
         buffer_limit: int = 50_000,
+        probe_radius: int | None = None,
     ) -> None:
         self.threshold = threshold
+        # The radius the tables are probed for. Below `threshold` the search is exact only up to
+        # it: a stored hash farther away (up to `threshold`) is found when one of its chunks is
+        # within that chunk's probe radius, which near copies of a picture almost always meet
+        # (their differing bits bunch up; pigeonhole assumes they spread evenly), while the probes
+        # cost many times fewer (the window indexes: docs/matching.md measures the recall).
+        self.probe_radius = threshold if probe_radius is None else min(probe_radius, threshold)
         self.labelled = labelled
         # Under 64 bytes a hash at 10M: 10 tables with 4-byte labels, 11 without.
         self._tables = tables or (10 if labelled else 11)
@@ -302,6 +309,7 @@ class PdqIndex:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("probe_radius", self.threshold)
         self._lock = threading.RLock()
 
     def export(self) -> tuple[np.ndarray, np.ndarray]:
@@ -347,7 +355,7 @@ class PdqIndex:
             self._buf_n = 0
 
     def _make_segment(self, codes: np.ndarray, labels: np.ndarray) -> Segment:
-        layout = Layout.plan(len(codes), self.threshold, self._tables, self._width)
+        layout = Layout.plan(len(codes), self.probe_radius, self._tables, self._width)
         return Segment(codes, labels if self.labelled else None, layout)
 
     def _key(self, i: int) -> int | str:

@@ -10,7 +10,9 @@ rotations and flips of an image so a rotated or mirrored repost is caught. The v
   provisionally) and always a high-priority review whose decision is final;
 - a *near* match (PDQ 11-31, vPDQ by default): `on_near` (default `hold`; `review` posts it and
   reviews later);
-- a match to this platform's own block list (its reviewer removed that content): `block`, final.
+- a match to this platform's own block list (its reviewer removed that content): `block`, final;
+- a window match (`pdq80`/`pdq70`, the window search of a cropped or framed upload): `hold` when
+  both windows agree, `on_near` for one window; never a block, whatever the entry's trust.
 """
 
 from __future__ import annotations
@@ -417,10 +419,15 @@ class Matcher:
         if m.source == "local":  # this platform's reviewer removed that content: final
             return replace(m, verdict="block", final=True)
         trust = TrustState.CONFIRMED if m.entry_id in self.confirmed else TrustState.UNCONFIRMED
+        if m.type in WINDOW_TYPES:
+            # Never an automatic block, even on a confirmed entry: across 10M listed photos and
+            # a billion uploads a year, unrelated pictures are expected to meet both windows
+            # thousands of times (docs/matching.md, "False positives at scale"). Both windows
+            # agreeing holds the upload for a reviewer; one window alone is a near match.
+            verdict = "hold" if m.agreed else p.on_near
+            return replace(m, trust=trust.value, verdict=verdict, final=False)
         if m.type == "md5":
             strong = p.md5_blocks
-        elif m.type in WINDOW_TYPES:  # a window alone may be a meme's photo: both must agree
-            strong = bool(m.agreed)
         elif m.type == "pdq":
             strong = m.distance <= p.block_distance
         else:

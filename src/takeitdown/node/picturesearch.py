@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from takeitdown.node.matcher import Match
 
 MAX_SEARCHED_PICTURES = 2  # of a multi-frame upload, the first pictures get the window search
-MAX_BOXES = 2  # photo rectangles per picture
-BOX_WORK_SIZE = 512  # long side of the copy the rectangles are found on
+MAX_BOXES = 3  # photo rectangles per picture
 
 
 class PictureSearch:
@@ -72,15 +71,4 @@ def _best(hits: list[WindowHit]) -> WindowHit | None:
 
 
 def _boxes(picture: Image.Image) -> list[tuple[int, int, int, int]]:
-    scale = min(1.0, BOX_WORK_SIZE / max(picture.size))
-    small = (
-        picture
-        if scale == 1
-        else picture.resize(
-            (max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
-            Image.Resampling.BILINEAR,
-        )
-    )
-    boxes = photo_boxes(np.asarray(small.convert("RGB")))
-    sx, sy = picture.width / small.width, picture.height / small.height
-    return [(round(a * sx), round(b * sy), round(c * sx), round(d * sy)) for a, b, c, d in boxes]
+    return photo_boxes(np.asarray(picture.convert("RGB")))

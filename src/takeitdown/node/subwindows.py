@@ -8,7 +8,7 @@ of b - a and d - c samples, placed at offsets a and c. So the picture's luma is 
 once by each distinct row operator (16 x H), and every window then costs a 16 x W by W x 16
 product: about 1,300 windows (and their 8 rotations and flips, free in the DCT domain) take
 tens of milliseconds where 10,000 calls to pdqhash would take seconds. The result equals
-pdqhash on the cropped picture up to float rounding (tests/node/test_subwindows.py).
+pdqhash on the cropped picture up to float rounding (tests/node/test_window_match.py).
 """
 
 from __future__ import annotations
@@ -41,12 +41,13 @@ def _box(n: int, window: int) -> np.ndarray:
 
 @lru_cache(maxsize=512)
 def axis_operator(n: int) -> np.ndarray:
-    """(16, n): DCT rows 1..16 of the 64 decimated samples of two box passes along n samples."""
+    """(16, n): DCT rows 1..16 of the 64 decimated samples of two box passes along n samples
+    (float32, as PDQ's reference computes: the same bits, twice as fast as double)."""
     window = max(1, (n + 2 * 64 - 1) // (2 * 64))
     box = _box(n, window)
     rows = ((np.arange(64) + 0.5) * n / 64).astype(np.int64)
     decimated = box[rows] @ box  # two passes: the sampled rows of B.B
-    return np.ascontiguousarray(_dct() @ decimated)
+    return np.ascontiguousarray(_dct() @ decimated, dtype=np.float32)
 
 
 def luma_of(pixels: np.ndarray) -> np.ndarray:
@@ -61,12 +62,12 @@ def window_coefficients(
 ) -> np.ndarray:
     """(len(rows), len(cols), 16, 16) PDQ coefficients of every window rows[i] x cols[j]."""
     height, width = luma.shape
-    luma = luma.astype(np.float64)
-    col_ops = np.zeros((len(cols), 16, width))
+    luma = luma.astype(np.float32)
+    col_ops = np.zeros((len(cols), 16, width), dtype=np.float32)
     for j, (c0, c1) in enumerate(cols):
         col_ops[j, :, c0:c1] = axis_operator(c1 - c0)
     flat_cols = col_ops.reshape(len(cols) * 16, width)
-    out = np.empty((len(rows), len(cols), 16, 16))
+    out = np.empty((len(rows), len(cols), 16, 16), dtype=np.float32)
     for i, (r0, r1) in enumerate(rows):
         left = axis_operator(r1 - r0) @ luma[r0:r1]  # 16 x W
         out[i] = (left @ flat_cols.T).reshape(16, len(cols), 16).transpose(1, 0, 2)
@@ -78,14 +79,15 @@ def window_coefficients(
 _SIGN = np.where(np.arange(1, 17) % 2 == 1, -1.0, 1.0)
 
 
-def dihedral(coeffs: np.ndarray) -> np.ndarray:
-    """(..., 8, 16, 16): the coefficients of the 8 rotations and flips of each window."""
-    flip_rows = coeffs * _SIGN[:, None]
-    flip_cols = coeffs * _SIGN[None, :]
-    both = coeffs * _SIGN[:, None] * _SIGN[None, :]
-    stack = [coeffs, flip_rows, flip_cols, both]
-    stack += [np.swapaxes(c, -1, -2) for c in stack]
-    return np.stack(stack, axis=-3)
+def dihedral(coeffs: np.ndarray, orientations: tuple[int, ...] = tuple(range(8))) -> np.ndarray:
+    """(..., len(orientations), 16, 16): the coefficients of those rotations and flips of each
+    window (0 as is, 1 rows flipped, 2 columns flipped, 3 both; 4-7 the same, transposed)."""
+    signs = (None, _SIGN[:, None], _SIGN[None, :], _SIGN[:, None] * _SIGN[None, :])
+    out = []
+    for o in orientations:
+        turned = coeffs if o % 4 == 0 else coeffs * signs[o % 4]
+        out.append(np.swapaxes(turned, -1, -2) if o >= 4 else turned)
+    return np.stack(out, axis=-3)
 
 
 def to_codes(coeffs: np.ndarray) -> np.ndarray:

@@ -13,10 +13,11 @@ must line up within about 1% of a side, so the search is dense (docs/matching.md
    up far closer than an unrelated one ever comes);
 3. a hit fixes where the original photo lies in the upload, so where its 70% window must be:
    that window (and its near neighbours) is hashed and looked up in the 70%-window index;
-4. a second, narrower grid looks for the 70% window alone, for aspect crops (1:1, 9:16, 4:5)
-   that cut into the 80% window.
+4. when no 80% window is found, narrower grids look for the 70% window alone: for aspect
+   crops (1:1, 9:16, 4:5) and crops of 10-15% a side, which cut into the 80% window.
 
-A match on both windows is an agreed match; one window alone is sent to review.
+A match on both windows is an agreed match (the upload is held for a reviewer); one window alone
+is a near match. Neither blocks by itself (docs/matching.md, "False positives at scale").
 """
 
 from __future__ import annotations
@@ -33,11 +34,19 @@ from takeitdown.protocol import PDQ_MIN_QUALITY
 
 WORK_SIZE = 640  # long side the search works on: below ~500 px PDQ's box filters alias (22 bits at 384)
 COARSE_RADIUS = 31  # radius both window indexes are built for (docs/matching.md)
+# ... and the radius their tables are probed for: each 24-bit chunk within one bit (25 keys a
+# table at 10M instead of up to 2,325). Exact up to 19; a true window at 20-31 is still found
+# when one chunk of it is within a bit, as nearly all are (docs/matching.md: the same recall as
+# probing for 31 on the robustness photos) at a fraction of the CPU (bench/window_cost.py).
+PROBE_RADIUS = 19
 STEP = 0.025  # grid step, a share of the side (windows must line up within about 1%)
 TRIMS_80 = tuple(float(t) for t in np.round(np.arange(0, 0.125 + 1e-9, STEP), 4))  # 10% cropped a side
 # 70% window alone: one axis trimmed 0-17.5% (an aspect crop), the other 12.5-17.5%.
 TRIMS_70_FREE = tuple(float(t) for t in np.round(np.arange(0, 0.175 + 1e-9, STEP), 4))
 TRIMS_70_FIXED = (0.125, 0.15, 0.175)
+# ... and every edge trimmed 0-7.5%: a crop of 10-15% a side leaves the 70% window 0-7% inside
+# the upload's edges while cutting into the 80% one.
+TRIMS_70_CLOSE = (0.0, 0.025, 0.05, 0.075)
 MIN_WINDOW_QUALITY = PDQ_MIN_QUALITY
 # Orientations, in `subwindows.dihedral`'s order: 0 as uploaded, 2 mirrored left-right. Those two
 # get the full grids; the 6 rotations and other flips (rarer, and a rotated crop rarer still)
@@ -73,10 +82,10 @@ def _ranges(
 class WindowIndex:
     """The two window indexes of a node (label: registry entry id)."""
 
-    def __init__(self, radius: int = COARSE_RADIUS) -> None:
+    def __init__(self, radius: int = COARSE_RADIUS, probe_radius: int = PROBE_RADIUS) -> None:
         self.radius = radius
-        self.w80 = PdqIndex(threshold=radius, labelled=True)
-        self.w70 = PdqIndex(threshold=radius, labelled=True)
+        self.w80 = PdqIndex(threshold=radius, labelled=True, probe_radius=probe_radius)
+        self.w70 = PdqIndex(threshold=radius, labelled=True, probe_radius=probe_radius)
 
     def index(self, window: int) -> PdqIndex:
         return self.w80 if window == 80 else self.w70
@@ -105,7 +114,7 @@ class Picture:
         flat = coeffs.reshape(-1, 16, 16)
         keep = _energy_ok(flat)
         ri, ci = np.divmod(np.nonzero(keep)[0], len(cols))
-        turned = dihedral(flat[keep])[:, list(orientations)]  # (k, o, 16, 16)
+        turned = dihedral(flat[keep], orientations)  # (k, o, 16, 16)
         codes = to_codes(turned.reshape(-1, 16, 16))
         k, o = len(ri), len(orientations)
         return codes, np.repeat(ri, o), np.repeat(ci, o), np.tile(np.array(orientations), k)
@@ -129,6 +138,7 @@ def search(picture: Picture, windows: WindowIndex) -> list[WindowHit]:
         for rows, cols in (
             (_ranges(picture.height, TRIMS_70_FREE), _ranges(picture.width, TRIMS_70_FIXED, TRIMS_70_FIXED)),
             (_ranges(picture.height, TRIMS_70_FIXED, TRIMS_70_FIXED), _ranges(picture.width, TRIMS_70_FREE)),
+            (_ranges(picture.height, TRIMS_70_CLOSE), _ranges(picture.width, TRIMS_70_CLOSE)),
         ):
             hits += _grid(picture, windows, 70, rows, cols, COMMON)
     return sorted(hits, key=lambda h: (h.distance, h.window))
