@@ -33,6 +33,7 @@ from takeitdown.hashing import (
     PdqHash,
     VpdqFrame,
     VpdqHash,
+    VpdqMatch,
     classify,
     digest_bytes,
     digest_file,
@@ -41,7 +42,7 @@ from takeitdown.hashing import (
     vpdq_match,
 )
 from takeitdown.hashing.frames import distinct_stills, frame_count
-from takeitdown.hashing.scenes import query_frames
+from takeitdown.hashing.scenes import device_grid, query_sample
 from takeitdown.node.index import PdqIndex
 from takeitdown.node.picturesearch import MAX_SEARCHED_PICTURES, PictureSearch
 from takeitdown.node.snapshot import HashLists, ListSnapshot
@@ -145,6 +146,9 @@ class ItemHashes:
     md5: Md5Hash | None = None
     pdq: list[PdqHash] = field(default_factory=list)  # first = as stored; then rotations/flips
     vpdq: VpdqHash | None = None
+    # The node's own sample of an uploaded video (`scenes.QuerySample.regular`): the query share
+    # is taken over these frames. Not serialised: None means every frame (a device's vPDQ).
+    vpdq_regular: VpdqHash | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -186,12 +190,14 @@ def _hash_with_pictures(source: str | Path | bytes) -> tuple[ItemHashes, list[Im
         with tempfile.NamedTemporaryFile(prefix="takeitdown-", suffix=".bin") as tmp:
             tmp.write(source)
             tmp.flush()
-            return ItemHashes(md5=md5, vpdq=query_frames(tmp.name)), []
+            sample = query_sample(tmp.name)
+            return ItemHashes(md5=md5, vpdq=sample.frames, vpdq_regular=sample.regular), []
     md5, _ = digest_file(source)
     if kind == "image":
         pdq, pictures = _picture_pdqs(source)
         return ItemHashes(md5=md5, pdq=pdq), pictures
-    return ItemHashes(md5=md5, vpdq=query_frames(source)), []
+    sample = query_sample(source)
+    return ItemHashes(md5=md5, vpdq=sample.frames, vpdq_regular=sample.regular), []
 
 
 # Pictures of one multi-frame upload checked in all 8 orientations (each costs 8 lookups).
@@ -346,7 +352,7 @@ class Matcher:
         item, pictures = _hash_with_pictures(source)
         extra = PictureSearch(pictures[:MAX_SEARCHED_PICTURES], self.windows)
         if extra.pdqs:
-            item = ItemHashes(md5=item.md5, pdq=item.pdq + extra.pdqs, vpdq=item.vpdq)
+            item = replace(item, pdq=item.pdq + extra.pdqs)
         verdict = self.check(item)
         # early exit: a whole-picture match already blocks; the search would add nothing
         window_matches = extra.matches() if verdict.verdict != "block" else []
@@ -395,7 +401,7 @@ class Matcher:
                         seen[owner] = min(d, seen.get(owner, 999))
                 matches += [Match(owner, "pdq", d, "local") for owner, d in seen.items()]
         if item.vpdq is not None:
-            matches += self._vpdq(item.vpdq)
+            matches += self._vpdq(item.vpdq, item.vpdq_regular)
         matches = [self._judge(m) for m in matches]
         verdict = max((m.verdict for m in matches), key=_RANK.__getitem__, default="allow")
         final = verdict == "allow" or any(m.final and m.verdict == verdict for m in matches)
@@ -435,16 +441,28 @@ class Matcher:
         final = verdict == "block" and trust == TrustState.CONFIRMED
         return replace(m, trust=trust.value, verdict=verdict, final=final)
 
-    def _vpdq(self, query: VpdqHash) -> list[Match]:
+    def _vpdq(self, query: VpdqHash, regular: VpdqHash | None = None) -> list[Match]:
         frames = sorted({f.pdq for f in query.frames if f.q >= PDQ_MIN_QUALITY})
         cands: set[int] = set()
         if frames:
             for res in self.frames.search(candidate_frames(frames)):
                 cands.update(int(eid) for eid, _ in res)
         out = []
+        # The device's own sample of the query (1 fps from 0 s) is matched as well: against a
+        # listed video sampled that way, it is what matches a copy whose picture moves fast
+        # (docs/matching.md, "Sampling evasion"); the denser frames catch the rest.
+        grid = device_grid(query)
         for eid, raw in sorted(self.lookups.vpdq_frames(cands).items()):
             target = VpdqHash(tuple(VpdqFrame.parse(f) for f in raw))
             vm = vpdq_match(query, target, threshold=self.policy.vpdq_share)
+            if regular is not None and any(f.q >= PDQ_MIN_QUALITY for f in regular.frames):
+                # the query share over the node's regular frames only (not the cuts: scenes.QuerySample)
+                share = vpdq_match(regular, target, threshold=self.policy.vpdq_share).query_share
+                ok = min(share, vm.target_share) >= self.policy.vpdq_share
+                vm = VpdqMatch(share, vm.target_share, ok)
+            if not vm.is_match and len(grid.frames) < len(query.frames):
+                on_grid = vpdq_match(grid, target, threshold=self.policy.vpdq_share)
+                vm = on_grid if on_grid.is_match else vm
             if vm.is_match:
                 # distance for a video: 100 minus the smaller share, in percent (0 = every frame)
                 out.append(Match(eid, "vpdq", round(100 * (1 - min(vm.query_share, vm.target_share)))))
