@@ -98,3 +98,20 @@ def test_single_swapped_frames_do_not_outvote_the_rest(tmp_path: Path) -> None:
     item = ItemHashes(vpdq=sample.frames, vpdq_regular=sample.regular)
     assert [x.entry_id for x in m.check(item).matches] == [4]
     assert m.check(ItemHashes(vpdq=sample.frames)).verdict == "allow"  # main's rule: all frames
+
+
+def test_each_regular_frame_is_drawn_in_its_own_slot(tmp_path: Path) -> None:
+    """With one phase for every slot, the regular frames sat in lock-step with the device's whole
+    seconds (one in four *was* a device frame whenever the phase fell near a whole second), so
+    swapping the device frames took a quarter of them too. Each slot now draws its own time."""
+    video = _panning_video(tmp_path / "pan.mp4", swap=set())  # 10 s at 30 fps: 40 slots
+    step = 0.25
+    fixed = query_sample(video, phase=0.1).regular.frames
+    drawn = query_sample(video).regular.frames
+    assert 36 <= len(drawn) <= 41  # four a second
+
+    def places(frames: tuple) -> set[int]:  # which of a slot's 7-8 frames was taken
+        return {round((f.t % step) * 30) % 8 for f in frames}
+
+    assert len(places(fixed)) <= 2
+    assert len(places(drawn)) >= 5, places(drawn)  # drawn at random, not in step

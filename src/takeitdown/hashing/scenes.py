@@ -82,12 +82,21 @@ def query_sample(
     max_decoded_pixels: int = MAX_DECODED_PIXELS,
     device_frames: bool = True,
 ) -> QuerySample:
-    """vPDQ frames of a video for matching it: `per_second` frames a second from a random phase,
+    """vPDQ frames of a video for matching it: `per_second` frames a second, each at a random time
+    within its slot,
     plus the first frame of every scene, plus the frames the device hashes (`device_grid`; not
     with `device_frames=False`). Decoding is bounded (`video.DecodeBudget`): a video too costly
     to decode in full is sampled at its keyframes (each one is then taken)."""
     step = 1.0 / per_second
-    offset = random.SystemRandom().uniform(0, step) if phase is None else phase % step
+    draw = random.SystemRandom()
+
+    def slot_time(slot: int) -> float:
+        # Each regular frame at its own random time within its slot (with `phase`, the same for
+        # all, for tests): one phase for all slots would sit in lock-step with the device's whole
+        # seconds, so swapping the device frames would take one regular frame in four too
+        # whenever that phase fell within a frame of a whole second (docs/matching.md).
+        return slot * step + (draw.uniform(0, step) if phase is None else phase % step)
+
     frames: list[VpdqFrame] = []
     regular: list[VpdqFrame] = []
     try:
@@ -101,7 +110,8 @@ def query_sample(
             budget = DecodeBudget(stream, max_decoded_pixels)
             time_base, start_pts = stream.time_base, stream.start_time
             start = float(start_pts * time_base) if start_pts is not None and time_base else 0.0
-            next_time = offset
+            slot = 0
+            next_time = slot_time(slot)
             next_grid = 0.0  # the device's sampling points (video.vpdq_of_video)
             last_thumb: np.ndarray | None = None
             for index, frame in enumerate(container.decode(stream)):
@@ -117,7 +127,8 @@ def query_sample(
                 if not (due or cut or on_grid):
                     continue
                 while next_time <= t + 1e-3:
-                    next_time += step
+                    slot += 1
+                    next_time = slot_time(slot)
                 while next_grid <= t + 1e-3:
                     next_grid += DEFAULT_SECONDS_PER_HASH
                 if len(frames) >= max_frames:
