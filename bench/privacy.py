@@ -61,7 +61,7 @@ from PIL import Image, ImageEnhance  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from photoset import photos  # noqa: E402
+from photoset import _rcc_files, photos  # noqa: E402
 from takeitdown.hashing import hash_image_bytes, load_image, pdq_of_image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,39 +77,6 @@ RIDGE_PENALTIES = [10.0**e for e in np.arange(0, 6.51, 0.5)]
 
 
 # -- pictures ----------------------------------------------------------------------------------
-def _rcc_files(path: Path) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every file in a Qt resource file (format version 1-3, zlib or none)."""
-    b = path.read_bytes()
-    _magic, version, tree, data, names = struct.unpack(">4sIIII", b[:20])
-    node = 22 if version >= 2 else 14
-    out: list[tuple[str, bytes]] = []
-
-    def name(off: int) -> str:
-        (n,) = struct.unpack(">H", b[names + off : names + off + 2])
-        return b[names + off + 6 : names + off + 6 + 2 * n].decode("utf-16-be")
-
-    def walk(i: int, prefix: str) -> None:
-        base = tree + i * node
-        noff, flags = struct.unpack(">IH", b[base : base + 6])
-        nm = name(noff) if i else ""
-        if flags & 2:  # a directory
-            count, first = struct.unpack(">II", b[base + 6 : base + 14])
-            for c in range(first, first + count):
-                walk(c, prefix + nm + "/")
-            return
-        (doff,) = struct.unpack(">I", b[base + 10 : base + 14])
-        (size,) = struct.unpack(">I", b[data + doff : data + doff + 4])
-        raw = b[data + doff + 4 : data + doff + 4 + size]
-        if flags & 4:  # zstd: not needed for the pictures
-            return
-        if flags & 1:
-            raw = zlib.decompress(raw[4:])
-        out.append((prefix + nm, raw))
-
-    walk(0, "")
-    return out
-
-
 def gcompris_pictures() -> list[tuple[str, Image.Image]]:
     """Opaque raster pictures of at least 200 px inside GCompris's resource files."""
     out = []
