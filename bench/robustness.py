@@ -87,6 +87,7 @@ def main() -> None:
     ap.add_argument(
         "--review-distance", type=int, default=0, help="whole-image review distance (0: Policy's)"
     )
+    ap.add_argument("--skip", type=int, default=0, help="leave out the first N distinct photos (seen ones)")
     args = ap.parse_args()
     chosen, hashes = [], []
     for name, im in photos():
@@ -100,8 +101,9 @@ def main() -> None:
             continue  # a variant of a picture already taken
         chosen.append((name, im))
         hashes.append(h)
-        if args.photos and len(chosen) >= args.photos:
+        if args.photos and len(chosen) >= args.skip + args.photos:
             break
+    chosen, hashes = chosen[args.skip :], hashes[args.skip :]
     print(f"{len(chosen)} distinct listed photos (of {len(photos())} pictures found)")
     tmp = Path(tempfile.mkdtemp())
     db = Database(f"sqlite:///{tmp / 'node.db'}")
