@@ -1,9 +1,10 @@
-"""The node's query-side video sampler: denser than the device's one frame a second, at a phase
+"""The node's query-side video sampler: denser than the device's one frame a second, at times
 the uploader cannot know, and at every scene cut.
 
 The device hashes the frame at 0 s, 1 s, 2 s, ... (`video.vpdq_of_video`), so an evader who
 swaps exactly those frames for others used to make a listed video pass. Here the node hashes
-`per_second` frames a second starting at a random offset, plus the first frame after each cut
+`per_second` frames a second, each at a random time within its own slot (one phase for all would
+sit in lock-step with the device's whole seconds), plus the first frame after each cut
 (a jump in a 16x16 thumbnail). docs/matching.md ("Sampling evasion") measures how many frames
 an evader must replace: about 10% of a slowly moving video, but on one that moves fast still
 5 of the device's 23 frames, as before. Every decoded frame is thumbnailed; only sampled
@@ -83,10 +84,9 @@ def query_sample(
     device_frames: bool = True,
 ) -> QuerySample:
     """vPDQ frames of a video for matching it: `per_second` frames a second, each at a random time
-    within its slot,
-    plus the first frame of every scene, plus the frames the device hashes (`device_grid`; not
-    with `device_frames=False`). Decoding is bounded (`video.DecodeBudget`): a video too costly
-    to decode in full is sampled at its keyframes (each one is then taken)."""
+    within its slot, plus the first frame of every scene, plus the frames the device hashes
+    (`device_grid`; not with `device_frames=False`). Decoding is bounded (`video.DecodeBudget`):
+    a video too costly to decode in full is sampled at its keyframes (each one is then taken)."""
     step = 1.0 / per_second
     draw = random.SystemRandom()
 
