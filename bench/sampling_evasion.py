@@ -8,7 +8,7 @@ Three samplers of an upload, each matched against a video listed as the device l
 (`hash_file`: one frame a second from 0 s, 23 frames for 673) on a real node database:
 - *before*: the query sampled as the device samples (`vpdq_of_video`), the node before issue 17;
 - *main*: 4 frames a second from a random phase plus scene cuts, the query share over all of
-  them (`query_frames(device_frames=False)`, the vPDQ rule alone: nothing else is listed);
+  them (`query_sample(device_frames=False)`, the vPDQ rule alone: nothing else is listed);
 - *now*: `Matcher.check_file` on the file.
 
 First table: the listed video itself uploaded again (Meta's vPDQ sample videos as they are,
@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from photoset import photos  # noqa: E402
 from takeitdown.hashing import hash_file, pdq_of_image, vpdq_match, vpdq_of_video  # noqa: E402
-from takeitdown.hashing.scenes import query_frames  # noqa: E402
+from takeitdown.hashing.scenes import query_sample  # noqa: E402
 from takeitdown.node.db import Database  # noqa: E402
 from takeitdown.node.matcher import Matcher  # noqa: E402
 from takeitdown.node.store import NodeStore  # noqa: E402
@@ -186,7 +186,7 @@ class Node:
 
         return {
             "before": rule(vpdq_of_video(path)),
-            "main": rule(query_frames(path, device_frames=False)),
+            "main": rule(query_sample(path, device_frames=False).frames),
             "now": self.m.check_file(path).verdict,
         }
 

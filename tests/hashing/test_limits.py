@@ -16,7 +16,7 @@ from PIL import Image
 from takeitdown.hashing.decode import decode_bytes, load_image, open_image
 from takeitdown.hashing.errors import MediaTooLarge
 from takeitdown.hashing.pdq import pdq_dihedral
-from takeitdown.hashing.scenes import query_frames
+from takeitdown.hashing.scenes import query_sample
 from takeitdown.hashing.video import vpdq_of_video
 from takeitdown.hashing.vpdq_match import any_within
 
@@ -88,15 +88,15 @@ def _video(path: Path, frames: int, gop: int) -> Path:
 
 def test_video_decoding_is_capped_in_decoded_frames_not_only_sampled_ones(tmp_path: Path) -> None:
     video = _video(tmp_path / "v.mp4", frames=300, gop=30)  # 10 s, a keyframe a second
-    full = query_frames(video, phase=0.1)
+    full = query_sample(video, phase=0.1).frames
     per_frame = 320 * 240
     # a budget of 60 frames: the header says 300, so only keyframes are decoded (10 of them)
-    cut = query_frames(video, phase=0.1, max_decoded_pixels=60 * per_frame)
+    cut = query_sample(video, phase=0.1, max_decoded_pixels=60 * per_frame).frames
     assert 8 <= len(cut.frames) <= 12 < len(full.frames)
     assert vpdq_of_video(video, max_decoded_pixels=60 * per_frame).frames  # the device's path too
     every = _video(tmp_path / "k.mp4", frames=120, gop=1)  # every frame a keyframe: refused
     with pytest.raises(MediaTooLarge):
-        query_frames(every, max_decoded_pixels=20 * per_frame)
+        query_sample(every, max_decoded_pixels=20 * per_frame)
 
 
 def test_vpdq_comparison_is_exact_without_the_matrix() -> None:

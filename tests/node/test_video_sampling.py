@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from takeitdown.hashing import hash_file, vpdq_match, vpdq_of_video
-from takeitdown.hashing.scenes import device_grid, query_frames, query_sample
+from takeitdown.hashing.scenes import device_grid, query_sample
 from takeitdown.node.db import Database
 from takeitdown.node.matcher import ItemHashes, Matcher
 from takeitdown.node.store import NodeStore
@@ -27,7 +27,7 @@ def test_the_node_samples_the_devices_frames_too() -> None:
     video = conformance(VIDEO)
     device = vpdq_of_video(video)
     for phase in (0.0, 0.1, 0.2):
-        query = query_frames(video, phase=phase)
+        query = query_sample(video, phase=phase).frames
         assert len(query.frames) > len(device.frames)
         assert [(f.i, f.pdq) for f in device_grid(query).frames] == [(f.i, f.pdq) for f in device.frames]
     assert device_grid(device) == device

@@ -45,21 +45,6 @@ SCENE_CUT_DELTA = 24.0
 THUMB = 16
 
 
-def query_frames(
-    path: str | Path,
-    per_second: float = QUERY_FRAMES_PER_SECOND,
-    phase: float | None = None,
-    work_size: int = VIDEO_WORK_SIZE,
-    max_frames: int = MAX_VPDQ_FRAMES,
-    max_decoded_pixels: int = MAX_DECODED_PIXELS,
-    device_frames: bool = True,
-) -> VpdqHash:
-    """Every frame `query_sample` takes (see there)."""
-    return query_sample(
-        path, per_second, phase, work_size, max_frames, max_decoded_pixels, device_frames
-    ).frames
-
-
 @dataclass(frozen=True)
 class QuerySample:
     """The frames the node hashed of a video, and which of them it took at its random phase.
@@ -154,7 +139,7 @@ def query_sample(
 
 def device_grid(video: VpdqHash, seconds: float = DEFAULT_SECONDS_PER_HASH) -> VpdqHash:
     """The frames the device's sampler would take: the first at or after each multiple of
-    `seconds`. Of `query_frames`'s frames these are the device's own frames (it samples them
+    `seconds`. Of `query_sample`'s frames these are the device's own frames (it samples them
     too); of a vPDQ the device made, all of its frames."""
     out: list[VpdqFrame] = []
     next_time = 0.0
